@@ -1,0 +1,50 @@
+package dev.cerebrasproxy;
+
+import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
+
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletContextEvent;
+import jakarta.servlet.ServletContextListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the settings when the webapp starts and puts them, with the key pool built from
+ * them, into the servlet context for {@link CerebrasProxyServlet}. Bad settings stop the
+ * webapp here, with one log line that names the problem and the fix.
+ */
+public class KeyPoolInitializer implements ServletContextListener
+{
+    public static final String SETTINGS_ATTRIBUTE = ProxySettings.class.getName();
+    public static final String POOL_ATTRIBUTE = KeyPool.class.getName();
+    /**
+     * Where an embedding program (or a test) may put a {@code UnaryOperator<String>} that
+     * supplies settings by name instead of the environment.
+     */
+    public static final String SETTINGS_SOURCE_ATTRIBUTE = SETTINGS_ATTRIBUTE + ".source";
+
+    private static final Logger LOG = LoggerFactory.getLogger(KeyPoolInitializer.class);
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void contextInitialized(ServletContextEvent event)
+    {
+        ServletContext context = event.getServletContext();
+        UnaryOperator<String> source = (UnaryOperator<String>)context.getAttribute(SETTINGS_SOURCE_ATTRIBUTE);
+        ProxySettings settings;
+        try
+        {
+            settings = source == null ? ProxySettings.fromEnvironment() : ProxySettings.from(source);
+        }
+        catch (InvalidSettingsException e)
+        {
+            LOG.error("cerebras-proxy cannot start: {}", e.getMessage());
+            throw e;
+        }
+        context.setAttribute(SETTINGS_ATTRIBUTE, settings);
+        context.setAttribute(POOL_ATTRIBUTE, new KeyPool(settings.keys()));
+        LOG.info("cerebras-proxy ready: {} keys ({}) in front of {}", settings.keys().size(),
+            settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());
+    }
+}

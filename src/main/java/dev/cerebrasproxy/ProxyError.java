@@ -1,0 +1,60 @@
+package dev.cerebrasproxy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * An error the proxy answers itself, in Cerebras's flat error shape
+ * {@code {"message":..., "type":..., "param":..., "code":...}}, so SDKs parse it like
+ * any other API error.
+ */
+public record ProxyError(int status, String type, String code, String param, String message)
+{
+    private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
+
+    static ProxyError invalidRequest(int status, String code, String message)
+    {
+        return new ProxyError(status, "invalid_request_error", code, null, message);
+    }
+
+    static ProxyError server(int status, String code, String message)
+    {
+        return new ProxyError(status, "server_error", code, null, message);
+    }
+
+    public String toJson()
+    {
+        JsonObject json = new JsonObject();
+        json.addProperty("message", message);
+        json.addProperty("type", type);
+        json.addProperty("param", param);
+        json.addProperty("code", code);
+        return GSON.toJson(json);
+    }
+
+    /**
+     * Writes this error if the response is not committed yet, replacing whatever status
+     * and headers an abandoned attempt had set; returns whether it did.
+     *
+     * @param headers extra response headers, as name, value, name, value...
+     */
+    boolean sendTo(HttpServletResponse response, String... headers) throws IOException
+    {
+        if (response.isCommitted())
+            return false;
+        response.reset();
+        for (int i = 0; i + 1 < headers.length; i += 2)
+            response.setHeader(headers[i], headers[i + 1]);
+        byte[] body = toJson().getBytes(StandardCharsets.UTF_8);
+        response.setStatus(status);
+        response.setContentType("application/json");
+        response.setContentLength(body.length);
+        response.getOutputStream().write(body);
+        return true;
+    }
+}

@@ -1,0 +1,199 @@
+package dev.cerebrasproxy;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+/**
+ * Everything the proxy is configured with, read and validated once at startup.
+ * Each setting comes from an environment variable or a JVM system property of the
+ * same name (the environment wins).
+ */
+public final class ProxySettings
+{
+    public static final String API_KEYS = "CEREBRAS_API_KEYS";
+    public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
+    public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
+    public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
+    public static final String IDLE_TIMEOUT_MS = "PROXY_IDLE_TIMEOUT_MS";
+
+    static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
+    static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
+    static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+    static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+
+    private final List<ApiKey> keys;
+    private final URI upstream;
+    private final long maxBodyBytes;
+    private final Duration connectTimeout;
+    private final Duration idleTimeout;
+
+    private ProxySettings(List<ApiKey> keys, URI upstream, long maxBodyBytes, Duration connectTimeout, Duration idleTimeout)
+    {
+        this.keys = keys;
+        this.upstream = upstream;
+        this.maxBodyBytes = maxBodyBytes;
+        this.connectTimeout = connectTimeout;
+        this.idleTimeout = idleTimeout;
+    }
+
+    /** Reads the process environment, then system properties. */
+    public static ProxySettings fromEnvironment()
+    {
+        return from(name ->
+        {
+            String value = System.getenv(name);
+            return value != null ? value : System.getProperty(name);
+        });
+    }
+
+    /**
+     * @param source returns a setting's raw value by name, or null when unset
+     * @throws InvalidSettingsException naming the first problem found
+     */
+    public static ProxySettings from(UnaryOperator<String> source)
+    {
+        return new ProxySettings(
+            parseKeys(source.apply(API_KEYS)),
+            parseUpstream(source.apply(UPSTREAM_URL)),
+            parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES),
+            Duration.ofMillis(parsePositive(CONNECT_TIMEOUT_MS, source.apply(CONNECT_TIMEOUT_MS), DEFAULT_CONNECT_TIMEOUT_MS)),
+            Duration.ofMillis(parsePositive(IDLE_TIMEOUT_MS, source.apply(IDLE_TIMEOUT_MS), DEFAULT_IDLE_TIMEOUT_MS)));
+    }
+
+    static List<ApiKey> parseKeys(String json)
+    {
+        String example = " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.";
+        if (json == null || json.isBlank())
+            throw new InvalidSettingsException(API_KEYS + " is not set." + example);
+        JsonElement parsed;
+        try
+        {
+            parsed = JsonParser.parseString(json);
+        }
+        catch (JsonParseException e)
+        {
+            // Gson's message can quote the input, and the input holds secrets: say only where.
+            throw new InvalidSettingsException(API_KEYS + " is not valid JSON." + example);
+        }
+        if (!parsed.isJsonObject())
+            throw new InvalidSettingsException(API_KEYS + " must be a JSON object, not " + describe(parsed) + "." + example);
+        JsonObject object = parsed.getAsJsonObject();
+        if (object.isEmpty())
+            throw new InvalidSettingsException(API_KEYS + " is an empty object: the pool needs at least one key." + example);
+
+        List<ApiKey> keys = new ArrayList<>(object.size());
+        Map<String, String> nameBySecret = new HashMap<>();
+        for (Map.Entry<String, JsonElement> entry : object.entrySet())
+        {
+            String name = entry.getKey();
+            JsonElement value = entry.getValue();
+            if (name.isBlank())
+                throw new InvalidSettingsException(API_KEYS + " has a key with a blank name: give every key a name, e.g. \"key1\".");
+            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
+                throw new InvalidSettingsException(API_KEYS + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the key in quotes.");
+            String secret = value.getAsString().strip();
+            if (secret.isEmpty())
+                throw new InvalidSettingsException(API_KEYS + " entry \"" + name + "\" is blank: set it to the key's value or remove the entry.");
+            String twin = nameBySecret.putIfAbsent(secret, name);
+            if (twin != null)
+                throw new InvalidSettingsException(API_KEYS + " entries \"" + twin + "\" and \"" + name + "\" hold the same key: remove one, a key counts once against its rate limit.");
+            keys.add(new ApiKey(name, secret));
+        }
+        return Collections.unmodifiableList(keys);
+    }
+
+    private static String describe(JsonElement element)
+    {
+        if (element.isJsonNull())
+            return "null";
+        if (element.isJsonArray())
+            return "an array";
+        if (element.isJsonObject())
+            return "an object";
+        if (element.getAsJsonPrimitive().isNumber())
+            return "a number";
+        if (element.getAsJsonPrimitive().isBoolean())
+            return "a boolean";
+        return "a string";
+    }
+
+    static URI parseUpstream(String value)
+    {
+        if (value == null || value.isBlank())
+            value = DEFAULT_UPSTREAM;
+        String fix = ": set " + UPSTREAM_URL + " to an http(s) URL such as " + DEFAULT_UPSTREAM + ".";
+        URI uri;
+        try
+        {
+            uri = new URI(value.strip());
+        }
+        catch (URISyntaxException e)
+        {
+            throw new InvalidSettingsException(UPSTREAM_URL + " is not a valid URL (" + e.getReason() + ")" + fix);
+        }
+        String scheme = uri.getScheme();
+        if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https")) || uri.getHost() == null)
+            throw new InvalidSettingsException(UPSTREAM_URL + " must be an absolute http or https URL with a host" + fix);
+        if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null)
+            throw new InvalidSettingsException(UPSTREAM_URL + " must not carry a query, fragment or user info" + fix);
+        String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+        while (path.endsWith("/"))
+            path = path.substring(0, path.length() - 1);
+        return URI.create(scheme.toLowerCase() + "://" + uri.getRawAuthority() + path);
+    }
+
+    static long parsePositive(String name, String value, long defaultValue)
+    {
+        if (value == null || value.isBlank())
+            return defaultValue;
+        try
+        {
+            long parsed = Long.parseLong(value.strip());
+            if (parsed > 0)
+                return parsed;
+        }
+        catch (NumberFormatException ignored)
+        {
+            // reported below, with the fix
+        }
+        throw new InvalidSettingsException(name + " must be a positive whole number, not \"" + value + "\": unset it to use the default " + defaultValue + ".");
+    }
+
+    public List<ApiKey> keys()
+    {
+        return keys;
+    }
+
+    /** The upstream base, without a trailing slash: a client's {@code /x} goes to {@code upstream + "/x"}. */
+    public URI upstream()
+    {
+        return upstream;
+    }
+
+    public long maxBodyBytes()
+    {
+        return maxBodyBytes;
+    }
+
+    public Duration connectTimeout()
+    {
+        return connectTimeout;
+    }
+
+    public Duration idleTimeout()
+    {
+        return idleTimeout;
+    }
+}
