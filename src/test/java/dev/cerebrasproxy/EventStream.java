@@ -1,0 +1,77 @@
+package dev.cerebrasproxy;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.servlet.ServletOutputStream;
+
+/**
+ * A server-sent event stream played in lock step: the fake upstream writes one event and
+ * waits until the test has read it before writing the next. A proxy that buffers holds
+ * the first event back, the test never reads it, and the test fails; no timing involved.
+ */
+final class EventStream
+{
+    private final int events;
+    private final Semaphore read = new Semaphore(0);
+    private volatile boolean gateTimedOut;
+
+    EventStream(int events)
+    {
+        this.events = events;
+    }
+
+    static String event(int i)
+    {
+        return "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"token" + i + "\"}}]}";
+    }
+
+    /** The upstream side: event, wait for the reader, next event; then [DONE]. */
+    FakeCerebras.Reply reply()
+    {
+        return (request, response) ->
+        {
+            response.setStatus(200);
+            response.setContentType("text/event-stream");
+            response.setHeader("Cache-Control", "no-cache");
+            ServletOutputStream output = response.getOutputStream();
+            for (int i = 0; i < events; i++)
+            {
+                FakeCerebras.writeAndFlush(output, event(i) + "\n\n");
+                if (!read.tryAcquire(20, TimeUnit.SECONDS))
+                {
+                    gateTimedOut = true;
+                    throw new IOException("the client never read event " + i + ": the proxy held it back");
+                }
+            }
+            FakeCerebras.writeAndFlush(output, "data: [DONE]\n\n");
+        };
+    }
+
+    /** The client side: reads each event, checks it, and lets upstream send the next. */
+    void readAll(InputStream body) throws IOException
+    {
+        BufferedReader reader = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
+        for (int i = 0; i < events; i++)
+        {
+            String line = reader.readLine();
+            if (!event(i).equals(line))
+                throw new AssertionError("event " + i + ": expected " + event(i) + " but got " + line);
+            if (!"".equals(reader.readLine()))
+                throw new AssertionError("event " + i + " not followed by a blank line");
+            read.release();
+        }
+        if (!"data: [DONE]".equals(reader.readLine()))
+            throw new AssertionError("no [DONE] after " + events + " events");
+    }
+
+    boolean gateTimedOut()
+    {
+        return gateTimedOut;
+    }
+}
