@@ -40,7 +40,8 @@ public class KeyPoolInitializer implements ServletContextListener
         catch (InvalidSettingsException e)
         {
             LOG.error("cerebras-proxy cannot start: {}", e.getMessage());
-            throw e;
+            // The container logs this too: point at the line above rather than repeat it.
+            throw new InvalidSettingsException("cerebras-proxy settings are invalid; the problem and its fix are logged just before this");
         }
         context.setAttribute(SETTINGS_ATTRIBUTE, settings);
         context.setAttribute(POOL_ATTRIBUTE, new KeyPool(settings.keys()));
