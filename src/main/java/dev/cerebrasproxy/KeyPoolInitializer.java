@@ -45,7 +45,8 @@ public class KeyPoolInitializer implements ServletContextListener
         }
         context.setAttribute(SETTINGS_ATTRIBUTE, settings);
         context.setAttribute(POOL_ATTRIBUTE, new KeyPool(settings.keys()));
-        LOG.info("cerebras-proxy ready: {} keys ({}) in front of {}", settings.keys().size(),
+        int size = settings.keys().size();
+        LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
             settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());
     }
 }

@@ -80,6 +80,7 @@ class UpstreamFailureTest
                 assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
                 assertTrue(answer.contains(EventStream.event(0)), answer);
                 assertFalse(answer.endsWith("\r\n0\r\n\r\n"), "a cut stream must not end with the terminal chunk: " + answer);
+                assertEquals(1, upstream.received().size(), "once a byte went to the client, the call is never replayed");
             }
         }
     }
