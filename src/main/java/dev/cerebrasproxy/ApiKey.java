@@ -27,6 +27,11 @@ public final class ApiKey
         return "Bearer " + secret;
     }
 
+    boolean appearsIn(String text)
+    {
+        return text.contains(secret);
+    }
+
     /** Replaces this key's value wherever it occurs in text the proxy is about to log. */
     String redact(String text)
     {

@@ -28,8 +28,11 @@ import org.slf4j.LoggerFactory;
 public class CerebrasProxyServlet extends AsyncProxyServlet
 {
     private static final Logger LOG = LoggerFactory.getLogger(CerebrasProxyServlet.class);
-    /** Set on a client request whose upstream body the proxy decoded, so its coding headers are not copied. */
-    private static final String DECODED_ATTRIBUTE = CerebrasProxyServlet.class.getName() + ".decoded";
+    /** The client request's {@link ProxiedCall}, for the header hooks that only get the request. */
+    private static final String CALL_ATTRIBUTE = ProxiedCall.class.getName();
+
+    /** The proxy's own endpoints live here; nothing under it is ever forwarded. */
+    static final String RESERVED_PREFIX = "/_proxy/";
 
     private ProxySettings settings;
     private KeyPool pool;
@@ -64,7 +67,25 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
+        String method = request.getMethod();
+        if (method.equals("CONNECT"))
+        {
+            // A tunnel to a host of the client's choosing is exactly what must never happen.
+            ProxyError.invalidRequest(400, "unsupported_method", "CONNECT is not supported: this is a reverse proxy for the Cerebras API.").sendTo(response, "Connection", "close");
+            return;
+        }
+        if (method.equals("TRACE"))
+        {
+            // Upstream would echo the request back, pool key included.
+            ProxyError.invalidRequest(405, "unsupported_method", "TRACE is not supported.").sendTo(response);
+            return;
+        }
         String path = request.getRequestURI().substring(request.getContextPath().length());
+        if (path.startsWith(RESERVED_PREFIX))
+        {
+            ProxyError.invalidRequest(404, "not_found", "Nothing under " + RESERVED_PREFIX + " goes upstream, and " + path + " is not one of the proxy's own endpoints.").sendTo(response);
+            return;
+        }
         String target = route.targetOf(path, request.getQueryString());
         if (target == null)
         {
@@ -75,6 +96,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
         ProxiedCall call = new ProxiedCall(request, response, target, pool.rotation());
+        request.setAttribute(CALL_ATTRIBUTE, call);
         if (!hasBody(request))
         {
             sendAttempt(call);
@@ -100,8 +122,10 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             @Override
             public void bodyFailed(Throwable failure)
             {
-                LOG.info("{} {}: reading the client's body failed ({}); nothing was sent upstream", request.getMethod(), path, failure.toString());
-                async.complete();
+                // A body shorter than its Content-Length, bad chunking, or a client gone: the
+                // request is incomplete, so nothing goes upstream.
+                answer(call, ProxyError.invalidRequest(400, "incomplete_body", "The request body could not be read whole (" + failure.getClass().getSimpleName() + "); nothing was sent upstream."), null,
+                    "Connection", "close");
             }
         });
     }
@@ -146,11 +170,18 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         sendAttempt(call);
     }
 
-    /** Copies upstream's status and headers to the client, which commits to this attempt. */
-    void beginResponse(ProxiedCall call, Response upstream, boolean keepCoding)
+    /** Upstream gave no answer at all with this key: try the next one. */
+    void replayUnanswered(ProxiedCall call, ApiKey key, Throwable failure)
     {
-        if (!keepCoding)
-            call.request.setAttribute(DECODED_ATTRIBUTE, Boolean.TRUE);
+        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", call.request.getMethod(), pathOf(call), key, failure.toString());
+        sendAttempt(call);
+    }
+
+    /** Copies upstream's status and headers to the client, which commits to this attempt. */
+    void beginResponse(ProxiedCall call, ApiKey key, Response upstream, boolean decoded)
+    {
+        call.answeringKey = key;
+        call.decoded = decoded;
         call.response.setStatus(upstream.getStatus());
         onServerResponseHeaders(call.request, call.response, upstream);
         String contentType = upstream.getHeaders().get(HttpHeader.CONTENT_TYPE);
@@ -161,7 +192,11 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     @Override
     protected String filterServerResponseHeader(HttpServletRequest request, Response upstream, String name, String value)
     {
-        if (request.getAttribute(DECODED_ATTRIBUTE) != null && (HttpHeader.CONTENT_ENCODING.is(name) || HttpHeader.CONTENT_LENGTH.is(name)))
+        ProxiedCall call = (ProxiedCall)request.getAttribute(CALL_ATTRIBUTE);
+        if (call.decoded && (HttpHeader.CONTENT_ENCODING.is(name) || HttpHeader.CONTENT_LENGTH.is(name)))
+            return null;
+        // An upstream that echoes the key in a header must not hand it to the client.
+        if (call.answeringKey.appearsIn(value))
             return null;
         return value;
     }
@@ -212,7 +247,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             answer(call, ProxyError.server(502, "upstream_bad_encoding", "Upstream answered in " + coding + " coding, which the client does not accept, and the proxy could not decode it."), key);
             return;
         }
-        beginResponse(call, upstream, false);
+        beginResponse(call, key, upstream, true);
         call.response.setContentLength(decoded.length);
         writeContent(call, upstream, ByteBuffer.wrap(decoded), Callback.from(() -> complete(call, key, upstream.getStatus()), x -> fail(call, key, x)));
     }
@@ -237,11 +272,17 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         if (failure instanceof TimeoutException)
             answer(call, ProxyError.server(504, "upstream_timeout", "Upstream sent nothing for " + settings.idleTimeout().toMillis() + " ms (PROXY_IDLE_TIMEOUT_MS)."), key);
         else
-            answer(call, ProxyError.server(502, "upstream_unreachable", "The proxy could not get an answer from upstream: " + failure.getClass().getSimpleName() + "."), key);
+            answer(call, ProxyError.server(502, "upstream_failed", "Upstream's answer broke off before any of it reached the client (" + failure.getClass().getSimpleName() + ")."), key);
     }
 
     private void answerExhausted(ProxiedCall call)
     {
+        if (call.onlyUnreachable())
+        {
+            answer(call, ProxyError.server(502, "upstream_unreachable",
+                "The proxy could not get an answer from upstream with any of its " + pool.size() + " keys (connection refused or closed before a response)."), null);
+            return;
+        }
         long retryAfter = call.retryAfterSeconds();
         answer(call, ProxyError.server(503, "no_key_available",
             "No API key of the proxy's pool could serve this request (" + pool.size() + " tried: " + call.failureSummary() + "). Retry after " + retryAfter + " s."), null,

@@ -22,8 +22,13 @@ final class ProxiedCall
     /** The client's body, or null for a request without one. */
     RequestBody body;
     FlushingWriter writer;
-    /** Failed attempts by upstream status; allocated only when an attempt fails. */
-    private Map<Integer, Integer> failuresByStatus;
+    /** The key of the attempt whose answer is going to the client. */
+    ApiKey answeringKey;
+    /** Whether that answer is sent decoded, so its coding headers no longer apply. */
+    boolean decoded;
+    /** Failed attempts by what happened ("answered 429", "unreachable"); allocated on the first failure. */
+    private Map<String, Integer> failures;
+    private static final String UNREACHABLE = "unreachable";
     private long soonestRetryAfterSeconds = -1;
 
     ProxiedCall(HttpServletRequest request, HttpServletResponse response, String target, KeyPool.Rotation rotation)
@@ -34,13 +39,31 @@ final class ProxiedCall
         this.rotation = rotation;
     }
 
+    /** An attempt that upstream answered with a replayable status. */
     void recordFailure(int status, long retryAfterSeconds)
     {
-        if (failuresByStatus == null)
-            failuresByStatus = new TreeMap<>();
-        failuresByStatus.merge(status, 1, Integer::sum);
+        recordFailure("answered " + status);
         if (retryAfterSeconds >= 0 && (soonestRetryAfterSeconds < 0 || retryAfterSeconds < soonestRetryAfterSeconds))
             soonestRetryAfterSeconds = retryAfterSeconds;
+    }
+
+    /** An attempt that got no answer at all: refused, or closed before a response byte. */
+    void recordUnreachable()
+    {
+        recordFailure(UNREACHABLE);
+    }
+
+    private void recordFailure(String outcome)
+    {
+        if (failures == null)
+            failures = new TreeMap<>();
+        failures.merge(outcome, 1, Integer::sum);
+    }
+
+    /** True when no attempt got an answer: upstream itself is down, not the keys. */
+    boolean onlyUnreachable()
+    {
+        return failures != null && failures.size() == 1 && failures.containsKey(UNREACHABLE);
     }
 
     /** When a client should come back: the soonest any key said it recovers, else a second. */
@@ -49,13 +72,13 @@ final class ProxiedCall
         return soonestRetryAfterSeconds >= 0 ? Math.max(1, soonestRetryAfterSeconds) : 1;
     }
 
-    /** E.g. "2 answered 429, 1 answered 500". */
+    /** E.g. "2 answered 429, 1 unreachable". */
     String failureSummary()
     {
-        if (failuresByStatus == null)
+        if (failures == null)
             return "none failed";
-        return failuresByStatus.entrySet().stream()
-            .map(entry -> entry.getValue() + " answered " + entry.getKey())
+        return failures.entrySet().stream()
+            .map(entry -> entry.getValue() + " " + entry.getKey())
             .collect(Collectors.joining(", "));
     }
 

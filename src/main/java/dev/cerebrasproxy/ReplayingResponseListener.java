@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.concurrent.TimeoutException;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -77,7 +78,7 @@ final class ReplayingResponseListener implements Response.Listener
         else
         {
             mode = Mode.PASS;
-            servlet.beginResponse(call, response, true);
+            servlet.beginResponse(call, key, response, false);
         }
     }
 
@@ -122,6 +123,13 @@ final class ReplayingResponseListener implements Response.Listener
             String reason = describeError(response, held.toByteArray());
             call.recordFailure(response.getStatus(), retryAfterSeconds(response.getHeaders().get(HttpHeader.RETRY_AFTER)));
             servlet.replay(call, key, response.getStatus(), reason);
+        }
+        else if (result.isFailed() && mode == null && !(result.getFailure() instanceof TimeoutException))
+        {
+            // Refused, or closed before a response byte: upstream never answered, so the
+            // request was not served and another attempt cannot charge it twice.
+            call.recordUnreachable();
+            servlet.replayUnanswered(call, key, result.getFailure());
         }
         else if (result.isFailed())
         {

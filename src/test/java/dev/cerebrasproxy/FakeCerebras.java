@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import jakarta.servlet.http.HttpServlet;
@@ -21,6 +22,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -88,6 +90,7 @@ final class FakeCerebras implements AutoCloseable
     private final Map<String, Reply> byKey = new ConcurrentHashMap<>();
     private volatile Reply otherwise = ok();
     private volatile Function<Received, Reply> router;
+    private final AtomicInteger openConnections = new AtomicInteger();
 
     FakeCerebras() throws Exception
     {
@@ -97,6 +100,20 @@ final class FakeCerebras implements AutoCloseable
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
         connector.setPort(0);
+        connector.addEventListener(new Connection.Listener()
+        {
+            @Override
+            public void onOpened(Connection connection)
+            {
+                openConnections.incrementAndGet();
+            }
+
+            @Override
+            public void onClosed(Connection connection)
+            {
+                openConnections.decrementAndGet();
+            }
+        });
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler("/");
         context.addServlet(new ServletHolder(new HttpServlet()
@@ -183,6 +200,12 @@ final class FakeCerebras implements AutoCloseable
     {
         this.router = router;
         return this;
+    }
+
+    /** Connections from the proxy that are open right now. */
+    int openConnections()
+    {
+        return openConnections.get();
     }
 
     List<Received> received()

@@ -45,9 +45,15 @@ final class ProxyUnderTest implements AutoCloseable
     /** A proxy in front of the fake with the test keys and these settings on top (name, value, ...). */
     static ProxyUnderTest start(FakeCerebras upstream, String... settings) throws Exception
     {
+        return start(upstream.baseUrl(), settings);
+    }
+
+    /** A proxy in front of this upstream base URL with the test keys and these settings on top. */
+    static ProxyUnderTest start(URI upstream, String... settings) throws Exception
+    {
         Map<String, String> map = new HashMap<>();
         map.put(ProxySettings.API_KEYS, KEYS);
-        map.put(ProxySettings.UPSTREAM_URL, upstream.baseUrl().toString());
+        map.put(ProxySettings.UPSTREAM_URL, upstream.toString());
         for (int i = 0; i + 1 < settings.length; i += 2)
             map.put(settings[i], settings[i + 1]);
         return new ProxyUnderTest(map);
