@@ -266,7 +266,11 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             // Bytes went out already: end the client's response abnormally so it can tell.
             LOG.info("{} {}: key {}: the response was cut off after it began ({})", call.request.getMethod(), pathOf(call), key, failure.toString());
             logOutcome(call, call.response.getStatus(), key);
-            sendProxyResponseError(call.request, call.response, 502);
+            Runnable abort = () -> sendProxyResponseError(call.request, call.response, 502);
+            if (call.writer == null)
+                abort.run();
+            else
+                call.writer.whenIdle(abort);
             return;
         }
         if (failure instanceof TimeoutException)

@@ -14,6 +14,8 @@ import org.eclipse.jetty.util.Callback;
  *
  * <p>One chunk is in flight at a time: the next is demanded from upstream only when
  * this one's callback succeeds, which is also what bounds memory for slow clients.
+ * Upstream's thread hands chunks in and the container's thread reports progress, so the
+ * state is guarded by this object's lock; callbacks run outside it.
  */
 final class FlushingWriter implements WriteListener
 {
@@ -26,6 +28,7 @@ final class FlushingWriter implements WriteListener
     private boolean written;
     private boolean flushed;
     private Callback callback;
+    private Runnable whenIdle;
 
     FlushingWriter(ServletOutputStream output, Response upstream)
     {
@@ -35,58 +38,96 @@ final class FlushingWriter implements WriteListener
 
     void write(byte[] bytes, int offset, int length, Callback callback) throws IOException
     {
-        this.bytes = bytes;
-        this.offset = offset;
-        this.length = length;
-        this.written = false;
-        this.flushed = false;
-        this.callback = callback;
-        if (listening)
+        synchronized (this)
         {
-            onWritePossible();
+            this.bytes = bytes;
+            this.offset = offset;
+            this.length = length;
+            this.written = false;
+            this.flushed = false;
+            this.callback = callback;
+            if (!listening)
+            {
+                listening = true;
+                output.setWriteListener(this); // the container calls onWritePossible
+                return;
+            }
         }
-        else
+        onWritePossible();
+    }
+
+    /**
+     * Runs {@code action} once no chunk is in flight: now, or when the pending one is out.
+     * An upstream that fails right after its last chunk must not cut that chunk off.
+     */
+    void whenIdle(Runnable action)
+    {
+        synchronized (this)
         {
-            listening = true;
-            output.setWriteListener(this); // the container calls onWritePossible
+            if (callback != null)
+            {
+                whenIdle = action;
+                return;
+            }
         }
+        action.run();
     }
 
     @Override
     public void onWritePossible() throws IOException
     {
-        while (callback != null && output.isReady())
+        Callback done = null;
+        Runnable after;
+        synchronized (this)
         {
-            if (!written)
+            while (callback != null && output.isReady())
             {
-                written = true;
-                output.write(bytes, offset, length);
+                if (!written)
+                {
+                    written = true;
+                    output.write(bytes, offset, length);
+                }
+                else if (!flushed)
+                {
+                    flushed = true;
+                    output.flush();
+                }
+                else
+                {
+                    done = callback;
+                    break;
+                }
             }
-            else if (!flushed)
-            {
-                flushed = true;
-                output.flush();
-            }
-            else
-            {
-                Callback done = callback;
-                callback = null;
-                bytes = null;
-                done.succeeded();
+            if (done == null)
                 return;
-            }
+            callback = null;
+            bytes = null;
+            after = whenIdle;
+            whenIdle = null;
         }
+        done.succeeded();
+        if (after != null)
+            after.run();
     }
 
     @Override
     public void onError(Throwable failure)
     {
-        Callback failed = callback;
-        callback = null;
-        bytes = null;
+        Callback failed;
+        Runnable after;
+        synchronized (this)
+        {
+            failed = callback;
+            callback = null;
+            bytes = null;
+            after = whenIdle;
+            whenIdle = null;
+        }
         if (failed != null)
             failed.failed(failure);
         else
             upstream.abort(failure);
+        if (after != null)
+            after.run();
     }
 }

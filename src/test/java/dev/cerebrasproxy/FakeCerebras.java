@@ -226,6 +226,12 @@ final class FakeCerebras implements AutoCloseable
         return received.stream().filter(r -> key.equals(r.key())).count();
     }
 
+    /** Drops what was recorded so far, e.g. so a long run measures the proxy's memory, not ours. */
+    void forgetReceived()
+    {
+        received.clear();
+    }
+
     void reset()
     {
         received.clear();

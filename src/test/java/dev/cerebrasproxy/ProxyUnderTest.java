@@ -10,6 +10,7 @@ import org.eclipse.jetty.ee10.webapp.WebAppContext;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.resource.ResourceFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The proxy webapp as it ships (its web.xml, listener and servlet) on an embedded Jetty
@@ -21,12 +22,17 @@ final class ProxyUnderTest implements AutoCloseable
     /** Keys the tests use; their values must never show up in logs or answers. */
     static final String KEYS = "{\"alpha\":\"sk-alpha-SECRET-0001\",\"bravo\":\"sk-bravo-SECRET-0002\",\"charlie\":\"sk-charlie-SECRET-0003\"}";
 
+    /** The server's threads; the proxy servlet's HttpClient threads are named after the servlet, "cerebras-proxy". */
+    static final String THREAD_NAME = "proxy-server";
+
     private final Server server;
     private final WebAppContext webapp;
 
     private ProxyUnderTest(Map<String, String> settings) throws Exception
     {
-        server = new Server();
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName(THREAD_NAME);
+        server = new Server(threads);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
         connector.setPort(0);

@@ -1,0 +1,265 @@
+package dev.cerebrasproxy;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import jakarta.servlet.ServletOutputStream;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A bounded soak: tens of thousands of mixed requests, half of them streams, about one in
+ * ten with an injected fault of every kind, through a pool with a key that always
+ * answers 429. Every request must end in a well-formed answer or a well-formed abnormal
+ * end, and afterwards threads, upstream connections and heap must be back at baseline.
+ */
+class SoakTest
+{
+    private static final int REQUESTS = Integer.getInteger("soak.requests", 20_000);
+    private static final int CONCURRENCY = 64;
+    private static final int EVENTS = 5;
+    private static final String LIMITED_KEY = "soak-limited";
+
+    /** What a request asks the fake upstream to do, and so what its client must see. */
+    enum Kind
+    {
+        NORMAL, FIRST_429, FIRST_500, FIRST_CLOSE, CLIENT_ERROR, ALL_KEYS_FAIL, SILENT, RESET_MID_STREAM, CLIENT_LEAVES
+    }
+
+    private final Map<String, AtomicInteger> attemptsById = new ConcurrentHashMap<>();
+
+    @Test
+    void tensOfThousandsOfMixedRequestsWithFaultsAllEndWellFormedAndLeaveNothingBehind() throws Exception
+    {
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream,
+                 ProxySettings.API_KEYS, "{\"k1\":\"soak-1\",\"k2\":\"soak-2\",\"k3\":\"soak-3\",\"k4\":\"soak-4\",\"limited\":\"" + LIMITED_KEY + "\"}",
+                 ProxySettings.IDLE_TIMEOUT_MS, "3000"))
+        {
+            upstream.otherwise(this::reply);
+            // Warm up at full concurrency so pools have grown before the baseline is taken.
+            run(proxy, 2_000, new Random(1), new TreeMap<>());
+            forgetTestRecords(upstream);
+            Snapshot baseline = Snapshot.take(upstream);
+
+            Map<String, Integer> outcomes = new TreeMap<>();
+            long start = System.nanoTime();
+            Map<String, Integer> problems = run(proxy, REQUESTS, new Random(42), outcomes);
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+
+            forgetTestRecords(upstream);
+            Snapshot after = Snapshot.settle(upstream, baseline);
+            System.out.printf("SOAK %d requests in %d s; outcomes %s; problems %s%nSOAK baseline %s%nSOAK after    %s%n",
+                REQUESTS, seconds, outcomes, problems, baseline, after);
+            assertEquals(Map.of(), problems);
+            assertTrue(after.threads <= baseline.threads + 8, "threads " + baseline.threads + " -> " + after.threads);
+            assertTrue(after.upstreamConnections <= Math.max(baseline.upstreamConnections, CONCURRENCY) + 8,
+                "upstream connections " + baseline.upstreamConnections + " -> " + after.upstreamConnections);
+            assertTrue(after.heapMb <= baseline.heapMb + 32, "heap MB " + baseline.heapMb + " -> " + after.heapMb);
+        }
+    }
+
+    /** What the test itself keeps per request would otherwise count as the proxy's heap. */
+    private void forgetTestRecords(FakeCerebras upstream)
+    {
+        upstream.forgetReceived();
+        attemptsById.clear();
+    }
+
+    /** Runs n requests, at most CONCURRENCY at a time; returns unexpected outcomes by description. */
+    private Map<String, Integer> run(ProxyUnderTest proxy, int n, Random random, Map<String, Integer> outcomes) throws Exception
+    {
+        Map<String, Integer> problems = new ConcurrentHashMap<>();
+        Map<String, Integer> seen = new ConcurrentHashMap<>();
+        Semaphore inFlight = new Semaphore(CONCURRENCY);
+        CompletableFuture<?>[] all = new CompletableFuture<?>[n];
+        for (int i = 0; i < n; i++)
+        {
+            Kind kind = pick(random);
+            boolean stream = kind == Kind.RESET_MID_STREAM || kind == Kind.CLIENT_LEAVES || random.nextBoolean();
+            String id = "r" + i + "-" + random.nextInt(1_000_000);
+            HttpRequest request = HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"user\":\"" + id + "\",\"fault\":\"" + kind + "\",\"stream\":" + stream + "}"))
+                .build();
+            inFlight.acquire();
+            all[i] = Http.CLIENT.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+                .handle((response, failure) ->
+                {
+                    String outcome = failure != null ? "problem: " + failure : check(id, kind, stream, response);
+                    (outcome.startsWith("problem") ? problems : seen).merge(kind + " " + outcome, 1, Integer::sum);
+                    inFlight.release();
+                    return null;
+                });
+        }
+        CompletableFuture.allOf(all).get(5, TimeUnit.MINUTES);
+        outcomes.putAll(seen);
+        return new TreeMap<>(problems);
+    }
+
+    private static Kind pick(Random random)
+    {
+        int roll = random.nextInt(1000);
+        if (roll >= 100)
+            return Kind.NORMAL; // 90%
+        Kind[] faults = {Kind.FIRST_429, Kind.FIRST_500, Kind.FIRST_CLOSE, Kind.CLIENT_ERROR, Kind.ALL_KEYS_FAIL, Kind.SILENT, Kind.RESET_MID_STREAM, Kind.CLIENT_LEAVES};
+        return faults[roll % faults.length];
+    }
+
+    /** The fake upstream's side of each kind of fault. */
+    private void reply(FakeCerebras.Received request, jakarta.servlet.http.HttpServletResponse response) throws Exception
+    {
+        JsonObject body = JsonParser.parseString(new String(request.body(), StandardCharsets.UTF_8)).getAsJsonObject();
+        String id = body.get("user").getAsString();
+        Kind kind = Kind.valueOf(body.get("fault").getAsString());
+        boolean stream = body.get("stream").getAsBoolean();
+        if (LIMITED_KEY.equals(request.key()) || kind == Kind.ALL_KEYS_FAIL)
+        {
+            FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "2").write(request, response);
+            return;
+        }
+        boolean first = attemptsById.computeIfAbsent(id, k -> new AtomicInteger()).getAndIncrement() == 0;
+        switch (kind)
+        {
+            case FIRST_429 -> { if (first) { FakeCerebras.json(429, ReplayTest.RATE_LIMITED).write(request, response); return; } }
+            case FIRST_500 -> { if (first) { FakeCerebras.json(500, "{\"message\":\"boom\"}").write(request, response); return; } }
+            case FIRST_CLOSE -> { if (first) { response.sendError(-1); return; } }
+            case CLIENT_ERROR -> { FakeCerebras.json(400, "{\"message\":\"bad\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"bad\"}").write(request, response); return; }
+            case SILENT -> { response.setContentType("application/json"); response.flushBuffer(); waitPastIdleTimeout(); return; }
+            default -> { }
+        }
+        if (!stream)
+        {
+            FakeCerebras.json(200, "{\"user\":\"" + id + "\"}").write(request, response);
+            return;
+        }
+        response.setContentType("text/event-stream");
+        ServletOutputStream output = response.getOutputStream();
+        for (int i = 0; i < EVENTS; i++)
+        {
+            FakeCerebras.writeAndFlush(output, "data: {\"user\":\"" + id + "\",\"n\":" + i + "}\n\n");
+            if (kind == Kind.RESET_MID_STREAM && i == 1)
+            {
+                response.sendError(-1);
+                return;
+            }
+        }
+        FakeCerebras.writeAndFlush(output, "data: [DONE]\n\n");
+    }
+
+    /** Silent past the proxy's 3 s idle timeout; the proxy gives up on the exchange meanwhile. */
+    private static void waitPastIdleTimeout() throws InterruptedException
+    {
+        new java.util.concurrent.CountDownLatch(1).await(4, TimeUnit.SECONDS);
+    }
+
+    /** "ok ..." for a well-formed answer or a well-formed abnormal end; "problem ..." otherwise. */
+    private static String check(String id, Kind kind, boolean stream, HttpResponse<InputStream> response)
+    {
+        try (InputStream body = response.body())
+        {
+            int status = response.statusCode();
+            switch (kind)
+            {
+                case CLIENT_ERROR:
+                    return status == 400 ? "ok 400 passed through" : "problem: status " + status;
+                case ALL_KEYS_FAIL:
+                    return status == 503 && errorCode(body).equals("no_key_available") ? "ok 503 no_key_available" : "problem: status " + status;
+                case SILENT:
+                    return status == 504 && errorCode(body).equals("upstream_timeout") ? "ok 504 upstream_timeout" : "problem: status " + status;
+                default:
+                    break;
+            }
+            if (kind == Kind.RESET_MID_STREAM && status == 502 && errorCode(body).equals("upstream_failed"))
+                return "ok 502 upstream_failed (the reset beat the first byte)";
+            if (status != 200)
+                return "problem: status " + status;
+            if (!stream)
+            {
+                String text = new String(body.readAllBytes(), StandardCharsets.UTF_8);
+                return text.equals("{\"user\":\"" + id + "\"}") ? "ok 200" : "problem: body " + text;
+            }
+            BufferedReader reader = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
+            for (int i = 0; i < EVENTS; i++)
+            {
+                String line;
+                try
+                {
+                    line = reader.readLine();
+                }
+                catch (IOException cut)
+                {
+                    // A reset can also discard what the proxy had not read yet: an earlier cut is still a cut.
+                    return kind == Kind.RESET_MID_STREAM ? "ok abnormal end after " + i + " events" : "problem: cut at event " + i + ": " + cut;
+                }
+                if (line == null)
+                    return "problem: the stream ended cleanly after " + i + " events";
+                if (!("data: {\"user\":\"" + id + "\",\"n\":" + i + "}").equals(line))
+                    return "problem: event " + i + " was " + line;
+                reader.readLine();
+                if (kind == Kind.CLIENT_LEAVES)
+                    return "ok client left after the first event";
+            }
+            if (kind == Kind.RESET_MID_STREAM)
+                return "problem: the reset never reached the client";
+            return "data: [DONE]".equals(reader.readLine()) ? "ok 200 stream" : "problem: no [DONE]";
+        }
+        catch (IOException e)
+        {
+            return "problem: " + e;
+        }
+    }
+
+    private static String errorCode(InputStream body) throws IOException
+    {
+        JsonObject error = JsonParser.parseString(new String(body.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+        return error.keySet().equals(java.util.Set.of("message", "type", "param", "code")) ? error.get("code").getAsString() : "not in the error shape";
+    }
+
+    /** The proxy's live threads, the fake's open connections from the proxy, and used heap after a full GC. */
+    record Snapshot(int threads, int upstreamConnections, long heapMb)
+    {
+        static Snapshot take(FakeCerebras upstream)
+        {
+            MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+            memory.gc();
+            int proxyThreads = (int)Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> thread.getName().startsWith(ProxyUnderTest.THREAD_NAME) || thread.getName().startsWith("cerebras-proxy"))
+                .count();
+            return new Snapshot(proxyThreads, upstream.openConnections(), memory.getHeapMemoryUsage().getUsed() / (1024 * 1024));
+        }
+
+        /** Polls, with a bound, for the counts to come back down; returns the last snapshot. */
+        static Snapshot settle(FakeCerebras upstream, Snapshot baseline)
+        {
+            Snapshot[] last = {take(upstream)};
+            Poll.until(Duration.ofSeconds(20), () ->
+            {
+                last[0] = take(upstream);
+                return last[0].threads <= baseline.threads + 8 && last[0].heapMb <= baseline.heapMb + 32;
+            });
+            return last[0];
+        }
+    }
+}
