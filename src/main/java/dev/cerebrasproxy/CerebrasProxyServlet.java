@@ -173,7 +173,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     /** Upstream gave no answer at all with this key: try the next one. */
     void replayUnanswered(ProxiedCall call, ApiKey key, Throwable failure)
     {
-        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", call.request.getMethod(), pathOf(call), key, failure.toString());
+        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", call.request.getMethod(), pathOf(call), key, brief(failure));
         sendAttempt(call);
     }
 
@@ -264,7 +264,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         if (call.response.isCommitted())
         {
             // Bytes went out already: end the client's response abnormally so it can tell.
-            LOG.info("{} {}: key {}: the response was cut off after it began ({})", call.request.getMethod(), pathOf(call), key, failure.toString());
+            LOG.info("{} {}: key {}: the response was cut off after it began ({})", call.request.getMethod(), pathOf(call), key, brief(failure));
             logOutcome(call, call.response.getStatus(), key);
             Runnable abort = () -> sendProxyResponseError(call.request, call.response, 502);
             if (call.writer == null)
@@ -312,6 +312,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     {
         if (LOG.isInfoEnabled())
             LOG.info("{} {} {} key={} attempts={} {}ms", call.request.getMethod(), pathOf(call), status, key == null ? "-" : key.name(), call.rotation.attempts(), call.elapsedMillis());
+    }
+
+    /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */
+    private static String brief(Throwable failure)
+    {
+        String message = String.valueOf(failure.getMessage());
+        return failure.getClass().getSimpleName() + ": " + (message.length() > 100 ? message.substring(0, 100) + "..." : message);
     }
 
     private static String pathOf(ProxiedCall call)

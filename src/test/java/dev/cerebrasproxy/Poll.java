@@ -16,12 +16,18 @@ final class Poll
     /** @return whether the condition held within the time given */
     static boolean until(Duration within, BooleanSupplier condition)
     {
+        return until(within, Duration.ofNanos(POLL_INTERVAL_NANOS), condition);
+    }
+
+    /** Like {@link #until(Duration, BooleanSupplier)}, for conditions that are costly to check. */
+    static boolean until(Duration within, Duration every, BooleanSupplier condition)
+    {
         long deadline = System.nanoTime() + within.toNanos();
         while (!condition.getAsBoolean())
         {
             if (System.nanoTime() > deadline)
                 return false;
-            LockSupport.parkNanos(POLL_INTERVAL_NANOS);
+            LockSupport.parkNanos(every.toNanos());
         }
         return true;
     }

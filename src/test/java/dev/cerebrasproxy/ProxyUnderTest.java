@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 
+import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.ee10.webapp.WebAppContext;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -32,6 +33,8 @@ final class ProxyUnderTest implements AutoCloseable
     {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName(THREAD_NAME);
+        // Idle threads go after a second, not a minute, so tests can see counts come back down.
+        threads.setIdleTimeout(1000);
         server = new Server(threads);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
@@ -79,6 +82,19 @@ final class ProxyUnderTest implements AutoCloseable
     int port()
     {
         return ((ServerConnector)server.getConnectors()[0]).getLocalPort();
+    }
+
+    /** Threads of the server in front of the proxy: its pool gives idle ones back after a second. */
+    int serverThreads()
+    {
+        return ((QueuedThreadPool)server.getThreadPool()).getThreads();
+    }
+
+    /** Threads of the proxy's upstream client that are running a task right now. */
+    int busyClientThreads()
+    {
+        HttpClient client = (HttpClient)webapp.getServletContext().getAttribute("cerebras-proxy.HttpClient");
+        return ((QueuedThreadPool)client.getExecutor()).getBusyThreads();
     }
 
     KeyPool pool()

@@ -39,6 +39,8 @@ class SoakTest
     private static final int CONCURRENCY = 64;
     private static final int EVENTS = 5;
     private static final String LIMITED_KEY = "soak-limited";
+    /** Long enough that a loaded 2-core machine never starves a healthy stream that long. */
+    private static final long IDLE_TIMEOUT_MS = 8_000;
 
     /** What a request asks the fake upstream to do, and so what its client must see. */
     enum Kind
@@ -54,13 +56,14 @@ class SoakTest
         try (FakeCerebras upstream = new FakeCerebras();
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream,
                  ProxySettings.API_KEYS, "{\"k1\":\"soak-1\",\"k2\":\"soak-2\",\"k3\":\"soak-3\",\"k4\":\"soak-4\",\"limited\":\"" + LIMITED_KEY + "\"}",
-                 ProxySettings.IDLE_TIMEOUT_MS, "3000"))
+                 ProxySettings.IDLE_TIMEOUT_MS, Long.toString(IDLE_TIMEOUT_MS)))
         {
             upstream.otherwise(this::reply);
-            // Warm up at full concurrency so pools have grown before the baseline is taken.
+            Snapshot atRest = Snapshot.take(proxy, upstream);
+            // Warm up (classes loaded, code compiled, caches filled), then let it settle: the baseline.
             run(proxy, 2_000, new Random(1), new TreeMap<>());
             forgetTestRecords(upstream);
-            Snapshot baseline = Snapshot.take(upstream);
+            Snapshot baseline = Snapshot.settle(proxy, upstream, atRest);
 
             Map<String, Integer> outcomes = new TreeMap<>();
             long start = System.nanoTime();
@@ -68,11 +71,12 @@ class SoakTest
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
 
             forgetTestRecords(upstream);
-            Snapshot after = Snapshot.settle(upstream, baseline);
+            Snapshot after = Snapshot.settle(proxy, upstream, baseline);
             System.out.printf("SOAK %d requests in %d s; outcomes %s; problems %s%nSOAK baseline %s%nSOAK after    %s%n",
                 REQUESTS, seconds, outcomes, problems, baseline, after);
             assertEquals(Map.of(), problems);
-            assertTrue(after.threads <= baseline.threads + 8, "threads " + baseline.threads + " -> " + after.threads);
+            assertTrue(after.serverThreads <= baseline.serverThreads + 8, "server threads " + baseline.serverThreads + " -> " + after.serverThreads);
+            assertTrue(after.busyClientThreads <= baseline.busyClientThreads + 2, "busy client threads " + baseline.busyClientThreads + " -> " + after.busyClientThreads);
             assertTrue(after.upstreamConnections <= Math.max(baseline.upstreamConnections, CONCURRENCY) + 8,
                 "upstream connections " + baseline.upstreamConnections + " -> " + after.upstreamConnections);
             assertTrue(after.heapMb <= baseline.heapMb + 32, "heap MB " + baseline.heapMb + " -> " + after.heapMb);
@@ -168,10 +172,10 @@ class SoakTest
         FakeCerebras.writeAndFlush(output, "data: [DONE]\n\n");
     }
 
-    /** Silent past the proxy's 3 s idle timeout; the proxy gives up on the exchange meanwhile. */
+    /** Silent past the proxy's idle timeout; the proxy gives up on the exchange meanwhile. */
     private static void waitPastIdleTimeout() throws InterruptedException
     {
-        new java.util.concurrent.CountDownLatch(1).await(4, TimeUnit.SECONDS);
+        new java.util.concurrent.CountDownLatch(1).await(IDLE_TIMEOUT_MS + 1_000, TimeUnit.MILLISECONDS);
     }
 
     /** "ok ..." for a well-formed answer or a well-formed abnormal end; "problem ..." otherwise. */
@@ -237,27 +241,31 @@ class SoakTest
         return error.keySet().equals(java.util.Set.of("message", "type", "param", "code")) ? error.get("code").getAsString() : "not in the error shape";
     }
 
-    /** The proxy's live threads, the fake's open connections from the proxy, and used heap after a full GC. */
-    record Snapshot(int threads, int upstreamConnections, long heapMb)
+    /**
+     * The server's threads (its pool returns idle ones after a second), the proxy's busy
+     * upstream-client threads, all live threads of the JVM (for the record), the fake's
+     * open connections from the proxy, and used heap after a full GC.
+     */
+    record Snapshot(int serverThreads, int busyClientThreads, int jvmThreads, int upstreamConnections, long heapMb)
     {
-        static Snapshot take(FakeCerebras upstream)
+        static Snapshot take(ProxyUnderTest proxy, FakeCerebras upstream)
         {
             MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
             memory.gc();
-            int proxyThreads = (int)Thread.getAllStackTraces().keySet().stream()
-                .filter(thread -> thread.getName().startsWith(ProxyUnderTest.THREAD_NAME) || thread.getName().startsWith("cerebras-proxy"))
-                .count();
-            return new Snapshot(proxyThreads, upstream.openConnections(), memory.getHeapMemoryUsage().getUsed() / (1024 * 1024));
+            return new Snapshot(proxy.serverThreads(), proxy.busyClientThreads(), ManagementFactory.getThreadMXBean().getThreadCount(),
+                upstream.openConnections(), memory.getHeapMemoryUsage().getUsed() / (1024 * 1024));
         }
 
-        /** Polls, with a bound, for the counts to come back down; returns the last snapshot. */
-        static Snapshot settle(FakeCerebras upstream, Snapshot baseline)
+        /** Polls, with a bound, for the counts to come back down to a reference; returns the last snapshot. */
+        static Snapshot settle(ProxyUnderTest proxy, FakeCerebras upstream, Snapshot reference)
         {
-            Snapshot[] last = {take(upstream)};
-            Poll.until(Duration.ofSeconds(20), () ->
+            Snapshot[] last = {take(proxy, upstream)};
+            Poll.until(Duration.ofSeconds(40), Duration.ofMillis(250), () ->
             {
-                last[0] = take(upstream);
-                return last[0].threads <= baseline.threads + 8 && last[0].heapMb <= baseline.heapMb + 32;
+                last[0] = take(proxy, upstream);
+                return last[0].serverThreads <= reference.serverThreads + 8
+                    && last[0].busyClientThreads <= reference.busyClientThreads + 2
+                    && last[0].heapMb <= reference.heapMb + 32;
             });
             return last[0];
         }

@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 import com.google.gson.JsonObject;
 import jakarta.servlet.ServletOutputStream;
@@ -181,13 +180,11 @@ class UpstreamFaultTest
                 RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", Http.CHAT);
                 // Wait until upstream's writes stall: the amount written stops growing.
                 long[] last = {-1};
-                assertTrue(Poll.until(Duration.ofSeconds(30), () ->
+                assertTrue(Poll.until(Duration.ofSeconds(30), Duration.ofMillis(250), () ->
                 {
                     long now = written.get();
                     boolean stalled = now == last[0] && now > 0;
                     last[0] = now;
-                    if (!stalled)
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(250));
                     return stalled;
                 }), "upstream never got going");
                 long outstanding = written.get();
