@@ -50,6 +50,7 @@ final class ChildProcess implements AutoCloseable
             .directory(directory.toFile())
             .redirectErrorStream(true)
             .redirectOutput(output.toFile())
+            // Nothing may wait for console input that never comes.
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Map<String, String> env = builder.environment();
         env.keySet().removeIf(key -> key.startsWith("CEREBRAS_") || key.startsWith("PROXY_") || INHERITED_SETTINGS.contains(key));

@@ -3,6 +3,7 @@ package dev.cerebrasproxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,11 +40,12 @@ final class JettyDistribution implements ServletContainer
         Files.createDirectories(base.resolve("work"));
 
         int port = FreePort.onLoopback();
-        List<String> command = List.of(
-            BuildLayout.javaHome().resolve("bin/java").toString(),
-            "-jar", BuildLayout.jettyHome().resolve("start.jar").toString(),
+        List<String> command = new ArrayList<>();
+        command.add(BuildLayout.javaHome().resolve("bin/java").toString());
+        command.addAll(ContainerJvm.OPTIONS);
+        command.addAll(List.of("-jar", BuildLayout.jettyHome().resolve("start.jar").toString(),
             "jetty.http.host=127.0.0.1",
-            "jetty.http.port=" + port);
+            "jetty.http.port=" + port));
         Map<String, String> env = new HashMap<>(environment);
         env.put("JAVA_HOME", BuildLayout.javaHome().toString());
         // The base is the working directory, as with `cd jetty-base && java -jar $JETTY_HOME/start.jar`.

@@ -38,6 +38,8 @@ final class MavenJettyRun implements ServletContainer
             "-Djetty.http.port=" + port);
         Map<String, String> env = new HashMap<>(environment);
         env.put("JAVA_HOME", BuildLayout.javaHome().toString());
+        // jetty:run serves from Maven's own JVM.
+        env.put("MAVEN_OPTS", ContainerJvm.appendedTo(System.getenv("MAVEN_OPTS")));
         ChildProcess maven = ChildProcess.start(name(), command, BuildLayout.projectDir(), env, work.resolve("console.log"));
         return RunningProxy.awaitAnswering(maven, port);
     }

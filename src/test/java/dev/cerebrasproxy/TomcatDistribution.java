@@ -69,6 +69,7 @@ final class TomcatDistribution implements ServletContainer
         env.put("JAVA_HOME", BuildLayout.javaHome().toString());
         env.put("CATALINA_HOME", home.toString());
         env.put("CATALINA_BASE", base.toString());
+        env.put("CATALINA_OPTS", ContainerJvm.appendedTo(null));
         // sh, not the script itself: unpacking may not keep the executable bit.
         List<String> command = List.of("/bin/sh", home.resolve("bin/catalina.sh").toString(), "run");
         ChildProcess tomcat = ChildProcess.start(name(), command, base, env, base.resolve("console.log"));
