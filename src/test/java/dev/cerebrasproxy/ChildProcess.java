@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 
 /**
  * A program the tests start as a separate OS process (a container, Maven), with stdout
@@ -63,7 +66,7 @@ final class ChildProcess implements AutoCloseable
     /** The processes this one started, and theirs. */
     List<ProcessHandle> descendants()
     {
-        return process.descendants().collect(java.util.stream.Collectors.toList());
+        return process.descendants().collect(Collectors.toList());
     }
 
     boolean isAlive()
@@ -136,11 +139,11 @@ final class ChildProcess implements AutoCloseable
             {
                 handle.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             }
-            catch (java.util.concurrent.TimeoutException e)
+            catch (TimeoutException e)
             {
                 return false;
             }
-            catch (java.util.concurrent.ExecutionException e)
+            catch (ExecutionException e)
             {
                 throw new IllegalStateException(e);
             }
