@@ -3,11 +3,17 @@ package dev.cerebrasproxy;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
-/** Waits for a condition by polling it, for a bounded time: never a blind sleep. */
+/**
+ * Waiting for what cannot count down a latch of ours (another process, a pool shrinking,
+ * a connection closing): ask again at an interval until the answer is there or the
+ * bound has passed. Never a blind sleep.
+ */
 final class Poll
 {
-    private static final long POLL_INTERVAL_NANOS = Duration.ofMillis(5).toNanos();
+    private static final Duration INTERVAL = Duration.ofMillis(5);
+    private static final Duration PROCESS_INTERVAL = Duration.ofMillis(100);
 
     private Poll()
     {
@@ -16,7 +22,7 @@ final class Poll
     /** @return whether the condition held within the time given */
     static boolean until(Duration within, BooleanSupplier condition)
     {
-        return until(within, Duration.ofNanos(POLL_INTERVAL_NANOS), condition);
+        return until(within, INTERVAL, condition);
     }
 
     /** Like {@link #until(Duration, BooleanSupplier)}, for conditions that are costly to check. */
@@ -25,10 +31,26 @@ final class Poll
         long deadline = System.nanoTime() + within.toNanos();
         while (!condition.getAsBoolean())
         {
-            if (System.nanoTime() > deadline)
+            if (System.nanoTime() - deadline > 0)
                 return false;
-            LockSupport.parkNanos(every.toNanos());
+            LockSupport.parkNanos(every.toNanos()); // the poll interval, not a wait for the event
         }
         return true;
+    }
+
+    /** The first non-null answer of {@code probe}; fails with {@code what} once {@code bound} has passed. */
+    static <T> T until(Duration bound, String what, Supplier<T> probe)
+    {
+        Object[] answer = new Object[1];
+        if (!until(bound, PROCESS_INTERVAL, () -> (answer[0] = probe.get()) != null))
+            throw new AssertionError("Gave up after " + bound.toSeconds() + " s waiting for " + what);
+        @SuppressWarnings("unchecked")
+        T found = (T)answer[0];
+        return found;
+    }
+
+    static void untilTrue(Duration bound, String what, Supplier<Boolean> condition)
+    {
+        until(bound, what, () -> condition.get() ? Boolean.TRUE : null);
     }
 }
