@@ -1,5 +1,7 @@
 package dev.cerebrasproxy;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -24,7 +26,8 @@ final class ProxiedCall
     FlushingWriter writer;
     /** Failed attempts by upstream status; allocated only when an attempt fails. */
     private Map<Integer, Integer> failuresByStatus;
-    private long soonestRetryAfterSeconds = -1;
+    /** Set when the call first waits for a key: it never waits past this. */
+    private Instant waitDeadline;
 
     ProxiedCall(HttpServletRequest request, HttpServletResponse response, String target, KeyPool.Rotation rotation)
     {
@@ -34,19 +37,23 @@ final class ProxiedCall
         this.rotation = rotation;
     }
 
-    void recordFailure(int status, long retryAfterSeconds)
+    void recordFailure(int status)
     {
         if (failuresByStatus == null)
             failuresByStatus = new TreeMap<>();
         failuresByStatus.merge(status, 1, Integer::sum);
-        if (retryAfterSeconds >= 0 && (soonestRetryAfterSeconds < 0 || retryAfterSeconds < soonestRetryAfterSeconds))
-            soonestRetryAfterSeconds = retryAfterSeconds;
     }
 
-    /** When a client should come back: the soonest any key said it recovers, else a second. */
-    long retryAfterSeconds()
+    /**
+     * Whether this call may wait {@code wait} for a key to recover. All its waits together
+     * stay within {@code grace} of the first, so a call never waits longer than that however
+     * often the key it waited for is taken by another request first.
+     */
+    boolean mayWait(Instant now, Duration wait, Duration grace)
     {
-        return soonestRetryAfterSeconds >= 0 ? Math.max(1, soonestRetryAfterSeconds) : 1;
+        if (waitDeadline == null)
+            waitDeadline = now.plus(grace);
+        return !now.plus(wait).isAfter(waitDeadline);
     }
 
     /** E.g. "2 answered 429, 1 answered 500". */

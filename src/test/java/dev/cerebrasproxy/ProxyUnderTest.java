@@ -23,6 +23,7 @@ final class ProxyUnderTest implements AutoCloseable
 
     private final Server server;
     private final WebAppContext webapp;
+    private final ManualClock clock = new ManualClock();
 
     private ProxyUnderTest(Map<String, String> settings) throws Exception
     {
@@ -38,6 +39,9 @@ final class ProxyUnderTest implements AutoCloseable
         webapp.setThrowUnavailableOnStartupException(true);
         UnaryOperator<String> source = settings::get;
         webapp.setAttribute(KeyPoolInitializer.SETTINGS_SOURCE_ATTRIBUTE, source);
+        // The pool's time stands still unless a test moves it, so cooldowns never end mid-test by themselves.
+        webapp.setAttribute(KeyPoolInitializer.CLOCK_ATTRIBUTE, clock);
+        webapp.setAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE, clock);
         server.setHandler(webapp);
         server.start();
     }
@@ -67,6 +71,12 @@ final class ProxyUnderTest implements AutoCloseable
     int port()
     {
         return ((ServerConnector)server.getConnectors()[0]).getLocalPort();
+    }
+
+    /** The proxy's clock: cooling keys recover, and waiting requests go on, only as a test advances it. */
+    ManualClock clock()
+    {
+        return clock;
     }
 
     KeyPool pool()
