@@ -81,7 +81,8 @@ class SmartPoolFiguresTest
     @Test
     void aKeyWhose429SaysFiveSecondsRestsFiveSeconds() throws Exception
     {
-        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.start(fake))
+        // A guessed rest of 1 s, so only upstream's announced 5 s can keep alpha out for 5 s.
+        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.start(fake, ProxySettings.RATE_LIMIT_COOLDOWN_MS, "1000"))
         {
             AtomicBoolean limited = new AtomicBoolean(true);
             fake.route(r -> r.key().equals(ReplayTest.ALPHA) && limited.getAndSet(false)
