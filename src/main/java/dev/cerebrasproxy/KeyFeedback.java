@@ -55,7 +55,8 @@ final class KeyFeedback
     static Verdict failed(KeyPool pool, ApiKey key, Response response, UpstreamError error)
     {
         int status = response.getStatus();
-        String code = error.code() != null ? error.code() : "http_" + status;
+        // The code is kept in the key's record and logged: make sure it cannot carry the key.
+        String code = error.code() != null ? key.redact(error.code()) : "http_" + status;
         if (status == 429)
         {
             if (error.isCapacity())

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class KeyPool
 {
+    private final List<ApiKey> keys;
     private final KeyState[] states;
     private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
@@ -39,6 +40,7 @@ public final class KeyPool
     {
         if (keys.isEmpty())
             throw new IllegalArgumentException("a key pool needs at least one key");
+        this.keys = List.copyOf(keys);
         this.states = keys.stream().map(key -> new KeyState(key, policy)).toArray(KeyState[]::new);
         this.clock = clock;
     }
@@ -50,10 +52,7 @@ public final class KeyPool
 
     public List<ApiKey> keys()
     {
-        List<ApiKey> keys = new ArrayList<>(states.length);
-        for (KeyState state : states)
-            keys.add(state.key);
-        return List.copyOf(keys);
+        return keys;
     }
 
     Instant now()

@@ -27,6 +27,11 @@ final class ProxyUnderTest implements AutoCloseable
 
     private ProxyUnderTest(Map<String, String> settings) throws Exception
     {
+        this(settings, true);
+    }
+
+    private ProxyUnderTest(Map<String, String> settings, boolean manualTime) throws Exception
+    {
         server = new Server();
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
@@ -40,8 +45,11 @@ final class ProxyUnderTest implements AutoCloseable
         UnaryOperator<String> source = settings::get;
         webapp.setAttribute(KeyPoolInitializer.SETTINGS_SOURCE_ATTRIBUTE, source);
         // The pool's time stands still unless a test moves it, so cooldowns never end mid-test by themselves.
-        webapp.setAttribute(KeyPoolInitializer.CLOCK_ATTRIBUTE, clock);
-        webapp.setAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE, clock);
+        if (manualTime)
+        {
+            webapp.setAttribute(KeyPoolInitializer.CLOCK_ATTRIBUTE, clock);
+            webapp.setAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE, clock);
+        }
         server.setHandler(webapp);
         server.start();
     }
@@ -55,6 +63,20 @@ final class ProxyUnderTest implements AutoCloseable
         for (int i = 0; i + 1 < settings.length; i += 2)
             map.put(settings[i], settings[i + 1]);
         return new ProxyUnderTest(map);
+    }
+
+    /**
+     * Like {@link #start}, but on the system clock and the proxy's own timer, as it runs in
+     * production; {@link #clock()} is then not the proxy's.
+     */
+    static ProxyUnderTest startOnSystemTime(FakeCerebras upstream, String... settings) throws Exception
+    {
+        Map<String, String> map = new HashMap<>();
+        map.put(ProxySettings.API_KEYS, KEYS);
+        map.put(ProxySettings.UPSTREAM_URL, upstream.baseUrl().toString());
+        for (int i = 0; i + 1 < settings.length; i += 2)
+            map.put(settings[i], settings[i + 1]);
+        return new ProxyUnderTest(map, false);
     }
 
     /** A proxy with exactly these settings, nothing added. */

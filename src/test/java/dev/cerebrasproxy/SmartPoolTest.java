@@ -240,6 +240,29 @@ class SmartPoolTest
         assertEquals(1, upstream.countFor(ALPHA));
     }
 
+    /**
+     * The same wait on the system clock and the HTTP client's own timer, as in production.
+     * The grace is generous so that a slow machine still sends the second request while
+     * alpha rests; either way the request must succeed with alpha.
+     */
+    @Test
+    void onSystemTimeTheWaitRunsOnTheProxysOwnTimer() throws Exception
+    {
+        try (FakeCerebras fake = new FakeCerebras();
+             ProxyUnderTest real = ProxyUnderTest.startOnSystemTime(fake, ProxySettings.WAIT_FOR_KEY_MS, "5000"))
+        {
+            fake.answer(ALPHA, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after-ms", "1000"));
+            fake.answer(BRAVO, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "30"));
+            fake.answer(CHARLIE, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "30"));
+            assertEquals(503, Http.post(real.uri("/v1/chat/completions"), Http.CHAT).statusCode());
+            fake.reset();
+            HttpResponse<String> response = Http.post(real.uri("/v1/chat/completions"), Http.CHAT);
+            assertEquals(200, response.statusCode());
+            assertEquals(1, fake.countFor(ALPHA));
+            assertEquals(1, fake.received().size());
+        }
+    }
+
     @Test
     void aKeyRecoveringAfterTheGraceIsNotWaitedFor() throws Exception
     {
