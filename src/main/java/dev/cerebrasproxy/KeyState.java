@@ -102,8 +102,8 @@ final class KeyState
         failures.increment();
         KeyCondition before = update(c -> c.quarantinedUntil(now.plus(policy.quarantineRecheck()), reason));
         if (before.status() != KeyStatus.QUARANTINED)
-            LOG.warn("key {} is quarantined: upstream refused it ({}); requests use the other keys, and one request re-checks it every {} s",
-                key, reason, policy.quarantineRecheck().toSeconds());
+            LOG.warn("key {} is quarantined: upstream refused it ({}); requests use the other keys, and one request re-checks it every {}",
+                key, reason, readable(policy.quarantineRecheck()));
         else if (before.probing())
             LOG.info("key {} failed its re-check ({}); it stays quarantined", key, reason);
     }
@@ -125,6 +125,12 @@ final class KeyState
         KeyCondition c = condition.get();
         KeyStatus status = c.statusAt(now);
         return new KeySnapshot(key.name(), status, status == KeyStatus.AVAILABLE ? null : c.until(), c.lastError(), requests.sum(), failures.sum());
+    }
+
+    private static String readable(Duration duration)
+    {
+        long millis = duration.toMillis();
+        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
     }
 
     /** @return the condition before the change */

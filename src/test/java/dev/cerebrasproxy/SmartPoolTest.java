@@ -6,7 +6,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
 
@@ -183,6 +187,56 @@ class SmartPoolTest
             }
         });
         assertEquals(1, proxy.pool().snapshot().stream().filter(s -> s.status() == KeyStatus.COOLING).count());
+    }
+
+    /**
+     * Concurrent clients while one key is rate limited and one is invalid: every request
+     * succeeds, and the bad keys cost only the calls that were in flight before the pool
+     * learnt about them.
+     */
+    @Test
+    void concurrentClientsAllSucceedAndBadKeysAreLearntOnce() throws Exception
+    {
+        upstream.answer(ALPHA, FakeCerebras.json(429, ReplayTest.RATE_LIMITED));
+        upstream.answer(BRAVO, FakeCerebras.json(401, WRONG_KEY));
+        int threads = 8;
+        int perThread = 25;
+        List<CompletableFuture<Integer>> results = new ArrayList<>();
+        ExecutorService executor = Executors.newFixedThreadPool(threads);
+        try
+        {
+            for (int t = 0; t < threads; t++)
+            {
+                results.add(CompletableFuture.supplyAsync(() ->
+                {
+                    int ok = 0;
+                    for (int i = 0; i < perThread; i++)
+                    {
+                        try
+                        {
+                            if (chat().statusCode() == 200)
+                                ok++;
+                        }
+                        catch (Exception e)
+                        {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    return ok;
+                }, executor));
+            }
+            int ok = 0;
+            for (CompletableFuture<Integer> result : results)
+                ok += result.get(60, TimeUnit.SECONDS);
+            assertEquals(threads * perThread, ok);
+        }
+        finally
+        {
+            executor.shutdown();
+        }
+        assertTrue(upstream.countFor(ALPHA) <= threads, "alpha: " + upstream.countFor(ALPHA));
+        assertTrue(upstream.countFor(BRAVO) <= threads, "bravo: " + upstream.countFor(BRAVO));
+        assertEquals(threads * perThread, upstream.countFor(CHARLIE));
     }
 
     /** Every key gets a 429 with these Retry-After seconds, from one request that tries them all. */
