@@ -2,6 +2,7 @@ package dev.cerebrasproxy;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -37,6 +38,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private ProxySettings settings;
     private KeyPool pool;
     private UpstreamRoute route;
+    private TaskScheduler scheduler;
 
     @Override
     public void init() throws ServletException
@@ -46,6 +48,9 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         if (settings == null || pool == null)
             throw new ServletException("No key pool in the servlet context: declare " + KeyPoolInitializer.class.getName() + " as a listener in web.xml.");
         route = new UpstreamRoute(settings.upstream());
+        scheduler = (TaskScheduler)getServletContext().getAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE);
+        if (scheduler == null) // the HTTP client's own timer thread: nothing extra to start or stop
+            scheduler = (delay, task) -> getHttpClient().getScheduler().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
         super.init();
     }
 
@@ -136,13 +141,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         return request.getContentLengthLong() >= 0 || request.getHeader("Transfer-Encoding") != null;
     }
 
-    /** Sends the call upstream with the next key it has not tried, or answers that none is left. */
+    /** Sends the call upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
     void sendAttempt(ProxiedCall call)
     {
         ApiKey key = call.rotation.next();
         if (key == null)
         {
-            answerExhausted(call);
+            waitForKeyOrGiveUp(call);
             return;
         }
         Request upstream = newProxyRequest(call.request, call.target);
@@ -160,10 +165,54 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         upstream.idleTimeout(settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
         if (call.body != null)
             upstream.body(call.body.toContent());
-        upstream.send(new ReplayingResponseListener(this, call, key));
+        upstream.send(new ReplayingResponseListener(this, pool, call, key));
     }
 
-    /** Upstream answered 429 or 500 with this key: try the next one. */
+    /**
+     * No key can serve now. If one this call has not tried recovers within the grace
+     * (PROXY_WAIT_FOR_KEY_MS), the call waits for it on a timer, holding no thread;
+     * otherwise the client learns at once, without an upstream call, when to come back.
+     */
+    private void waitForKeyOrGiveUp(ProxiedCall call)
+    {
+        if (call.onlyUnreachable() && call.rotation.untriedStatuses().isEmpty())
+        {
+            // Every key was tried and none got an answer: upstream is down, not the keys.
+            answer(call, ProxyError.server(502, "upstream_unreachable",
+                "The proxy could not get an answer from upstream with any of its " + pool.size() + " keys (connection refused or closed before a response)."), null);
+            return;
+        }
+        Duration wait = call.rotation.untilAnUntriedKeyRecovers();
+        if (wait != null && call.mayWait(pool.now(), wait, settings.waitForKey()))
+        {
+            scheduler.runAfter(wait, () -> sendAttempt(call));
+            return;
+        }
+        NoKeyAvailable.Answer answer = NoKeyAvailable.of(call, pool);
+        answer(call, answer.error(), null, answer.headers());
+    }
+
+    /**
+     * Cerebras is out of capacity (a 429 with code queue_exceeded): every key would hear
+     * the same, so the client gets upstream's answer with a short Retry-After instead.
+     */
+    void answerBusy(ProxiedCall call, ApiKey key, byte[] upstreamBody)
+    {
+        long millis = settings.busyRetryAfter().toMillis();
+        LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", call.request.getMethod(), pathOf(call), key, millis);
+        try
+        {
+            ProxyError.sendJson(call.response, 429, upstreamBody, "Retry-After", Long.toString((millis + 999) / 1000), "retry-after-ms", Long.toString(millis));
+        }
+        catch (IOException e)
+        {
+            LOG.debug("could not send 429 to the client", e);
+        }
+        logOutcome(call, 429, key);
+        call.request.getAsyncContext().complete();
+    }
+
+    /** Upstream's answer with this key was about the key: try the next one. */
     void replay(ProxiedCall call, ApiKey key, int status, String reason)
     {
         LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", call.request.getMethod(), pathOf(call), key, status, reason);
@@ -277,20 +326,6 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             answer(call, ProxyError.server(504, "upstream_timeout", "Upstream sent nothing for " + settings.idleTimeout().toMillis() + " ms (PROXY_IDLE_TIMEOUT_MS)."), key);
         else
             answer(call, ProxyError.server(502, "upstream_failed", "Upstream's answer broke off before any of it reached the client (" + failure.getClass().getSimpleName() + ")."), key);
-    }
-
-    private void answerExhausted(ProxiedCall call)
-    {
-        if (call.onlyUnreachable())
-        {
-            answer(call, ProxyError.server(502, "upstream_unreachable",
-                "The proxy could not get an answer from upstream with any of its " + pool.size() + " keys (connection refused or closed before a response)."), null);
-            return;
-        }
-        long retryAfter = call.retryAfterSeconds();
-        answer(call, ProxyError.server(503, "no_key_available",
-            "No API key of the proxy's pool could serve this request (" + pool.size() + " tried: " + call.failureSummary() + "). Retry after " + retryAfter + " s."), null,
-            "Retry-After", Long.toString(retryAfter));
     }
 
     /** Answers the client with the proxy's own error, once, and ends the call. */

@@ -1,41 +1,63 @@
 package dev.cerebrasproxy;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The pool of API keys and the order in which requests use them. It knows nothing of
- * HTTP: callers ask for a {@link Rotation} per client request and take keys from it
- * until one serves.
+ * The pool of API keys, the order in which requests use them, and what upstream has
+ * said about each. It knows nothing of HTTP: callers ask for a {@link Rotation} per
+ * client request and take keys from it until one serves, and tell the pool what each
+ * attempt taught ({@link #rateLimited}, {@link #serverError}, {@link #quarantine}, ...).
+ * The pool decides from that which keys stay in rotation, and for how long.
  *
  * <p>Every key choice, first attempt or retry, takes the next slot of one shared
- * round-robin cursor. Retries therefore spread over the whole pool instead of all
- * landing on the failing key's neighbour, and the keys that work share the load
- * evenly. A rotation remembers which keys its request has met, so a slot that points
- * at one of them moves on to the next key the request has not tried: each request
- * tries every key exactly once at most, however many other requests move the cursor
- * meanwhile.
+ * round-robin cursor; a slot that points at a key which cannot serve now (cooling,
+ * quarantined) or which this request has met already is passed over by taking the next
+ * slot. The keys that can serve therefore share the load evenly, and a resting key's
+ * turns spread over all of them instead of landing on its neighbour. A rotation
+ * remembers which keys its request has met, so each request tries every key at most
+ * once, however many other requests move the cursor meanwhile.
+ *
+ * <p>Time comes from the injected clock, so tests move it instead of sleeping.
  */
 public final class KeyPool
 {
     private final List<ApiKey> keys;
+    private final KeyState[] states;
+    private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
 
     public KeyPool(List<ApiKey> keys)
     {
+        this(keys, CooldownPolicy.DEFAULTS, InstantSource.system());
+    }
+
+    public KeyPool(List<ApiKey> keys, CooldownPolicy policy, InstantSource clock)
+    {
         if (keys.isEmpty())
             throw new IllegalArgumentException("a key pool needs at least one key");
         this.keys = List.copyOf(keys);
+        this.states = keys.stream().map(key -> new KeyState(key, policy)).toArray(KeyState[]::new);
+        this.clock = clock;
     }
 
     public int size()
     {
-        return keys.size();
+        return states.length;
     }
 
     public List<ApiKey> keys()
     {
         return keys;
+    }
+
+    Instant now()
+    {
+        return clock.instant();
     }
 
     /** The keys one client request may use, each at most once. */
@@ -44,24 +66,157 @@ public final class KeyPool
         return new Rotation();
     }
 
+    /** The key answered without complaint about itself. */
+    public void served(ApiKey key)
+    {
+        stateOf(key).served();
+    }
+
+    /**
+     * A 429 about this key's own limits.
+     *
+     * @param announced when upstream said the key recovers, or null to let the pool guess
+     * @param code upstream's error code, for the key's record
+     */
+    public void rateLimited(ApiKey key, Duration announced, String code)
+    {
+        stateOf(key).rateLimited(now(), announced, code);
+    }
+
+    /** A 500 with this key: a short rest. */
+    public void serverError(ApiKey key, String code)
+    {
+        stateOf(key).serverError(now(), code);
+    }
+
+    /** An answer said one of the key's windows has nothing left until it resets. */
+    public void exhausted(ApiKey key, Duration untilReset, String window)
+    {
+        stateOf(key).exhausted(now(), untilReset, window);
+    }
+
+    /** Upstream refused the key itself (invalid, unpaid, forbidden). */
+    public void quarantine(ApiKey key, String reason)
+    {
+        stateOf(key).quarantine(now(), reason);
+    }
+
+    /** Upstream had no capacity; another key would not have helped, and this one is not to blame. */
+    public void busy(ApiKey key, String code)
+    {
+        stateOf(key).busy(code);
+    }
+
+    /** Returns every key to rotation and forgets what upstream said, as a reload would. */
+    public void reset()
+    {
+        for (KeyState state : states)
+            state.reset();
+    }
+
+    /** Each key's state now, in configured order. */
+    public List<KeySnapshot> snapshot()
+    {
+        Instant now = now();
+        List<KeySnapshot> snapshot = new ArrayList<>(states.length);
+        for (KeyState state : states)
+            snapshot.add(state.snapshot(now));
+        return List.copyOf(snapshot);
+    }
+
+    /** How long until some key can serve: zero if one can now. */
+    public Duration untilAnyKeyRecovers()
+    {
+        return untilRecovery(null);
+    }
+
+    private Duration untilRecovery(boolean[] excluded)
+    {
+        Instant now = now();
+        Instant soonest = null;
+        for (int i = 0; i < states.length; i++)
+        {
+            if (excluded != null && excluded[i])
+                continue;
+            Instant from = states[i].condition().usableFrom(now);
+            if (soonest == null || from.isBefore(soonest))
+                soonest = from;
+        }
+        return soonest == null ? null : Duration.between(now, soonest);
+    }
+
+    private KeyState stateOf(ApiKey key)
+    {
+        for (KeyState state : states)
+        {
+            if (state.key == key)
+                return state;
+        }
+        throw new IllegalArgumentException("key " + key + " is not in this pool");
+    }
+
     /** Not thread-safe: one request uses it for one attempt at a time. */
     public final class Rotation
     {
-        private final boolean[] tried = new boolean[keys.size()];
+        private final boolean[] tried = new boolean[states.length];
         private int triedCount;
 
-        /** @return the next key to try, or null when this request has tried them all */
+        /**
+         * @return the next key to try, or null when every key this request has not tried
+         * yet is resting (see {@link #untilAnUntriedKeyRecovers()}) or none is left
+         */
         public ApiKey next()
         {
             int n = tried.length;
             if (triedCount == n)
                 return null;
-            int index = (int)Math.floorMod(cursor.getAndIncrement(), (long)n);
-            while (tried[index])
-                index = index + 1 == n ? 0 : index + 1;
+            Instant now = now();
+            int index = -1;
+            for (int slot = 0; slot < n && index < 0; slot++)
+            {
+                int candidate = (int)Math.floorMod(cursor.getAndIncrement(), (long)n);
+                if (!tried[candidate] && states[candidate].tryTake(now))
+                    index = candidate;
+            }
+            // Other requests moved the cursor between our slots, so the slots may have missed a
+            // key that can serve: look at each key once before saying there is none.
+            int start = (int)Math.floorMod(cursor.get(), (long)n);
+            for (int step = 0; step < n && index < 0; step++)
+            {
+                int candidate = (start + step) % n;
+                if (!tried[candidate] && states[candidate].tryTake(now))
+                    index = candidate;
+            }
+            if (index < 0)
+                return null;
             tried[index] = true;
             triedCount++;
-            return keys.get(index);
+            return states[index].key;
+        }
+
+        /** Whether some key has not been tried by this request, resting or not. */
+        public boolean hasUntriedKeys()
+        {
+            return triedCount < tried.length;
+        }
+
+        /** How long until a key this request has not tried can serve, or null if it tried them all. */
+        public Duration untilAnUntriedKeyRecovers()
+        {
+            return hasUntriedKeys() ? untilRecovery(tried) : null;
+        }
+
+        /** What keeps each key this request has not tried from serving, as of now. */
+        public List<KeyStatus> untriedStatuses()
+        {
+            Instant now = now();
+            List<KeyStatus> statuses = new ArrayList<>();
+            for (int i = 0; i < tried.length; i++)
+            {
+                if (!tried[i])
+                    statuses.add(states[i].condition().statusAt(now));
+            }
+            return statuses;
         }
 
         public int attempts()

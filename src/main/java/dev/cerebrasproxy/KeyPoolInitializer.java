@@ -1,5 +1,6 @@
 package dev.cerebrasproxy;
 
+import java.time.InstantSource;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
@@ -23,6 +24,13 @@ public class KeyPoolInitializer implements ServletContextListener
      * supplies settings by name instead of the environment.
      */
     public static final String SETTINGS_SOURCE_ATTRIBUTE = SETTINGS_ATTRIBUTE + ".source";
+    /**
+     * Where an embedding program (or a test) may put the {@link InstantSource} the pool
+     * tells time by, instead of the system clock; it then also puts a {@link TaskScheduler}
+     * that measures delays on that clock under {@link #SCHEDULER_ATTRIBUTE}.
+     */
+    public static final String CLOCK_ATTRIBUTE = InstantSource.class.getName();
+    public static final String SCHEDULER_ATTRIBUTE = TaskScheduler.class.getName();
 
     private static final Logger LOG = LoggerFactory.getLogger(KeyPoolInitializer.class);
 
@@ -44,7 +52,8 @@ public class KeyPoolInitializer implements ServletContextListener
             throw new InvalidSettingsException("cerebras-proxy settings are invalid; the problem and its fix are logged just before this");
         }
         context.setAttribute(SETTINGS_ATTRIBUTE, settings);
-        context.setAttribute(POOL_ATTRIBUTE, new KeyPool(settings.keys()));
+        InstantSource clock = (InstantSource)context.getAttribute(CLOCK_ATTRIBUTE);
+        context.setAttribute(POOL_ATTRIBUTE, new KeyPool(settings.keys(), settings.cooldowns(), clock == null ? InstantSource.system() : clock));
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
             settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());

@@ -1,5 +1,7 @@
 package dev.cerebrasproxy;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -29,7 +31,8 @@ final class ProxiedCall
     /** Failed attempts by what happened ("answered 429", "unreachable"); allocated on the first failure. */
     private Map<String, Integer> failures;
     private static final String UNREACHABLE = "unreachable";
-    private long soonestRetryAfterSeconds = -1;
+    /** Set when the call first waits for a key: it never waits past this. */
+    private Instant waitDeadline;
 
     ProxiedCall(HttpServletRequest request, HttpServletResponse response, String target, KeyPool.Rotation rotation)
     {
@@ -39,12 +42,10 @@ final class ProxiedCall
         this.rotation = rotation;
     }
 
-    /** An attempt that upstream answered with a replayable status. */
-    void recordFailure(int status, long retryAfterSeconds)
+    /** An attempt that upstream answered with a status about the key. */
+    void recordFailure(int status)
     {
         recordFailure("answered " + status);
-        if (retryAfterSeconds >= 0 && (soonestRetryAfterSeconds < 0 || retryAfterSeconds < soonestRetryAfterSeconds))
-            soonestRetryAfterSeconds = retryAfterSeconds;
     }
 
     /** An attempt that got no answer at all: refused, or closed before a response byte. */
@@ -66,10 +67,16 @@ final class ProxiedCall
         return failures != null && failures.size() == 1 && failures.containsKey(UNREACHABLE);
     }
 
-    /** When a client should come back: the soonest any key said it recovers, else a second. */
-    long retryAfterSeconds()
+    /**
+     * Whether this call may wait {@code wait} for a key to recover. All its waits together
+     * stay within {@code grace} of the first, so a call never waits longer than that however
+     * often the key it waited for is taken by another request first.
+     */
+    boolean mayWait(Instant now, Duration wait, Duration grace)
     {
-        return soonestRetryAfterSeconds >= 0 ? Math.max(1, soonestRetryAfterSeconds) : 1;
+        if (waitDeadline == null)
+            waitDeadline = now.plus(grace);
+        return !now.plus(wait).isAfter(waitDeadline);
     }
 
     /** E.g. "2 answered 429, 1 unreachable". */

@@ -45,12 +45,20 @@ public record ProxyError(int status, String type, String code, String param, Str
      */
     boolean sendTo(HttpServletResponse response, String... headers) throws IOException
     {
+        return sendJson(response, status, toJson().getBytes(StandardCharsets.UTF_8), headers);
+    }
+
+    /**
+     * Writes a JSON answer if the response is not committed yet, replacing whatever status
+     * and headers an abandoned attempt had set; returns whether it did.
+     */
+    static boolean sendJson(HttpServletResponse response, int status, byte[] body, String... headers) throws IOException
+    {
         if (response.isCommitted())
             return false;
         response.reset();
         for (int i = 0; i + 1 < headers.length; i += 2)
             response.setHeader(headers[i], headers[i + 1]);
-        byte[] body = toJson().getBytes(StandardCharsets.UTF_8);
         response.setStatus(status);
         response.setContentType("application/json");
         response.setContentLength(body.length);

@@ -27,25 +27,61 @@ public final class ProxySettings
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
     public static final String IDLE_TIMEOUT_MS = "PROXY_IDLE_TIMEOUT_MS";
+    public static final String RATE_LIMIT_COOLDOWN_MS = "PROXY_RATE_LIMIT_COOLDOWN_MS";
+    public static final String SERVER_ERROR_COOLDOWN_MS = "PROXY_SERVER_ERROR_COOLDOWN_MS";
+    public static final String MAX_COOLDOWN_MS = "PROXY_MAX_COOLDOWN_MS";
+    public static final String QUARANTINE_RECHECK_MS = "PROXY_QUARANTINE_RECHECK_MS";
+    public static final String WAIT_FOR_KEY_MS = "PROXY_WAIT_FOR_KEY_MS";
+    public static final String BUSY_RETRY_AFTER_MS = "PROXY_BUSY_RETRY_AFTER_MS";
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
     static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+    static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
+    static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
 
     private final List<ApiKey> keys;
     private final URI upstream;
     private final long maxBodyBytes;
     private final Duration connectTimeout;
     private final Duration idleTimeout;
+    private final CooldownPolicy cooldowns;
+    private final Duration waitForKey;
+    private final Duration busyRetryAfter;
 
-    private ProxySettings(List<ApiKey> keys, URI upstream, long maxBodyBytes, Duration connectTimeout, Duration idleTimeout)
+    private ProxySettings(UnaryOperator<String> source)
     {
-        this.keys = keys;
-        this.upstream = upstream;
-        this.maxBodyBytes = maxBodyBytes;
-        this.connectTimeout = connectTimeout;
-        this.idleTimeout = idleTimeout;
+        this.keys = parseKeys(source.apply(API_KEYS));
+        this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
+        this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
+        this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
+        this.idleTimeout = millis(source, IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS);
+        this.cooldowns = parseCooldowns(source);
+        this.waitForKey = Duration.ofMillis(parseNotNegative(WAIT_FOR_KEY_MS, source.apply(WAIT_FOR_KEY_MS), DEFAULT_WAIT_FOR_KEY_MS));
+        this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
+    }
+
+    private static Duration millis(UnaryOperator<String> source, String name, long defaultMillis)
+    {
+        return Duration.ofMillis(parsePositive(name, source.apply(name), defaultMillis));
+    }
+
+    static CooldownPolicy parseCooldowns(UnaryOperator<String> source)
+    {
+        CooldownPolicy defaults = CooldownPolicy.DEFAULTS;
+        Duration rateLimited = millis(source, RATE_LIMIT_COOLDOWN_MS, defaults.rateLimited().toMillis());
+        Duration serverError = millis(source, SERVER_ERROR_COOLDOWN_MS, defaults.serverError().toMillis());
+        Duration longest = millis(source, MAX_COOLDOWN_MS, defaults.longest().toMillis());
+        Duration recheck = millis(source, QUARANTINE_RECHECK_MS, defaults.quarantineRecheck().toMillis());
+        for (String name : List.of(RATE_LIMIT_COOLDOWN_MS, SERVER_ERROR_COOLDOWN_MS))
+        {
+            Duration first = name.equals(RATE_LIMIT_COOLDOWN_MS) ? rateLimited : serverError;
+            if (first.compareTo(longest) > 0)
+                throw new InvalidSettingsException(MAX_COOLDOWN_MS + " (" + longest.toMillis() + ") is shorter than " + name + " (" + first.toMillis()
+                    + "): raise " + MAX_COOLDOWN_MS + " or lower " + name + ", the longest cooldown cannot be shorter than the first.");
+        }
+        return new CooldownPolicy(rateLimited, serverError, longest, recheck);
     }
 
     /** Reads the process environment, then system properties. */
@@ -64,12 +100,7 @@ public final class ProxySettings
      */
     public static ProxySettings from(UnaryOperator<String> source)
     {
-        return new ProxySettings(
-            parseKeys(source.apply(API_KEYS)),
-            parseUpstream(source.apply(UPSTREAM_URL)),
-            parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES),
-            Duration.ofMillis(parsePositive(CONNECT_TIMEOUT_MS, source.apply(CONNECT_TIMEOUT_MS), DEFAULT_CONNECT_TIMEOUT_MS)),
-            Duration.ofMillis(parsePositive(IDLE_TIMEOUT_MS, source.apply(IDLE_TIMEOUT_MS), DEFAULT_IDLE_TIMEOUT_MS)));
+        return new ProxySettings(source);
     }
 
     static List<ApiKey> parseKeys(String json)
@@ -171,6 +202,20 @@ public final class ProxySettings
         throw new InvalidSettingsException(name + " must be a positive whole number, not \"" + value + "\": unset it to use the default " + defaultValue + ".");
     }
 
+    static long parseNotNegative(String name, String value, long defaultValue)
+    {
+        if (value != null && value.strip().equals("0"))
+            return 0;
+        try
+        {
+            return parsePositive(name, value, defaultValue);
+        }
+        catch (InvalidSettingsException e)
+        {
+            throw new InvalidSettingsException(name + " must be zero or a positive whole number, not \"" + value + "\": unset it to use the default " + defaultValue + ".");
+        }
+    }
+
     public List<ApiKey> keys()
     {
         return keys;
@@ -195,5 +240,23 @@ public final class ProxySettings
     public Duration idleTimeout()
     {
         return idleTimeout;
+    }
+
+    /** How long keys rest when upstream does not say, and when refused keys are re-checked. */
+    public CooldownPolicy cooldowns()
+    {
+        return cooldowns;
+    }
+
+    /** How long a request may wait for a resting key to recover before it gets a 503; zero never waits. */
+    public Duration waitForKey()
+    {
+        return waitForKey;
+    }
+
+    /** The Retry-After the client gets when Cerebras itself is out of capacity. */
+    public Duration busyRetryAfter()
+    {
+        return busyRetryAfter;
     }
 }

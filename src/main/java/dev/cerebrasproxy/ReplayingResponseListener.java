@@ -1,19 +1,9 @@
 package dev.cerebrasproxy;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.concurrent.TimeoutException;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.http.HttpHeader;
@@ -22,41 +12,37 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * Listens to one upstream attempt and decides, from the status line alone, what becomes
- * of it: a 429 or 500 is read and discarded and the call is replayed with the next
- * key; anything else streams to the client as it arrives. Nothing of a discarded
- * attempt reaches the client, and once a byte has reached the client the call is never
- * replayed.
+ * of it: an answer about the key (429, 500, 401, 402, 403) is read and discarded, the
+ * pool learns from it, and the call is replayed with the next key; anything else
+ * streams to the client as it arrives. Nothing of a discarded attempt reaches the
+ * client, and once a byte has reached the client the call is never replayed.
  */
 final class ReplayingResponseListener implements Response.Listener
 {
-    /** Statuses that another key may absorb: rate limited, or an error of that key's shard. */
-    static boolean isReplayable(int status)
-    {
-        return status == 429 || status == 500;
-    }
-
-    /** Enough of an error body to log its message; the rest is drained unread. */
+    /** Enough of an error body to read its code and log its message; the rest is drained unread. */
     private static final int MAX_ERROR_BODY_BYTES = 64 * 1024;
 
     private enum Mode
     {
         /** Status and headers went to the client; content follows as it arrives. */
         PASS,
-        /** A replayable failure: read (capped) for the log, then replay. */
+        /** An answer about the key: read (capped) to learn why, then replay. */
         DISCARD,
         /** Encoded in a way the client did not accept: read whole, decode, then send. */
         DECODE
     }
 
     private final CerebrasProxyServlet servlet;
+    private final KeyPool pool;
     private final ProxiedCall call;
     private final ApiKey key;
     private Mode mode;
     private ByteArrayOutputStream held;
 
-    ReplayingResponseListener(CerebrasProxyServlet servlet, ProxiedCall call, ApiKey key)
+    ReplayingResponseListener(CerebrasProxyServlet servlet, KeyPool pool, ProxiedCall call, ApiKey key)
     {
         this.servlet = servlet;
+        this.pool = pool;
         this.call = call;
         this.key = key;
     }
@@ -65,12 +51,14 @@ final class ReplayingResponseListener implements Response.Listener
     public void onHeaders(Response response)
     {
         String encoding = response.getHeaders().get(HttpHeader.CONTENT_ENCODING);
-        if (isReplayable(response.getStatus()))
+        if (KeyFeedback.isAboutTheKey(response.getStatus()))
         {
             mode = Mode.DISCARD;
             held = new ByteArrayOutputStream();
+            return;
         }
-        else if (!ContentCoding.accepts(call.request.getHeader("Accept-Encoding"), encoding))
+        KeyFeedback.passing(pool, key, response);
+        if (!ContentCoding.accepts(call.request.getHeader("Accept-Encoding"), encoding))
         {
             mode = Mode.DECODE;
             held = new ByteArrayOutputStream();
@@ -119,10 +107,13 @@ final class ReplayingResponseListener implements Response.Listener
         Response response = result.getResponse();
         if (mode == Mode.DISCARD)
         {
-            // Replay even if the failure's body was cut short: its status already said no.
-            String reason = describeError(response, held.toByteArray());
-            call.recordFailure(response.getStatus(), retryAfterSeconds(response.getHeaders().get(HttpHeader.RETRY_AFTER)));
-            servlet.replay(call, key, response.getStatus(), reason);
+            // Act even if the body was cut short: the status already said it was about the key.
+            UpstreamError error = UpstreamError.read(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray());
+            call.recordFailure(response.getStatus());
+            if (KeyFeedback.failed(pool, key, response, error) == KeyFeedback.Verdict.ANSWER_BUSY)
+                servlet.answerBusy(call, key, error.decoded());
+            else
+                servlet.replay(call, key, response.getStatus(), key.redact(error.description()));
         }
         else if (result.isFailed() && mode == null && !(result.getFailure() instanceof TimeoutException))
         {
@@ -142,66 +133,6 @@ final class ReplayingResponseListener implements Response.Listener
         else
         {
             servlet.complete(call, key, response.getStatus());
-        }
-    }
-
-    /** The upstream error's code and message, for the log, never holding a key's value. */
-    private String describeError(Response response, byte[] body)
-    {
-        String text;
-        try
-        {
-            text = new String(ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), body), StandardCharsets.UTF_8);
-        }
-        catch (IOException e)
-        {
-            return "an undecodable body (" + e.getMessage() + ")";
-        }
-        try
-        {
-            JsonElement json = JsonParser.parseString(text);
-            if (json.isJsonObject())
-            {
-                JsonObject error = json.getAsJsonObject();
-                if (error.has("error") && error.get("error").isJsonObject())
-                    error = error.getAsJsonObject("error");
-                String code = error.has("code") && !error.get("code").isJsonNull() ? error.get("code").getAsString() : null;
-                String message = error.has("message") && !error.get("message").isJsonNull() ? error.get("message").getAsString() : null;
-                if (code != null || message != null)
-                    text = (code == null ? "" : code + ": ") + (message == null ? "" : message);
-            }
-        }
-        catch (RuntimeException notJson)
-        {
-            // log the text as it is
-        }
-        text = text.replaceAll("\\s+", " ").strip();
-        if (text.length() > 200)
-            text = text.substring(0, 200) + "...";
-        return key.redact(text);
-    }
-
-    /** Seconds from a {@code Retry-After} header (delta-seconds or HTTP date), or -1. */
-    static long retryAfterSeconds(String value)
-    {
-        if (value == null || value.isBlank())
-            return -1;
-        String trimmed = value.strip();
-        try
-        {
-            return (long)Math.ceil(Double.parseDouble(trimmed));
-        }
-        catch (NumberFormatException notSeconds)
-        {
-            try
-            {
-                Instant at = ZonedDateTime.parse(trimmed, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-                return Math.max(0, (long)Math.ceil(Duration.between(Instant.now(), at).toMillis() / 1000.0));
-            }
-            catch (DateTimeParseException notDate)
-            {
-                return -1;
-            }
         }
     }
 }

@@ -39,6 +39,7 @@ class BodyLimitTest
     void reset()
     {
         upstream.reset();
+        proxy.pool().reset();
     }
 
     @Test

@@ -42,6 +42,7 @@ class CompressionTest
     void reset()
     {
         upstream.reset();
+        proxy.pool().reset();
     }
 
     static byte[] gzip(byte[] data) throws Exception

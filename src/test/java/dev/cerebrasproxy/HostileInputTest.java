@@ -44,6 +44,7 @@ class HostileInputTest
     void reset()
     {
         upstream.reset();
+        proxy.pool().reset();
     }
 
     /** After any hostile request, a normal one on a fresh connection still works. */

@@ -28,8 +28,14 @@ final class ProxyUnderTest implements AutoCloseable
 
     private final Server server;
     private final WebAppContext webapp;
+    private final ManualClock clock = new ManualClock();
 
     private ProxyUnderTest(Map<String, String> settings) throws Exception
+    {
+        this(settings, true);
+    }
+
+    private ProxyUnderTest(Map<String, String> settings, boolean manualTime) throws Exception
     {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName(THREAD_NAME);
@@ -47,6 +53,12 @@ final class ProxyUnderTest implements AutoCloseable
         webapp.setThrowUnavailableOnStartupException(true);
         UnaryOperator<String> source = settings::get;
         webapp.setAttribute(KeyPoolInitializer.SETTINGS_SOURCE_ATTRIBUTE, source);
+        // The pool's time stands still unless a test moves it, so cooldowns never end mid-test by themselves.
+        if (manualTime)
+        {
+            webapp.setAttribute(KeyPoolInitializer.CLOCK_ATTRIBUTE, clock);
+            webapp.setAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE, clock);
+        }
         server.setHandler(webapp);
         server.start();
     }
@@ -66,6 +78,20 @@ final class ProxyUnderTest implements AutoCloseable
         for (int i = 0; i + 1 < settings.length; i += 2)
             map.put(settings[i], settings[i + 1]);
         return new ProxyUnderTest(map);
+    }
+
+    /**
+     * Like {@link #start}, but on the system clock and the proxy's own timer, as it runs in
+     * production; {@link #clock()} is then not the proxy's.
+     */
+    static ProxyUnderTest startOnSystemTime(FakeCerebras upstream, String... settings) throws Exception
+    {
+        Map<String, String> map = new HashMap<>();
+        map.put(ProxySettings.API_KEYS, KEYS);
+        map.put(ProxySettings.UPSTREAM_URL, upstream.baseUrl().toString());
+        for (int i = 0; i + 1 < settings.length; i += 2)
+            map.put(settings[i], settings[i + 1]);
+        return new ProxyUnderTest(map, false);
     }
 
     /** A proxy with exactly these settings, nothing added. */
@@ -95,6 +121,12 @@ final class ProxyUnderTest implements AutoCloseable
     {
         HttpClient client = (HttpClient)webapp.getServletContext().getAttribute("cerebras-proxy.HttpClient");
         return ((QueuedThreadPool)client.getExecutor()).getBusyThreads();
+    }
+
+    /** The proxy's clock: cooling keys recover, and waiting requests go on, only as a test advances it. */
+    ManualClock clock()
+    {
+        return clock;
     }
 
     KeyPool pool()

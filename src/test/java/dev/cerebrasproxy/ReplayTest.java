@@ -49,6 +49,7 @@ class ReplayTest
     void reset()
     {
         upstream.reset();
+        proxy.pool().reset();
     }
 
     @Test
@@ -110,14 +111,16 @@ class ReplayTest
         upstream.answer(CHARLIE, FakeCerebras.json(500, "{\"message\":\"boom\"}"));
         HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), Http.CHAT);
         assertEquals(503, response.statusCode());
-        assertEquals("12", response.headers().firstValue("Retry-After").orElseThrow(), "the soonest any key said it recovers");
+        // charlie's 500 rests it a second, sooner than the others' announced 30 and 12 s
+        assertEquals("1", response.headers().firstValue("Retry-After").orElseThrow(), "the soonest any key recovers");
+        assertEquals("1000", response.headers().firstValue("retry-after-ms").orElseThrow());
         assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("application/json"));
         JsonObject error = Http.json(response);
         assertEquals(Set.of("message", "type", "param", "code"), error.keySet());
         assertEquals("server_error", error.get("type").getAsString());
         assertEquals("no_key_available", error.get("code").getAsString());
         assertTrue(error.get("param").isJsonNull());
-        assertEquals("No API key of the proxy's pool could serve this request (3 tried: 2 answered 429, 1 answered 500). Retry after 12 s.", error.get("message").getAsString());
+        assertEquals("No API key of the proxy's pool could serve this request (3 tried: 2 answered 429, 1 answered 500). Retry after 1 s.", error.get("message").getAsString());
         assertEquals(3, upstream.received().size(), "each key tried exactly once");
         assertFalse(response.body().contains("SECRET"));
     }

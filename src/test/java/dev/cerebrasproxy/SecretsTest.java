@@ -40,14 +40,17 @@ class SecretsTest
             seenByClient.add(render(Http.send(chat(proxy, "/chat/completions", "{}"))));
             // passed-through client errors, a timeout, a refused body, a refused path
             upstream.reset();
+            proxy.pool().reset();
             upstream.otherwise(FakeCerebras.json(401, "{\"message\":\"Wrong API Key\",\"code\":\"wrong_api_key\"}"));
             seenByClient.add(render(Http.send(chat(proxy, "/v1/models", "{}"))));
+            proxy.pool().reset(); // the 401 quarantined the keys
             upstream.otherwise((request, response) -> release.await(30, TimeUnit.SECONDS));
             seenByClient.add(render(Http.send(chat(proxy, "/v1/chat/completions", "{}"))));
             release.countDown();
             seenByClient.add(render(Http.send(chat(proxy, "/v1/chat/completions", "x".repeat(100_001)))));
             seenByClient.add(RawHttp.exchange(proxy.port(), "GET /v1/%2e%2e/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
             // a stream
+            proxy.pool().reset();
             EventStream events = new EventStream(3);
             upstream.otherwise(events.reply());
             HttpResponse<java.io.InputStream> stream = Http.CLIENT.send(chat(proxy, "/v1/chat/completions", "{\"stream\":true}"), HttpResponse.BodyHandlers.ofInputStream());

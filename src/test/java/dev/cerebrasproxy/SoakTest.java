@@ -29,8 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A bounded soak: tens of thousands of mixed requests, half of them streams, about one in
- * ten with an injected fault of every kind, through a pool with a key that always
- * answers 429. Every request must end in a well-formed answer or a well-formed abnormal
+ * ten with an injected fault of every kind, through a pool whose keys cool: one always
+ * answers 429, the others now and then. Every request must end in a well-formed answer or a well-formed abnormal
  * end, and afterwards threads, upstream connections and heap must be back at baseline.
  */
 class SoakTest
@@ -39,13 +39,14 @@ class SoakTest
     private static final int CONCURRENCY = 64;
     private static final int EVENTS = 5;
     private static final String LIMITED_KEY = "soak-limited";
+    private static final String BUSY = "{\"message\":\"We're experiencing high traffic right now! Please try again soon.\",\"type\":\"too_many_requests_error\",\"param\":\"queue\",\"code\":\"queue_exceeded\"}";
     /** Long enough that a loaded 2-core machine never starves a healthy stream that long. */
     private static final long IDLE_TIMEOUT_MS = 8_000;
 
     /** What a request asks the fake upstream to do, and so what its client must see. */
     enum Kind
     {
-        NORMAL, FIRST_429, FIRST_500, FIRST_CLOSE, CLIENT_ERROR, ALL_KEYS_FAIL, SILENT, RESET_MID_STREAM, CLIENT_LEAVES
+        NORMAL, FIRST_429, FIRST_500, FIRST_CLOSE, CLIENT_ERROR, UPSTREAM_BUSY, SILENT, RESET_MID_STREAM, CLIENT_LEAVES
     }
 
     private final Map<String, AtomicInteger> attemptsById = new ConcurrentHashMap<>();
@@ -54,9 +55,14 @@ class SoakTest
     void tensOfThousandsOfMixedRequestsWithFaultsAllEndWellFormedAndLeaveNothingBehind() throws Exception
     {
         try (FakeCerebras upstream = new FakeCerebras();
-             ProxyUnderTest proxy = ProxyUnderTest.start(upstream,
+             // Real time, as in production: the always-429 key cools and comes back every second,
+             // and a key that fails once rests briefly.
+             ProxyUnderTest proxy = ProxyUnderTest.startOnSystemTime(upstream,
                  ProxySettings.API_KEYS, "{\"k1\":\"soak-1\",\"k2\":\"soak-2\",\"k3\":\"soak-3\",\"k4\":\"soak-4\",\"limited\":\"" + LIMITED_KEY + "\"}",
-                 ProxySettings.IDLE_TIMEOUT_MS, Long.toString(IDLE_TIMEOUT_MS)))
+                 ProxySettings.IDLE_TIMEOUT_MS, Long.toString(IDLE_TIMEOUT_MS),
+                 ProxySettings.RATE_LIMIT_COOLDOWN_MS, "100",
+                 ProxySettings.SERVER_ERROR_COOLDOWN_MS, "50",
+                 ProxySettings.MAX_COOLDOWN_MS, "500"))
         {
             upstream.otherwise(this::reply);
             Snapshot atRest = Snapshot.take(proxy, upstream);
@@ -127,7 +133,7 @@ class SoakTest
         int roll = random.nextInt(1000);
         if (roll >= 100)
             return Kind.NORMAL; // 90%
-        Kind[] faults = {Kind.FIRST_429, Kind.FIRST_500, Kind.FIRST_CLOSE, Kind.CLIENT_ERROR, Kind.ALL_KEYS_FAIL, Kind.SILENT, Kind.RESET_MID_STREAM, Kind.CLIENT_LEAVES};
+        Kind[] faults = {Kind.FIRST_429, Kind.FIRST_500, Kind.FIRST_CLOSE, Kind.CLIENT_ERROR, Kind.UPSTREAM_BUSY, Kind.SILENT, Kind.RESET_MID_STREAM, Kind.CLIENT_LEAVES};
         return faults[roll % faults.length];
     }
 
@@ -138,9 +144,14 @@ class SoakTest
         String id = body.get("user").getAsString();
         Kind kind = Kind.valueOf(body.get("fault").getAsString());
         boolean stream = body.get("stream").getAsBoolean();
-        if (LIMITED_KEY.equals(request.key()) || kind == Kind.ALL_KEYS_FAIL)
+        if (LIMITED_KEY.equals(request.key()))
         {
-            FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "2").write(request, response);
+            FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "1").write(request, response);
+            return;
+        }
+        if (kind == Kind.UPSTREAM_BUSY)
+        {
+            FakeCerebras.json(429, BUSY).write(request, response);
             return;
         }
         boolean first = attemptsById.computeIfAbsent(id, k -> new AtomicInteger()).getAndIncrement() == 0;
@@ -188,8 +199,9 @@ class SoakTest
             {
                 case CLIENT_ERROR:
                     return status == 400 ? "ok 400 passed through" : "problem: status " + status;
-                case ALL_KEYS_FAIL:
-                    return status == 503 && errorCode(body).equals("no_key_available") ? "ok 503 no_key_available" : "problem: status " + status;
+                case UPSTREAM_BUSY:
+                    return status == 429 && response.headers().firstValue("Retry-After").isPresent() && errorCode(body).equals("queue_exceeded")
+                        ? "ok 429 queue_exceeded with Retry-After" : "problem: status " + status;
                 case SILENT:
                     return status == 504 && errorCode(body).equals("upstream_timeout") ? "ok 504 upstream_timeout" : "problem: status " + status;
                 default:

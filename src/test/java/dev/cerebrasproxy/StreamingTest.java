@@ -38,6 +38,7 @@ class StreamingTest
     void reset()
     {
         upstream.reset();
+        proxy.pool().reset();
     }
 
     private static HttpResponse<InputStream> stream() throws Exception

@@ -1,0 +1,42 @@
+package dev.cerebrasproxy;
+
+import java.time.Duration;
+
+/**
+ * How long a key stays out of rotation when upstream did not say. Upstream's own word
+ * (a {@code Retry-After}, a rate-limit reset) always wins; these are the guesses for when
+ * it gave none, and they double with each failure in a row so that a key that keeps
+ * failing costs fewer and fewer upstream calls.
+ *
+ * @param rateLimited first rest after a 429 that named no recovery time
+ * @param serverError first rest after a 500
+ * @param longest cap for the doubled guesses (not for upstream's announced times)
+ * @param quarantineRecheck how long a refused key (401/402/403) waits before one request
+ * re-checks it
+ */
+public record CooldownPolicy(Duration rateLimited, Duration serverError, Duration longest, Duration quarantineRecheck)
+{
+    public static final CooldownPolicy DEFAULTS = new CooldownPolicy(
+        Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(5));
+
+    /**
+     * Upstream's announced times are trusted up to this: a day's window resets within a
+     * day, and a garbled header must not bench a key for a year.
+     */
+    static final Duration LONGEST_ANNOUNCED = Duration.ofHours(25);
+
+    /** The rest after the {@code strike}th failure in a row (1 for the first), from a first rest. */
+    Duration backoff(Duration first, int strike)
+    {
+        int doublings = Math.min(Math.max(strike - 1, 0), 30);
+        Duration rest = first.multipliedBy(1L << doublings);
+        return rest.compareTo(longest) > 0 ? longest : rest;
+    }
+
+    static Duration trusted(Duration announced)
+    {
+        if (announced.isNegative())
+            return Duration.ZERO;
+        return announced.compareTo(LONGEST_ANNOUNCED) > 0 ? LONGEST_ANNOUNCED : announced;
+    }
+}

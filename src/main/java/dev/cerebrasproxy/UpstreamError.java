@@ -1,0 +1,71 @@
+package dev.cerebrasproxy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+/**
+ * An error answer from upstream, decoded: its JSON {@code code} (which says whether a
+ * 429 is about the key or about Cerebras's capacity) and a one-line description for the
+ * log. Reads Cerebras's flat shape and the nested OpenAI shape {@code {"error":{...}}}.
+ *
+ * @param code upstream's error code, or null
+ * @param decoded the body in identity coding, or null if it could not be decoded
+ * @param description code and message for the log, not yet redacted
+ */
+record UpstreamError(String code, byte[] decoded, String description)
+{
+    /** Cerebras's "We're experiencing high traffic right now!": no key can help. */
+    static final String QUEUE_EXCEEDED = "queue_exceeded";
+
+    static UpstreamError read(String contentEncoding, byte[] body)
+    {
+        byte[] decoded;
+        try
+        {
+            decoded = ContentCoding.decode(contentEncoding, body);
+        }
+        catch (IOException e)
+        {
+            return new UpstreamError(null, null, "an undecodable body (" + e.getMessage() + ")");
+        }
+        String text = new String(decoded, StandardCharsets.UTF_8);
+        String code = null;
+        try
+        {
+            JsonElement json = JsonParser.parseString(text);
+            if (json.isJsonObject())
+            {
+                JsonObject error = json.getAsJsonObject();
+                if (error.has("error") && error.get("error").isJsonObject())
+                    error = error.getAsJsonObject("error");
+                code = stringOrNull(error, "code");
+                String message = stringOrNull(error, "message");
+                if (code != null || message != null)
+                    text = (code == null ? "" : code + ": ") + (message == null ? "" : message);
+            }
+        }
+        catch (RuntimeException notJson)
+        {
+            // describe the text as it is
+        }
+        text = text.replaceAll("\\s+", " ").strip();
+        if (text.length() > 200)
+            text = text.substring(0, 200) + "...";
+        return new UpstreamError(code, decoded, text);
+    }
+
+    private static String stringOrNull(JsonObject object, String name)
+    {
+        JsonElement value = object.get(name);
+        return value == null || value.isJsonNull() || !value.isJsonPrimitive() ? null : value.getAsString();
+    }
+
+    boolean isCapacity()
+    {
+        return QUEUE_EXCEEDED.equals(code);
+    }
+}
