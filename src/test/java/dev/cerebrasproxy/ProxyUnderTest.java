@@ -28,15 +28,17 @@ final class ProxyUnderTest implements AutoCloseable
 
     private final Server server;
     private final WebAppContext webapp;
-    private final ManualClock clock = new ManualClock();
+    private final ManualClock clock;
 
     private ProxyUnderTest(Map<String, String> settings) throws Exception
     {
-        this(settings, true);
+        this(settings, null);
     }
 
-    private ProxyUnderTest(Map<String, String> settings, boolean manualTime) throws Exception
+    /** @param clock the pool's time and timer, or null for the system's, as in production */
+    private ProxyUnderTest(Map<String, String> settings, ManualClock clock) throws Exception
     {
+        this.clock = clock;
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName(THREAD_NAME);
         // Idle threads go after a second, not a minute, so tests can see counts come back down.
@@ -53,8 +55,7 @@ final class ProxyUnderTest implements AutoCloseable
         webapp.setThrowUnavailableOnStartupException(true);
         UnaryOperator<String> source = settings::get;
         webapp.setAttribute(KeyPoolInitializer.SETTINGS_SOURCE_ATTRIBUTE, source);
-        // The pool's time stands still unless a test moves it, so cooldowns never end mid-test by themselves.
-        if (manualTime)
+        if (clock != null)
         {
             webapp.setAttribute(KeyPoolInitializer.CLOCK_ATTRIBUTE, clock);
             webapp.setAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE, clock);
@@ -81,17 +82,18 @@ final class ProxyUnderTest implements AutoCloseable
     }
 
     /**
-     * Like {@link #start}, but on the system clock and the proxy's own timer, as it runs in
-     * production; {@link #clock()} is then not the proxy's.
+     * Like {@link #start}, but the key pool's time stands still until the test moves it with
+     * {@link #clock()}: rests never end mid-test by themselves, and a request waiting for a
+     * key goes on only when the test advances the clock.
      */
-    static ProxyUnderTest startOnSystemTime(FakeCerebras upstream, String... settings) throws Exception
+    static ProxyUnderTest startOnManualClock(FakeCerebras upstream, String... settings) throws Exception
     {
         Map<String, String> map = new HashMap<>();
         map.put(ProxySettings.API_KEYS, KEYS);
         map.put(ProxySettings.UPSTREAM_URL, upstream.baseUrl().toString());
         for (int i = 0; i + 1 < settings.length; i += 2)
             map.put(settings[i], settings[i + 1]);
-        return new ProxyUnderTest(map, false);
+        return new ProxyUnderTest(map, new ManualClock());
     }
 
     /** A proxy with exactly these settings, nothing added. */
@@ -123,9 +125,11 @@ final class ProxyUnderTest implements AutoCloseable
         return ((QueuedThreadPool)client.getExecutor()).getBusyThreads();
     }
 
-    /** The proxy's clock: cooling keys recover, and waiting requests go on, only as a test advances it. */
+    /** The proxy's clock, for a proxy {@link #startOnManualClock started on one}. */
     ManualClock clock()
     {
+        if (clock == null)
+            throw new IllegalStateException("this proxy runs on the system clock: start it with startOnManualClock");
         return clock;
     }
 

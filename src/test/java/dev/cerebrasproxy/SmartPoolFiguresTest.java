@@ -33,7 +33,7 @@ class SmartPoolFiguresTest
     void aPoolWithARateLimitedAndAnInvalidKeyWastesAtMostTwoCalls() throws Exception
     {
         try (FakeCerebras fake = new FakeCerebras();
-             ProxyUnderTest proxy = ProxyUnderTest.start(fake, ProxySettings.API_KEYS,
+             ProxyUnderTest proxy = ProxyUnderTest.startOnManualClock(fake, ProxySettings.API_KEYS,
                  "{\"ok1\":\"k-ok1\",\"limited\":\"k-limited\",\"ok2\":\"k-ok2\",\"invalid\":\"k-invalid\",\"ok3\":\"k-ok3\",\"ok4\":\"k-ok4\"}"))
         {
             fake.answer("k-limited", FakeCerebras.json(429, ReplayTest.RATE_LIMITED));
@@ -61,7 +61,7 @@ class SmartPoolFiguresTest
     void theIssuesExampleNoLongerPaysForKnownBadKeys() throws Exception
     {
         try (FakeCerebras fake = new FakeCerebras();
-             ProxyUnderTest proxy = ProxyUnderTest.start(fake, ProxySettings.API_KEYS,
+             ProxyUnderTest proxy = ProxyUnderTest.startOnManualClock(fake, ProxySettings.API_KEYS,
                  "{\"ok1\":\"k-ok1\",\"ok2\":\"k-ok2\",\"bad1\":\"k-bad1\",\"bad2\":\"k-bad2\",\"ok3\":\"k-ok3\"}"))
         {
             fake.answer("k-bad1", FakeCerebras.json(429, ReplayTest.RATE_LIMITED));
@@ -82,7 +82,7 @@ class SmartPoolFiguresTest
     void aKeyWhose429SaysFiveSecondsRestsFiveSeconds() throws Exception
     {
         // A guessed rest of 1 s, so only upstream's announced 5 s can keep alpha out for 5 s.
-        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.start(fake, ProxySettings.RATE_LIMIT_COOLDOWN_MS, "1000"))
+        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.startOnManualClock(fake, ProxySettings.RATE_LIMIT_COOLDOWN_MS, "1000"))
         {
             AtomicBoolean limited = new AtomicBoolean(true);
             fake.route(r -> r.key().equals(ReplayTest.ALPHA) && limited.getAndSet(false)
@@ -116,7 +116,7 @@ class SmartPoolFiguresTest
     @Test
     void withEveryKeyCoolingThe503ComesAtOnceWithTheSoonestRecovery() throws Exception
     {
-        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.start(fake))
+        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.startOnManualClock(fake))
         {
             fake.answer(ReplayTest.ALPHA, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "30"));
             fake.answer(ReplayTest.BRAVO, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "20"));

@@ -43,7 +43,7 @@ class SmartPoolTest
     static void start() throws Exception
     {
         upstream = new FakeCerebras();
-        proxy = ProxyUnderTest.start(upstream);
+        proxy = ProxyUnderTest.startOnManualClock(upstream);
     }
 
     @AfterAll
@@ -303,7 +303,7 @@ class SmartPoolTest
     void onSystemTimeTheWaitRunsOnTheProxysOwnTimer() throws Exception
     {
         try (FakeCerebras fake = new FakeCerebras();
-             ProxyUnderTest real = ProxyUnderTest.startOnSystemTime(fake, ProxySettings.WAIT_FOR_KEY_MS, "5000"))
+             ProxyUnderTest real = ProxyUnderTest.start(fake, ProxySettings.WAIT_FOR_KEY_MS, "5000"))
         {
             fake.answer(ALPHA, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after-ms", "1000"));
             fake.answer(BRAVO, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "30"));

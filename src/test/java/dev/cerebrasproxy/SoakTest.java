@@ -57,7 +57,7 @@ class SoakTest
         try (FakeCerebras upstream = new FakeCerebras();
              // Real time, as in production: the always-429 key cools and comes back every second,
              // and a key that fails once rests briefly.
-             ProxyUnderTest proxy = ProxyUnderTest.startOnSystemTime(upstream,
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream,
                  ProxySettings.API_KEYS, "{\"k1\":\"soak-1\",\"k2\":\"soak-2\",\"k3\":\"soak-3\",\"k4\":\"soak-4\",\"limited\":\"" + LIMITED_KEY + "\"}",
                  ProxySettings.IDLE_TIMEOUT_MS, Long.toString(IDLE_TIMEOUT_MS),
                  ProxySettings.RATE_LIMIT_COOLDOWN_MS, "100",
