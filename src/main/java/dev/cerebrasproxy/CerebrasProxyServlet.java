@@ -14,6 +14,7 @@ import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +45,14 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             throw new ServletException("No key pool in the servlet context: declare " + KeyPoolInitializer.class.getName() + " as a listener in web.xml.");
         route = new UpstreamRoute(settings.upstream());
         super.init();
+    }
+
+    @Override
+    protected ClientConnector newClientConnector()
+    {
+        ClientConnector connector = super.newClientConnector();
+        UpstreamTls.configure(connector.getSslContextFactory(), settings);
+        return connector;
     }
 
     @Override

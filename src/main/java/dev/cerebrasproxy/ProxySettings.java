@@ -2,6 +2,8 @@ package dev.cerebrasproxy;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -27,6 +29,8 @@ public final class ProxySettings
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
     public static final String IDLE_TIMEOUT_MS = "PROXY_IDLE_TIMEOUT_MS";
+    public static final String TRUST_STORE = "PROXY_UPSTREAM_TRUST_STORE";
+    public static final String TRUST_STORE_PASSWORD = "PROXY_UPSTREAM_TRUST_STORE_PASSWORD";
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
@@ -38,14 +42,19 @@ public final class ProxySettings
     private final long maxBodyBytes;
     private final Duration connectTimeout;
     private final Duration idleTimeout;
+    private final Path trustStore;
+    private final String trustStorePassword;
 
-    private ProxySettings(List<ApiKey> keys, URI upstream, long maxBodyBytes, Duration connectTimeout, Duration idleTimeout)
+    private ProxySettings(List<ApiKey> keys, URI upstream, long maxBodyBytes, Duration connectTimeout, Duration idleTimeout,
+                          Path trustStore, String trustStorePassword)
     {
         this.keys = keys;
         this.upstream = upstream;
         this.maxBodyBytes = maxBodyBytes;
         this.connectTimeout = connectTimeout;
         this.idleTimeout = idleTimeout;
+        this.trustStore = trustStore;
+        this.trustStorePassword = trustStorePassword;
     }
 
     /** Reads the process environment, then system properties. */
@@ -69,7 +78,20 @@ public final class ProxySettings
             parseUpstream(source.apply(UPSTREAM_URL)),
             parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES),
             Duration.ofMillis(parsePositive(CONNECT_TIMEOUT_MS, source.apply(CONNECT_TIMEOUT_MS), DEFAULT_CONNECT_TIMEOUT_MS)),
-            Duration.ofMillis(parsePositive(IDLE_TIMEOUT_MS, source.apply(IDLE_TIMEOUT_MS), DEFAULT_IDLE_TIMEOUT_MS)));
+            Duration.ofMillis(parsePositive(IDLE_TIMEOUT_MS, source.apply(IDLE_TIMEOUT_MS), DEFAULT_IDLE_TIMEOUT_MS)),
+            parseTrustStore(source.apply(TRUST_STORE)),
+            source.apply(TRUST_STORE_PASSWORD));
+    }
+
+    /** A readable file, or null to trust what the JVM trusts by default. */
+    static Path parseTrustStore(String value)
+    {
+        if (value == null || value.isBlank())
+            return null;
+        Path path = Path.of(value.strip());
+        if (!Files.isRegularFile(path) || !Files.isReadable(path))
+            throw new InvalidSettingsException(TRUST_STORE + " names no readable file (" + path + "): point it at a PKCS12 or JKS trust store, or unset it to use the JVM's default trust.");
+        return path;
     }
 
     static List<ApiKey> parseKeys(String json)
@@ -195,5 +217,17 @@ public final class ProxySettings
     public Duration idleTimeout()
     {
         return idleTimeout;
+    }
+
+    /** The trust store for upstream's TLS certificate, or null for the JVM's default trust. */
+    public Path trustStore()
+    {
+        return trustStore;
+    }
+
+    /** The trust store's password, or null; never logged. */
+    String trustStorePassword()
+    {
+        return trustStorePassword;
     }
 }
