@@ -60,9 +60,18 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     {
         HttpClient client = super.createHttpClient();
         client.setConnectTimeout(settings.connectTimeout().toMillis());
+        String queued = getServletConfig().getInitParameter("maxRequestsQueuedPerDestination");
+        if (queued != null)
+            client.setMaxRequestsQueuedPerDestination(Integer.parseInt(queued));
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
         return client;
+    }
+
+    /** The client that talks to upstream, as configured from web.xml. */
+    HttpClient upstreamClient()
+    {
+        return getHttpClient();
     }
 
     long maxBodyBytes()
