@@ -93,6 +93,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
         ProxiedCall call = new ProxiedCall(request, response, target, pool.rotation());
+        call.writer = FlushingWriter.listenOn(response.getOutputStream());
         if (!hasBody(request))
         {
             sendAttempt(call);
@@ -202,9 +203,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
                 content.get(bytes);
                 offset = 0;
             }
-            if (call.writer == null)
-                call.writer = new FlushingWriter(call.response.getOutputStream(), upstream);
-            call.writer.write(bytes, offset, length, callback);
+            call.writer.write(upstream, bytes, offset, length, callback);
         }
         catch (Throwable x)
         {

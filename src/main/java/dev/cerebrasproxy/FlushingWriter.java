@@ -14,12 +14,19 @@ import org.eclipse.jetty.util.Callback;
  *
  * <p>One chunk is in flight at a time: the next is demanded from upstream only when
  * this one's callback succeeds, which is also what bounds memory for slow clients.
+ *
+ * <p>The listener is registered when the call starts, on the container's thread
+ * ({@link #listenOn}). Registering it later, from the HTTP client's thread that
+ * delivers upstream's first chunk, made the container hand the first write over to
+ * another of its threads: one more thread switch per request, which on a busy machine
+ * costs more than the write itself. Registered early, a chunk is written on the thread
+ * that received it whenever the client's socket can take it.
  */
 final class FlushingWriter implements WriteListener
 {
     private final ServletOutputStream output;
-    private final Response upstream;
-    private boolean listening;
+    /** The attempt whose bytes are being written; aborted if the client goes away between chunks. */
+    private Response upstream;
     private byte[] bytes;
     private int offset;
     private int length;
@@ -27,66 +34,84 @@ final class FlushingWriter implements WriteListener
     private boolean flushed;
     private Callback callback;
 
-    FlushingWriter(ServletOutputStream output, Response upstream)
+    private FlushingWriter(ServletOutputStream output)
     {
         this.output = output;
-        this.upstream = upstream;
     }
 
-    void write(byte[] bytes, int offset, int length, Callback callback) throws IOException
+    /** Puts the client's response in non-blocking mode; call from the container's thread. */
+    static FlushingWriter listenOn(ServletOutputStream output)
     {
-        this.bytes = bytes;
-        this.offset = offset;
-        this.length = length;
-        this.written = false;
-        this.flushed = false;
-        this.callback = callback;
-        if (listening)
-        {
-            onWritePossible();
-        }
-        else
-        {
-            listening = true;
-            output.setWriteListener(this); // the container calls onWritePossible
-        }
+        FlushingWriter writer = new FlushingWriter(output);
+        output.setWriteListener(writer);
+        return writer;
     }
 
+    void write(Response upstream, byte[] bytes, int offset, int length, Callback callback) throws IOException
+    {
+        synchronized (this)
+        {
+            this.upstream = upstream;
+            this.bytes = bytes;
+            this.offset = offset;
+            this.length = length;
+            this.written = false;
+            this.flushed = false;
+            this.callback = callback;
+        }
+        onWritePossible();
+    }
+
+    /**
+     * Called by this class when a chunk arrives and by the container when the socket
+     * drains, possibly at once on two threads: the lock keeps each step done once.
+     */
     @Override
     public void onWritePossible() throws IOException
     {
-        while (callback != null && output.isReady())
+        Callback done = null;
+        synchronized (this)
         {
-            if (!written)
+            while (callback != null && output.isReady())
             {
-                written = true;
-                output.write(bytes, offset, length);
-            }
-            else if (!flushed)
-            {
-                flushed = true;
-                output.flush();
-            }
-            else
-            {
-                Callback done = callback;
-                callback = null;
-                bytes = null;
-                done.succeeded();
-                return;
+                if (!written)
+                {
+                    written = true;
+                    output.write(bytes, offset, length);
+                }
+                else if (!flushed)
+                {
+                    flushed = true;
+                    output.flush();
+                }
+                else
+                {
+                    done = callback;
+                    callback = null;
+                    bytes = null;
+                }
             }
         }
+        // Outside the lock: success demands the next chunk, which may arrive on this thread.
+        if (done != null)
+            done.succeeded();
     }
 
     @Override
     public void onError(Throwable failure)
     {
-        Callback failed = callback;
-        callback = null;
-        bytes = null;
+        Callback failed;
+        Response attempt;
+        synchronized (this)
+        {
+            failed = callback;
+            attempt = upstream;
+            callback = null;
+            bytes = null;
+        }
         if (failed != null)
             failed.failed(failure);
-        else
-            upstream.abort(failure);
+        else if (attempt != null)
+            attempt.abort(failure);
     }
 }

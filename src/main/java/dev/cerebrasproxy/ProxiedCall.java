@@ -21,6 +21,7 @@ final class ProxiedCall
     final long startNanos = System.nanoTime();
     /** The client's body, or null for a request without one. */
     RequestBody body;
+    /** Writes to the client; listening from the start, so every write is non-blocking. */
     FlushingWriter writer;
     /** Failed attempts by upstream status; allocated only when an attempt fails. */
     private Map<Integer, Integer> failuresByStatus;
