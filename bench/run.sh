@@ -11,7 +11,8 @@
 # and measures with wrk (non-streaming) and bench/src/.../{StreamProbe,ManyStreams}.java
 # (streams, which wrk cannot time per event).
 #
-# Knobs (environment): BENCH_SECONDS (per wrk point, default 10), BENCH_WARMUP_SECONDS (3),
+# Knobs (environment): BENCH_SECONDS (per wrk point, default 10), BENCH_WARMUP_SECONDS (3,
+# before each point), BENCH_PROXY_WARMUP_SECONDS (45, once per proxy JVM for its JIT),
 # BENCH_STREAMS (10000), BENCH_PORT_BASE (18100; uses 5 ports from there),
 # BENCH_NGINX_ACCESS_LOG (on), PROXY_JAVA_OPTIONS (extra JVM options for the proxy),
 # BENCH_KEEP=1 keeps the temp dir with every log.
@@ -20,6 +21,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_PER_POINT=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP_SECONDS:-3}
+# A JVM needs its JIT to finish before it is measured, as it is in production; on a busy
+# 2-core machine that takes tens of seconds.
+PROXY_WARMUP=${BENCH_PROXY_WARMUP_SECONDS:-45}
 STREAMS=${BENCH_STREAMS:-10000}
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 STUB_PORT=$PORT_BASE
@@ -85,6 +89,11 @@ if [[ ! -f $JETTY_HOME/start.jar ]]; then
 fi
 
 # --- starting and stopping ---------------------------------------------------------
+cat >"$WORK/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$CHAT'
+wrk.headers["Content-Type"] = "application/json"
+EOF
 wait_for_port() { # port seconds
     local deadline=$((SECONDS + $2))
     until curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d "$CHAT" "http://127.0.0.1:$1/v1/chat/completions"; do
@@ -149,25 +158,23 @@ start_proxy() {
     PIDS+=($!)
     LAST_PID=$!
     wait_for_port "$2" 60
+    wrk -t2 -c32 -d"$PROXY_WARMUP"s -s "$WORK/post.lua" "http://127.0.0.1:$2/v1/chat/completions" >/dev/null
 }
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # --- measuring ---------------------------------------------------------------------
-cat >"$WORK/post.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '$CHAT'
-wrk.headers["Content-Type"] = "application/json"
-EOF
 
 to_ms() { # wrk's "254.00us" / "1.23ms" / "1.01s" to milliseconds
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
 }
 
+threads_for() { if (($1 < 2)); then echo 1; else echo 2; fi; }
+
 # wrk_point port connections seconds -> "rps p50ms p99ms errors"
 wrk_point() {
     local out
-    out=$(wrk -t2 -c"$2" -d"$3"s --latency -s "$WORK/post.lua" "http://127.0.0.1:$1/v1/chat/completions")
+    out=$(wrk -t"$(threads_for "$2")" -c"$2" -d"$3"s --latency -s "$WORK/post.lua" "http://127.0.0.1:$1/v1/chat/completions")
     echo "$out" >>"$WORK/wrk.log"
     local rps p50 p99 non2xx socket
     rps=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
@@ -179,7 +186,7 @@ wrk_point() {
 }
 
 measure() { # port connections -> warm up, then one measured point
-    wrk -t2 -c"$2" -d"$WARMUP"s -s "$WORK/post.lua" "http://127.0.0.1:$1/v1/chat/completions" >/dev/null
+    wrk -t"$(threads_for "$2")" -c"$2" -d"$WARMUP"s -s "$WORK/post.lua" "http://127.0.0.1:$1/v1/chat/completions" >/dev/null
     wrk_point "$1" "$2" "$SECONDS_PER_POINT"
 }
 
@@ -194,7 +201,7 @@ start_proxy proxy "$PROXY_PORT" "{\"key1\":\"$(key)\"}"
 PROXY_PID=$LAST_PID
 
 declare -A R
-for conns in 32 256; do
+for conns in 1 32 256; do
     for target in direct:$STUB_PORT nginx:$NGINX_PORT proxy:$PROXY_PORT; do
         say "non-streaming: ${target%%:*} at $conns connections"
         R[${target%%:*}:$conns]=$(measure "${target##*:}" "$conns")
@@ -219,7 +226,7 @@ R[proxy-again:32]=$(measure "$PROXY_PORT" 32)
 stop "$REPLAY_PID"
 stop "$AGAIN_PID"
 
-say "many streams: $STREAMS concurrent, 6 events 2 s apart"
+say "many streams: $STREAMS concurrent, 6 events 4 s apart"
 start_proxy streams "$STREAMS_PORT" "{\"key1\":\"$(key)\"}"
 STREAMS_PID=$LAST_PID
 IDLE_THREADS=$(awk '/^Threads:/ { print $2 }' "/proc/$STREAMS_PID/status")
@@ -233,8 +240,8 @@ PIDS+=($SAMPLER)
 jstat -gc "$STREAMS_PID" 500 >"$WORK/jstat.log" 2>/dev/null &
 JSTAT=$!
 PIDS+=($JSTAT)
-MS=$(java -Xmx2g -cp "$BENCH_CP" bench.ManyStreams "http://127.0.0.1:$STREAMS_PORT/v1/chat/completions" "$STREAMS" 6 2000 2500 \
-    127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5 90 2>"$WORK/many-streams.err")
+MS=$(java -Xmx2g -cp "$BENCH_CP" bench.ManyStreams "http://127.0.0.1:$STREAMS_PORT/v1/chat/completions" "$STREAMS" 6 4000 1000 \
+    127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5 120 2>"$WORK/many-streams.err")
 PEAK_RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$STREAMS_PID/status")
 stop "$JSTAT"
 stop "$SAMPLER"
@@ -248,24 +255,27 @@ head -5 "$WORK/many-streams.err" >&2 || true
 # --- the table -----------------------------------------------------------------------
 row() { # label key ratio-text
     local r=(${R[$2]})
-    printf '| %-28s | %9.0f | %8s | %8s | %6s | %-14s |\n' "$1" "${r[0]}" "${r[1]}" "${r[2]}" "${r[3]}" "$4"
+    printf '| %-28s | %9.0f | %8s | %8s | %6s | %-14s |\n' "$1" "${r[0]}" "${r[1]}" "${r[2]}" "${r[3]}" "$3"
 }
 echo
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; ${SECONDS_PER_POINT} s per point after ${WARMUP} s warm-up"
 echo
-echo "1. Non-streaming POST /v1/chat/completions (wrk -t2, keep-alive)"
+echo "1. Non-streaming POST /v1/chat/completions (wrk, keep-alive; 2 threads, 1 for 1 conn)"
 echo
 echo "| target                       |     req/s | p50 (ms) | p99 (ms) | errors | ratio          |"
 echo "|------------------------------|-----------|----------|----------|--------|----------------|"
-for conns in 32 256; do
+for conns in 1 32 256; do
     d=(${R[direct:$conns]}) n=(${R[nginx:$conns]}) p=(${R[proxy:$conns]})
     row "direct to stub, $conns conns" "direct:$conns" "-"
     row "nginx, $conns conns" "nginx:$conns" "$(ratio "${n[0]}" "${d[0]}")x direct"
     row "cerebras-proxy, $conns conns" "proxy:$conns" "$(ratio "${p[0]}" "${n[0]}")x nginx"
 done
-d=(${R[direct:32]}) p=(${R[proxy:32]}) n=(${R[nginx:32]})
+added() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
 echo
-echo "Added latency over direct at 32 conns: proxy p50 +$(awk -v a="${p[1]}" -v b="${d[1]}" 'BEGIN { printf "%.3f", a - b }') ms, p99 +$(awk -v a="${p[2]}" -v b="${d[2]}" 'BEGIN { printf "%.3f", a - b }') ms; nginx p50 +$(awk -v a="${n[1]}" -v b="${d[1]}" 'BEGIN { printf "%.3f", a - b }') ms, p99 +$(awk -v a="${n[2]}" -v b="${d[2]}" 'BEGIN { printf "%.3f", a - b }') ms"
+for conns in 1 32; do
+    d=(${R[direct:$conns]}) p=(${R[proxy:$conns]}) n=(${R[nginx:$conns]})
+    echo "Added latency over direct at $conns conns: proxy p50 $(added "${p[1]}" "${d[1]}") ms, p99 $(added "${p[2]}" "${d[2]}") ms; nginx p50 $(added "${n[1]}" "${d[1]}") ms, p99 $(added "${n[2]}" "${d[2]}") ms"
+done
 echo
 echo "2. Streaming (30 streams x 20 events, 20 ms apart; microseconds)"
 echo
@@ -279,7 +289,7 @@ done
 echo
 echo "Added by the proxy: first event p50 +$(($(field "$SP" ttfe_p50_us) - $(field "$SD" ttfe_p50_us))) us, per event p50 +$(($(field "$SP" event_p50_us) - $(field "$SD" event_p50_us))) us, p99 +$(($(field "$SP" event_p99_us) - $(field "$SD" event_p99_us))) us"
 echo
-echo "3. Many streams through the proxy, each 6 events 2 s apart${STREAMS_NOTE:-}"
+echo "3. Many streams through the proxy, opened 1,000 a second, each 6 events 4 s apart${STREAMS_NOTE:-}"
 echo
 echo "| streams | completed | errors | max open at once | proxy peak RSS | peak heap used (committed) | threads idle -> peak |"
 echo "|---------|-----------|--------|------------------|----------------|----------------------------|----------------------|"
