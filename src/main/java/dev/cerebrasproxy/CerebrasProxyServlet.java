@@ -15,6 +15,7 @@ import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,13 +56,30 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     }
 
     @Override
+    protected ClientConnector newClientConnector()
+    {
+        ClientConnector connector = super.newClientConnector();
+        UpstreamTls.configure(connector.getSslContextFactory(), settings);
+        return connector;
+    }
+
+    @Override
     protected HttpClient createHttpClient() throws ServletException
     {
         HttpClient client = super.createHttpClient();
         client.setConnectTimeout(settings.connectTimeout().toMillis());
+        String queued = getServletConfig().getInitParameter("maxRequestsQueuedPerDestination");
+        if (queued != null)
+            client.setMaxRequestsQueuedPerDestination(Integer.parseInt(queued));
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
         return client;
+    }
+
+    /** The client that talks to upstream, as configured from web.xml. */
+    HttpClient upstreamClient()
+    {
+        return getHttpClient();
     }
 
     long maxBodyBytes()
@@ -102,6 +120,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
         ProxiedCall call = new ProxiedCall(request, response, target, pool.rotation());
         request.setAttribute(CALL_ATTRIBUTE, call);
+        call.writer = FlushingWriter.listenOn(response.getOutputStream());
         if (!hasBody(request))
         {
             sendAttempt(call);
@@ -268,9 +287,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
                 content.get(bytes);
                 offset = 0;
             }
-            if (call.writer == null)
-                call.writer = new FlushingWriter(call.response.getOutputStream(), upstream);
-            call.writer.write(bytes, offset, length, callback);
+            call.writer.write(upstream, bytes, offset, length, callback);
         }
         catch (Throwable x)
         {
@@ -315,11 +332,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             // Bytes went out already: end the client's response abnormally so it can tell.
             LOG.info("{} {}: key {}: the response was cut off after it began ({})", call.request.getMethod(), pathOf(call), key, brief(failure));
             logOutcome(call, call.response.getStatus(), key);
-            Runnable abort = () -> sendProxyResponseError(call.request, call.response, 502);
-            if (call.writer == null)
-                abort.run();
-            else
-                call.writer.whenIdle(abort);
+            // After the chunk in flight, if any: what reached us before the failure is delivered.
+            call.writer.whenIdle(() -> sendProxyResponseError(call.request, call.response, 502));
             return;
         }
         if (failure instanceof TimeoutException)

@@ -14,14 +14,18 @@ import org.eclipse.jetty.util.Callback;
  *
  * <p>One chunk is in flight at a time: the next is demanded from upstream only when
  * this one's callback succeeds, which is also what bounds memory for slow clients.
- * Upstream's thread hands chunks in and the container's thread reports progress, so the
- * state is guarded by this object's lock; callbacks run outside it.
+ *
+ * <p>The listener is registered when the call starts, on the container's thread
+ * ({@link #listenOn}). Registering it later, from the HTTP client's thread that
+ * delivers upstream's first chunk, made the container hand the first write over to
+ * another of its threads: one more thread switch per request, which on a busy machine
+ * costs more than the write itself. Registered early, a chunk is written on the thread
+ * that received it whenever the client's socket can take it.
  */
 final class FlushingWriter implements WriteListener
 {
     private final ServletOutputStream output;
-    private final Response upstream;
-    private boolean listening;
+    private Response upstream;
     private byte[] bytes;
     private int offset;
     private int length;
@@ -30,28 +34,30 @@ final class FlushingWriter implements WriteListener
     private Callback callback;
     private Runnable whenIdle;
 
-    FlushingWriter(ServletOutputStream output, Response upstream)
+    private FlushingWriter(ServletOutputStream output)
     {
         this.output = output;
-        this.upstream = upstream;
     }
 
-    void write(byte[] bytes, int offset, int length, Callback callback) throws IOException
+    /** Puts the client's response in non-blocking mode; call from the container's thread. */
+    static FlushingWriter listenOn(ServletOutputStream output)
+    {
+        FlushingWriter writer = new FlushingWriter(output);
+        output.setWriteListener(writer);
+        return writer;
+    }
+
+    void write(Response upstream, byte[] bytes, int offset, int length, Callback callback) throws IOException
     {
         synchronized (this)
         {
+            this.upstream = upstream;
             this.bytes = bytes;
             this.offset = offset;
             this.length = length;
             this.written = false;
             this.flushed = false;
             this.callback = callback;
-            if (!listening)
-            {
-                listening = true;
-                output.setWriteListener(this); // the container calls onWritePossible
-                return;
-            }
         }
         onWritePossible();
     }
@@ -73,11 +79,15 @@ final class FlushingWriter implements WriteListener
         action.run();
     }
 
+    /**
+     * Called by this class when a chunk arrives and by the container when the socket
+     * drains, possibly at once on two threads: the lock keeps each step done once.
+     */
     @Override
     public void onWritePossible() throws IOException
     {
         Callback done = null;
-        Runnable after;
+        Runnable after = null;
         synchronized (this)
         {
             while (callback != null && output.isReady())
@@ -95,17 +105,16 @@ final class FlushingWriter implements WriteListener
                 else
                 {
                     done = callback;
-                    break;
+                    callback = null;
+                    bytes = null;
+                    after = whenIdle;
+                    whenIdle = null;
                 }
             }
-            if (done == null)
-                return;
-            callback = null;
-            bytes = null;
-            after = whenIdle;
-            whenIdle = null;
         }
-        done.succeeded();
+        // Outside the lock: success demands the next chunk, which may arrive on this thread.
+        if (done != null)
+            done.succeeded();
         if (after != null)
             after.run();
     }
@@ -114,10 +123,12 @@ final class FlushingWriter implements WriteListener
     public void onError(Throwable failure)
     {
         Callback failed;
+        Response attempt;
         Runnable after;
         synchronized (this)
         {
             failed = callback;
+            attempt = upstream;
             callback = null;
             bytes = null;
             after = whenIdle;
@@ -125,8 +136,8 @@ final class FlushingWriter implements WriteListener
         }
         if (failed != null)
             failed.failed(failure);
-        else
-            upstream.abort(failure);
+        else if (attempt != null)
+            attempt.abort(failure);
         if (after != null)
             after.run();
     }

@@ -23,6 +23,7 @@ final class ProxiedCall
     final long startNanos = System.nanoTime();
     /** The client's body, or null for a request without one. */
     RequestBody body;
+    /** Writes to the client; listening from the start, so every write is non-blocking. */
     FlushingWriter writer;
     /** The key of the attempt whose answer is going to the client. */
     ApiKey answeringKey;

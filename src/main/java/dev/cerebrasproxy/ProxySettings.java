@@ -2,6 +2,8 @@ package dev.cerebrasproxy;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -33,6 +35,8 @@ public final class ProxySettings
     public static final String QUARANTINE_RECHECK_MS = "PROXY_QUARANTINE_RECHECK_MS";
     public static final String WAIT_FOR_KEY_MS = "PROXY_WAIT_FOR_KEY_MS";
     public static final String BUSY_RETRY_AFTER_MS = "PROXY_BUSY_RETRY_AFTER_MS";
+    public static final String TRUST_STORE = "PROXY_UPSTREAM_TRUST_STORE";
+    public static final String TRUST_STORE_PASSWORD = "PROXY_UPSTREAM_TRUST_STORE_PASSWORD";
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
@@ -49,6 +53,8 @@ public final class ProxySettings
     private final CooldownPolicy cooldowns;
     private final Duration waitForKey;
     private final Duration busyRetryAfter;
+    private final Path trustStore;
+    private final String trustStorePassword;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -60,6 +66,8 @@ public final class ProxySettings
         this.cooldowns = parseCooldowns(source);
         this.waitForKey = Duration.ofMillis(parseNotNegative(WAIT_FOR_KEY_MS, source.apply(WAIT_FOR_KEY_MS), DEFAULT_WAIT_FOR_KEY_MS));
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
+        this.trustStore = parseTrustStore(source.apply(TRUST_STORE));
+        this.trustStorePassword = source.apply(TRUST_STORE_PASSWORD);
     }
 
     private static Duration millis(UnaryOperator<String> source, String name, long defaultMillis)
@@ -101,6 +109,17 @@ public final class ProxySettings
     public static ProxySettings from(UnaryOperator<String> source)
     {
         return new ProxySettings(source);
+    }
+
+    /** A readable file, or null to trust what the JVM trusts by default. */
+    static Path parseTrustStore(String value)
+    {
+        if (value == null || value.isBlank())
+            return null;
+        Path path = Path.of(value.strip());
+        if (!Files.isRegularFile(path) || !Files.isReadable(path))
+            throw new InvalidSettingsException(TRUST_STORE + " names no readable file (" + path + "): point it at a PKCS12 or JKS trust store, or unset it to use the JVM's default trust.");
+        return path;
     }
 
     static List<ApiKey> parseKeys(String json)
@@ -258,5 +277,17 @@ public final class ProxySettings
     public Duration busyRetryAfter()
     {
         return busyRetryAfter;
+    }
+
+    /** The trust store for upstream's TLS certificate, or null for the JVM's default trust. */
+    public Path trustStore()
+    {
+        return trustStore;
+    }
+
+    /** The trust store's password, or null; never logged. */
+    String trustStorePassword()
+    {
+        return trustStorePassword;
     }
 }

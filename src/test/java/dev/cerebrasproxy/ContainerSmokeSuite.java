@@ -77,9 +77,17 @@ abstract class ContainerSmokeSuite
     }
 
     /** The proxy's settings as environment variables: these keys, in front of the fake. */
+    /**
+     * One container serves every test of the class, and its pool remembers failures: keys
+     * that fail in one test rest only briefly, so the next test finds them back (or waits
+     * for them within PROXY_WAIT_FOR_KEY_MS).
+     */
     private Map<String, String> settings(String keys)
     {
-        return Map.of(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, upstream.baseUrl().toString());
+        return Map.of(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, upstream.baseUrl().toString(),
+            ProxySettings.RATE_LIMIT_COOLDOWN_MS, "200",
+            ProxySettings.SERVER_ERROR_COOLDOWN_MS, "200",
+            ProxySettings.MAX_COOLDOWN_MS, "400");
     }
 
     @Test
@@ -133,12 +141,16 @@ abstract class ContainerSmokeSuite
     @Test
     void whenEveryKeyFailsTheClientGets503InCerebrasErrorShape() throws Exception
     {
-        upstream.answer(ReplayTest.ALPHA, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "30"));
-        upstream.answer(ReplayTest.BRAVO, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after", "12"));
-        upstream.answer(ReplayTest.CHARLIE, FakeCerebras.json(500, "{\"message\":\"boom\"}"));
+        // Announced recoveries under a second, so the keys are back for the next test.
+        upstream.answer(ReplayTest.ALPHA, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after-ms", "900"));
+        upstream.answer(ReplayTest.BRAVO, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after-ms", "700"));
+        upstream.answer(ReplayTest.CHARLIE, FakeCerebras.json(429, ReplayTest.RATE_LIMITED, "retry-after-ms", "800"));
         HttpResponse<String> response = proxy.post("/v1/chat/completions", Http.CHAT);
         assertEquals(503, response.statusCode(), response.body());
-        assertEquals("12", response.headers().firstValue("Retry-After").orElseThrow());
+        // The soonest recovery (bravo's 700 ms, less the time since), rounded up to whole seconds.
+        assertEquals("1", response.headers().firstValue("Retry-After").orElseThrow());
+        long millis = Long.parseLong(response.headers().firstValue("retry-after-ms").orElseThrow());
+        assertTrue(millis > 0 && millis <= 700, "retry-after-ms " + millis);
         assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("application/json"));
         JsonObject error = Http.json(response);
         assertEquals(Set.of("message", "type", "param", "code"), error.keySet());

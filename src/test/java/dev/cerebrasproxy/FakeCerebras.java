@@ -23,8 +23,12 @@ import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -86,18 +90,47 @@ final class FakeCerebras implements AutoCloseable
     }
 
     private final Server server;
+    private final boolean tls;
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final Map<String, Reply> byKey = new ConcurrentHashMap<>();
     private volatile Reply otherwise = ok();
     private volatile Function<Received, Reply> router;
     private final AtomicInteger openConnections = new AtomicInteger();
+    private final AtomicInteger tlsHandshakes = new AtomicInteger();
 
     FakeCerebras() throws Exception
+    {
+        this(null);
+    }
+
+    /** A fake that speaks HTTPS with this certificate, like the real API. */
+    static FakeCerebras overTls(SelfSignedCertificate certificate) throws Exception
+    {
+        SslContextFactory.Server tls = new SslContextFactory.Server();
+        tls.setKeyStorePath(certificate.keyStore().toString());
+        tls.setKeyStorePassword(SelfSignedCertificate.PASSWORD);
+        tls.setKeyStoreType("PKCS12");
+        return new FakeCerebras(tls);
+    }
+
+    private FakeCerebras(SslContextFactory.Server tls) throws Exception
     {
         QueuedThreadPool threads = new QueuedThreadPool(600);
         threads.setName("fake-cerebras");
         server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
+        ServerConnector connector = tls == null
+            ? new ServerConnector(server)
+            : new ServerConnector(server, new SslConnectionFactory(tls, "http/1.1"), new HttpConnectionFactory());
+        // Each handshake is one new TLS connection: what connection reuse should keep rare.
+        connector.addBean(new SslHandshakeListener()
+        {
+            @Override
+            public void handshakeSucceeded(Event event)
+            {
+                tlsHandshakes.incrementAndGet();
+            }
+        });
+        this.tls = tls != null;
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         connector.addEventListener(new Connection.Listener()
@@ -173,7 +206,13 @@ final class FakeCerebras implements AutoCloseable
     /** The base URL the proxy should be configured with, like https://api.cerebras.ai/v1. */
     URI baseUrl()
     {
-        return URI.create("http://127.0.0.1:" + port() + BASE_PATH);
+        return URI.create((tls ? "https" : "http") + "://127.0.0.1:" + port() + BASE_PATH);
+    }
+
+    /** TLS handshakes completed so far: one per connection the proxy opened. */
+    int tlsHandshakes()
+    {
+        return tlsHandshakes.get();
     }
 
     int port()

@@ -138,4 +138,17 @@ class ProxySettingsTest
         assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CONNECT_TIMEOUT_MS, "-5").startsWith("PROXY_CONNECT_TIMEOUT_MS must be a positive"));
         assertEquals(1024, load(ProxySettings.API_KEYS, keys, ProxySettings.MAX_BODY_BYTES, "1024").maxBodyBytes());
     }
+
+    @Test
+    void aTrustStoreThatIsNoReadableFileStopsStartup()
+    {
+        String message = problemWith(ProxySettings.API_KEYS, "{\"key1\":\"csk-1\"}", ProxySettings.TRUST_STORE, "/nonexistent/trust.p12");
+        assertTrue(message.startsWith("PROXY_UPSTREAM_TRUST_STORE names no readable file (/nonexistent/trust.p12)"), message);
+    }
+
+    @Test
+    void noTrustStoreMeansTheJvmDefaultTrust()
+    {
+        assertEquals(null, load(ProxySettings.API_KEYS, "{\"key1\":\"csk-1\"}").trustStore());
+    }
 }

@@ -138,6 +138,12 @@ final class ProxyUnderTest implements AutoCloseable
         return (KeyPool)webapp.getServletContext().getAttribute(KeyPoolInitializer.POOL_ATTRIBUTE);
     }
 
+    /** The deployed servlet, to check how web.xml configured it. */
+    CerebrasProxyServlet servlet() throws Exception
+    {
+        return (CerebrasProxyServlet)webapp.getServletHandler().getServlet("cerebras-proxy").getServlet();
+    }
+
     @Override
     public void close() throws Exception
     {
