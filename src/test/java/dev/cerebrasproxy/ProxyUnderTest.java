@@ -138,6 +138,12 @@ final class ProxyUnderTest implements AutoCloseable
         return (KeyPool)webapp.getServletContext().getAttribute(KeyPoolInitializer.POOL_ATTRIBUTE);
     }
 
+    /** What the webapp put in its servlet context under this name. */
+    Object contextAttribute(String name)
+    {
+        return webapp.getServletContext().getAttribute(name);
+    }
+
     @Override
     public void close() throws Exception
     {
