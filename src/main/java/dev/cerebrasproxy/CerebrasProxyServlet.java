@@ -149,12 +149,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private void refuseClient(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
         boolean presented = request.getHeader("Authorization") != null || request.getHeader("x-api-key") != null;
+        // Counted before the answer goes out, so whoever got the 401 can already see it counted.
+        LOG.info("{} {} 401 key=- attempts=0 client={} ({} client token)", request.getMethod(), request.getRequestURI(), ClientTokens.UNAUTHENTICATED, presented ? "unknown" : "no");
+        metrics.answered(null, ClientTokens.UNAUTHENTICATED, 401);
         new ProxyError(401, "authentication_error", "invalid_client_token", null, presented
             ? "The client token is not one this proxy knows. Send a token from PROXY_CLIENT_TOKENS as Authorization: Bearer <token> (the SDKs' API key) or x-api-key: <token>."
             : "This proxy needs a client token: send one from PROXY_CLIENT_TOKENS as Authorization: Bearer <token> (the SDKs' API key) or x-api-key: <token>.")
             .sendTo(response, "WWW-Authenticate", "Bearer");
-        LOG.info("{} {} 401 key=- attempts=0 client={} ({} client token)", request.getMethod(), request.getRequestURI(), ClientTokens.UNAUTHENTICATED, presented ? "unknown" : "no");
-        metrics.answered(null, ClientTokens.UNAUTHENTICATED, 401);
     }
 
     /** A declared length (even 0) or a chunked body: upstream must see a body too. */

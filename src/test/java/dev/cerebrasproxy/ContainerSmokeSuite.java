@@ -95,6 +95,33 @@ abstract class ContainerSmokeSuite
     }
 
     @Test
+    void theOperationsEndpointsAnswerAndStayOffUpstream() throws Exception
+    {
+        // Exact-path servlets must win over the proxy's /* on every container.
+        assertEquals(200, proxy.post("/v1/chat/completions", Http.CHAT).statusCode());
+        upstream.reset();
+        HttpResponse<String> ready = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/health/ready")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ready.statusCode(), ready.body());
+        assertTrue(ready.body().contains("\"status\":\"ready\""), ready.body());
+        // A request is counted as its call completes, which may be just after the client has its answer.
+        Poll.untilTrue(Duration.ofSeconds(10), "the completion counted in /_proxy/metrics", () ->
+        {
+            HttpResponse<String> metrics;
+            try
+            {
+                metrics = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            }
+            catch (Exception e)
+            {
+                throw new AssertionError(e);
+            }
+            assertEquals(200, metrics.statusCode(), metrics.body());
+            return new Scrape(metrics.body()).sum("cerebras_proxy_requests_total", "client", "anonymous", "status", "200") >= 1;
+        });
+        assertEquals(0, upstream.received().size(), "operations endpoints never go upstream");
+    }
+
+    @Test
     void streamedEventsReachTheClientBeforeUpstreamSendsTheNext() throws Exception
     {
         EventStream events = new EventStream(10);

@@ -7,6 +7,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Set;
+import java.util.function.Predicate;
 
 import com.google.gson.JsonObject;
 import org.junit.jupiter.api.AfterEach;
@@ -53,12 +54,33 @@ class MetricsTest
 
     private Scrape scrape() throws Exception
     {
+        return scrape(proxy);
+    }
+
+    private static Scrape scrape(ProxyUnderTest proxy) throws Exception
+    {
         HttpResponse<String> response = get(proxy.uri("/_proxy/metrics"), "Authorization", "Bearer " + ADMIN_TOKEN);
         assertEquals(200, response.statusCode(), response.body());
         assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
         assertFalse(response.body().contains("SECRET"), "a key's or token's value in the metrics");
         assertFalse(response.body().contains("tok-"), "a client token in the metrics");
         return new Scrape(response.body());
+    }
+
+    /**
+     * A scrape in which {@code settled} holds: a request is counted as its call completes,
+     * which may be just after the client has its answer.
+     */
+    private Scrape scrapeWhen(Predicate<Scrape> settled)
+    {
+        return scrapeWhen(proxy, settled);
+    }
+
+    private static Scrape scrapeWhen(ProxyUnderTest proxy, Predicate<Scrape> settled)
+    {
+        Scrape[] last = new Scrape[1];
+        Poll.until(Duration.ofSeconds(10), () -> settled.test(last[0] = unchecked(() -> scrape(proxy))));
+        return last[0];
     }
 
     private HttpResponse<String> chat(String token) throws Exception
@@ -105,7 +127,7 @@ class MetricsTest
         assertEquals(200, chat(ClientTokenTest.CI_TOKEN).statusCode());
         assertEquals(200, chat(ClientTokenTest.ALICE_TOKEN).statusCode());
         assertEquals(401, chat("tok-wrong-SECRET-0000").statusCode());
-        Scrape scrape = scrape();
+        Scrape scrape = scrapeWhen(s -> s.sum("cerebras_proxy_requests_total") == 3);
         String ciKey = keyNameOf(upstream.received().get(0).key());
         assertEquals(1, scrape.require("cerebras_proxy_requests_total", "key", ciKey, "client", "ci", "status", "200"));
         assertEquals(1, scrape.sum("cerebras_proxy_requests_total", "client", "alice", "status", "200"));
@@ -148,7 +170,7 @@ class MetricsTest
         try (ProxyUnderTest cut = ProxyUnderTest.start(closed))
         {
             assertEquals(502, Http.post(cut.uri("/v1/chat/completions"), Http.CHAT).statusCode());
-            Scrape scrape = new Scrape(get(cut.uri("/_proxy/metrics")).body());
+            Scrape scrape = scrapeWhen(cut, s -> s.sum("cerebras_proxy_requests_total") == 1);
             assertEquals(3, scrape.sum("cerebras_proxy_retries_total", "reason", "unreachable"));
             assertEquals(1, scrape.require("cerebras_proxy_requests_total", "key", "none", "client", "anonymous", "status", "502"));
         }
@@ -170,7 +192,7 @@ class MetricsTest
     void tokensOfAPlainAnswerAreCountedFromItsUsage() throws Exception
     {
         chat(ClientTokenTest.CI_TOKEN); // FakeCerebras.COMPLETION used 5 prompt and 2 completion tokens
-        Scrape scrape = scrape();
+        Scrape scrape = scrapeWhen(s -> s.sum("cerebras_proxy_requests_total") == 1);
         assertEquals(5, scrape.sum("cerebras_proxy_tokens_total", "client", "ci", "kind", "prompt"));
         assertEquals(2, scrape.sum("cerebras_proxy_tokens_total", "client", "ci", "kind", "completion"));
         String key = keyNameOf(upstream.lastReceived().key());
@@ -199,9 +221,8 @@ class MetricsTest
         });
         assertFalse(events.gateTimedOut());
         // The call completes on the proxy's side just after the client read the end.
-        Poll.untilTrue(Duration.ofSeconds(10), "the stream's tokens in the metrics",
-            () -> unchecked(() -> scrape().sum("cerebras_proxy_tokens_total", "client", "alice", "kind", "completion") == 13));
-        Scrape scrape = scrape();
+        Scrape scrape = scrapeWhen(s -> s.sum("cerebras_proxy_tokens_total", "client", "alice", "kind", "completion") == 13);
+        assertEquals(13, scrape.sum("cerebras_proxy_tokens_total", "client", "alice", "kind", "completion"));
         assertEquals(11, scrape.sum("cerebras_proxy_tokens_total", "client", "alice", "kind", "prompt"));
         assertEquals(1, scrape.sum("cerebras_proxy_stream_first_event_seconds_count"));
     }
@@ -220,12 +241,12 @@ class MetricsTest
         assertEquals(1, scrape.require("cerebras_proxy_keys", "state", "quarantined"));
     }
 
-    private interface Check
+    private interface Check<T>
     {
-        boolean get() throws Exception;
+        T get() throws Exception;
     }
 
-    private static boolean unchecked(Check check)
+    private static <T> T unchecked(Check<T> check)
     {
         try
         {
