@@ -202,6 +202,18 @@ class MetricsTest
     }
 
     @Test
+    void tokensOfAnAnswerTheProxyDecodedForTheClientAreCounted() throws Exception
+    {
+        // The client sent no Accept-Encoding, upstream answered in gzip anyway: the proxy decodes, and reads usage from that.
+        upstream.otherwise(FakeCerebras.bytes(200, "application/json", CompressionTest.gzip(FakeCerebras.COMPLETION.getBytes(StandardCharsets.UTF_8)), "Content-Encoding", "gzip"));
+        HttpResponse<String> response = chat(ClientTokenTest.CI_TOKEN);
+        assertEquals(FakeCerebras.COMPLETION, response.body());
+        Scrape scrape = scrapeWhen(s -> s.sum("cerebras_proxy_requests_total") == 1);
+        assertEquals(5, scrape.sum("cerebras_proxy_tokens_total", "client", "ci", "kind", "prompt"));
+        assertEquals(2, scrape.sum("cerebras_proxy_tokens_total", "client", "ci", "kind", "completion"));
+    }
+
+    @Test
     void aStreamWithUsageStillFlowsEventByEventAndItsTokensAreCounted() throws Exception
     {
         EventStream events = new EventStream(5, STREAM_USAGE);
