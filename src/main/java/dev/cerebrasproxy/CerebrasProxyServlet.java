@@ -271,11 +271,10 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         call.streaming = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
         if (call.streaming)
             call.response.setHeader("X-Accel-Buffering", "no"); // so an nginx in front streams too
-        // Only a successful completion (JSON or a stream) reports usage, and only bytes in identity coding can be read for it.
-        String coding = decoded ? null : upstream.getHeaders().get(HttpHeader.CONTENT_ENCODING);
+        // Only a successful completion (JSON or a stream) reports usage.
         boolean json = contentType != null && contentType.regionMatches(true, 0, "application/json", 0, 16);
-        if (upstream.getStatus() / 100 == 2 && (json || call.streaming) && (coding == null || coding.equalsIgnoreCase("identity")))
-            call.usage = new UsageScanner();
+        if (upstream.getStatus() / 100 == 2 && (json || call.streaming))
+            call.usage = UsageScanner.forCoding(decoded ? null : upstream.getHeaders().get(HttpHeader.CONTENT_ENCODING));
     }
 
     @Override

@@ -13,8 +13,8 @@ import com.google.gson.JsonParser;
  * completion's JSON, and in the last {@code data:} event of a stream. So the scanner
  * keeps only the last {@value #TAIL_BYTES} bytes seen, copied aside: the bytes
  * themselves go on to the client untouched and unheld, and memory stays bounded however
- * long the answer. Answers in a content coding (gzip, br) are not decoded for this, so
- * their tokens are not counted.
+ * long the answer. A gzip answer is decoded on the side as it passes ({@link GzipFeed});
+ * other codings (br, deflate) are not, so their tokens are not counted.
  */
 final class UsageScanner
 {
@@ -28,11 +28,36 @@ final class UsageScanner
     private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
 
     private final byte[] tail = new byte[TAIL_BYTES];
+    /** Decodes a gzip answer on the side, or null for one in identity coding. */
+    private final GzipFeed gzip;
     /** How many bytes of {@link #tail} hold data, at its end after {@link #compact}. */
     private int filled;
 
+    private UsageScanner(GzipFeed gzip)
+    {
+        this.gzip = gzip;
+    }
+
+    /** A scanner for an answer in this content coding (null for none), or null if it cannot read that coding. */
+    static UsageScanner forCoding(String coding)
+    {
+        if (coding == null || coding.isBlank() || coding.strip().equalsIgnoreCase("identity"))
+            return new UsageScanner(null);
+        if (coding.strip().equalsIgnoreCase("gzip") || coding.strip().equalsIgnoreCase("x-gzip"))
+            return new UsageScanner(new GzipFeed());
+        return null;
+    }
+
     /** Takes a copy of what it needs from the buffer, leaving its position where it was. */
     void scan(ByteBuffer buffer)
+    {
+        if (gzip != null)
+            gzip.feed(buffer, this::keepTail);
+        else
+            keepTail(buffer);
+    }
+
+    private void keepTail(ByteBuffer buffer)
     {
         ByteBuffer bytes = buffer.duplicate();
         int length = bytes.remaining();
@@ -57,6 +82,8 @@ final class UsageScanner
     /** The last {@code "usage"} object in what was seen, or null if there is none. */
     Usage usage()
     {
+        if (gzip != null)
+            gzip.stop(); // the answer is complete: give the inflater's native memory back now, not at GC
         for (int at = lastIndexOfUsage(filled); at >= 0; at = lastIndexOfUsage(at))
         {
             Usage usage = objectAfter(at + USAGE.length);

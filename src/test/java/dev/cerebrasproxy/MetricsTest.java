@@ -214,6 +214,24 @@ class MetricsTest
     }
 
     @Test
+    void tokensOfAGzipAnswerPassedThroughCompressedAreCounted() throws Exception
+    {
+        // What SDKs do: accept gzip. The client gets upstream's bytes as they are; usage is read from a decoded copy.
+        byte[] gzipped = CompressionTest.gzip(FakeCerebras.COMPLETION.getBytes(StandardCharsets.UTF_8));
+        upstream.otherwise(FakeCerebras.bytes(200, "application/json", gzipped, "Content-Encoding", "gzip"));
+        HttpResponse<byte[]> response = Http.send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+            .header("Content-Type", "application/json")
+            .header("Accept-Encoding", "gzip")
+            .header("Authorization", "Bearer " + ClientTokenTest.CI_TOKEN)
+            .POST(HttpRequest.BodyPublishers.ofString(Http.CHAT)).build());
+        assertEquals("gzip", response.headers().firstValue("Content-Encoding").orElse(null));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(gzipped, response.body());
+        Scrape scrape = scrapeWhen(s -> s.sum("cerebras_proxy_requests_total") == 1);
+        assertEquals(5, scrape.sum("cerebras_proxy_tokens_total", "client", "ci", "kind", "prompt"));
+        assertEquals(2, scrape.sum("cerebras_proxy_tokens_total", "client", "ci", "kind", "completion"));
+    }
+
+    @Test
     void aStreamWithUsageStillFlowsEventByEventAndItsTokensAreCounted() throws Exception
     {
         EventStream events = new EventStream(5, STREAM_USAGE);

@@ -13,7 +13,7 @@ class UsageScannerTest
 {
     private static UsageScanner.Usage scan(String... chunks)
     {
-        UsageScanner scanner = new UsageScanner();
+        UsageScanner scanner = UsageScanner.forCoding(null);
         for (String chunk : chunks)
             scanner.scan(chunk.getBytes(StandardCharsets.UTF_8));
         return scanner.usage();
@@ -46,7 +46,7 @@ class UsageScannerTest
     void usageAfterALongAnswerIsFoundWithABoundedTail()
     {
         String filler = "data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(1000) + "\"}}]}\n\n";
-        UsageScanner scanner = new UsageScanner();
+        UsageScanner scanner = UsageScanner.forCoding(null);
         scanner.scan(("{\"usage\":{\"prompt_tokens\":999,\"completion_tokens\":999}}").getBytes(StandardCharsets.UTF_8));
         for (int i = 0; i < 1000; i++)
             scanner.scan(filler.getBytes(StandardCharsets.UTF_8));
@@ -70,8 +70,30 @@ class UsageScannerTest
     void scanningLeavesTheBufferAsItWas()
     {
         ByteBuffer buffer = ByteBuffer.wrap(FakeCerebras.COMPLETION.getBytes(StandardCharsets.UTF_8));
-        new UsageScanner().scan(buffer);
+        UsageScanner.forCoding(null).scan(buffer);
         assertEquals(0, buffer.position());
         assertEquals(FakeCerebras.COMPLETION.length(), buffer.remaining());
+    }
+
+    @Test
+    void aGzipAnswerIsDecodedOnTheSideWhateverTheChunking() throws Exception
+    {
+        byte[] gzipped = CompressionTest.gzip(FakeCerebras.COMPLETION.getBytes(StandardCharsets.UTF_8));
+        for (int size : new int[] {1, 2, 7, 10, 11, 64, gzipped.length})
+        {
+            UsageScanner scanner = UsageScanner.forCoding("gzip");
+            for (int at = 0; at < gzipped.length; at += size)
+                scanner.scan(ByteBuffer.wrap(gzipped, at, Math.min(size, gzipped.length - at)));
+            assertEquals(new UsageScanner.Usage(5, 2), scanner.usage(), "chunks of " + size);
+        }
+    }
+
+    @Test
+    void bytesThatAreNotGzipAreLeftAloneQuietly()
+    {
+        UsageScanner scanner = UsageScanner.forCoding("gzip");
+        scanner.scan(FakeCerebras.COMPLETION.getBytes(StandardCharsets.UTF_8));
+        assertNull(scanner.usage());
+        assertNull(UsageScanner.forCoding("br"), "a coding it cannot read gets no scanner");
     }
 }
