@@ -392,6 +392,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         call.request.getAsyncContext().complete();
     }
 
+    /** The request's one log line, and its count in the metrics and the ledger: every answer passes here once. */
     private void logOutcome(ProxiedCall call, int status, ApiKey key)
     {
         metrics.answered(key, call.client, status);
