@@ -40,6 +40,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private KeyPool pool;
     private UpstreamRoute route;
     private TaskScheduler scheduler;
+    private ClientTokens clients;
+    private ProxyMetrics metrics;
 
     @Override
     public void init() throws ServletException
@@ -49,6 +51,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         if (settings == null || pool == null)
             throw new ServletException("No key pool in the servlet context: declare " + KeyPoolInitializer.class.getName() + " as a listener in web.xml.");
         route = new UpstreamRoute(settings.upstream());
+        clients = settings.clientTokens();
+        metrics = (ProxyMetrics)getServletContext().getAttribute(ProxyMetrics.ATTRIBUTE);
         scheduler = (TaskScheduler)getServletContext().getAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE);
         if (scheduler == null) // the HTTP client's own timer thread: nothing extra to start or stop
             scheduler = (delay, task) -> getHttpClient().getScheduler().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
@@ -109,6 +113,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             ProxyError.invalidRequest(404, "not_found", "Nothing under " + RESERVED_PREFIX + " goes upstream, and " + path + " is not one of the proxy's own endpoints.").sendTo(response);
             return;
         }
+        String client = clients.clientOf(request.getHeader("Authorization"), request.getHeader("x-api-key"));
+        if (client == null)
+        {
+            refuseClient(request, response);
+            return;
+        }
         String target = route.targetOf(path, request.getQueryString());
         if (target == null)
         {
@@ -118,7 +128,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
 
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
-        ProxiedCall call = new ProxiedCall(request, response, target, pool.rotation());
+        ProxiedCall call = new ProxiedCall(request, response, target, pool.rotation(), client);
         request.setAttribute(CALL_ATTRIBUTE, call);
         call.writer = FlushingWriter.listenOn(response.getOutputStream());
         if (!hasBody(request))
@@ -154,6 +164,19 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         });
     }
 
+    /** No valid client token: nothing goes upstream, and the token (if any) is not echoed or logged. */
+    private void refuseClient(HttpServletRequest request, HttpServletResponse response) throws IOException
+    {
+        boolean presented = request.getHeader("Authorization") != null || request.getHeader("x-api-key") != null;
+        // Counted before the answer goes out, so whoever got the 401 can already see it counted.
+        LOG.info("{} {} 401 key=- attempts=0 client={} ({} client token)", request.getMethod(), request.getRequestURI(), ClientTokens.UNAUTHENTICATED, presented ? "unknown" : "no");
+        metrics.answered(null, ClientTokens.UNAUTHENTICATED, 401);
+        new ProxyError(401, "authentication_error", "invalid_client_token", null, presented
+            ? "The client token is not one this proxy knows. Send a token from PROXY_CLIENT_TOKENS as Authorization: Bearer <token> (the SDKs' API key) or x-api-key: <token>."
+            : "This proxy needs a client token: send one from PROXY_CLIENT_TOKENS as Authorization: Bearer <token> (the SDKs' API key) or x-api-key: <token>.")
+            .sendTo(response, "WWW-Authenticate", "Bearer");
+    }
+
     /** A declared length (even 0) or a chunked body: upstream must see a body too. */
     private static boolean hasBody(HttpServletRequest request)
     {
@@ -174,6 +197,9 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         upstream.headers(headers ->
         {
             headers.put(HttpHeader.AUTHORIZATION, key.authorization());
+            // With client tokens on, x-api-key is ours (a client's token), never upstream's.
+            if (clients.required())
+                headers.remove("x-api-key");
             // The body is already read: length comes from it, and a 100-continue is moot.
             headers.remove(HttpHeader.CONTENT_LENGTH);
             headers.remove(HttpHeader.EXPECT);
@@ -232,15 +258,23 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     }
 
     /** Upstream's answer with this key was about the key: try the next one. */
-    void replay(ProxiedCall call, ApiKey key, int status, String reason)
+    void replay(ProxiedCall call, ApiKey key, int status, String reason, String code)
     {
+        metrics.retried(key, "answered_" + status, code);
         LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", call.request.getMethod(), pathOf(call), key, status, reason);
         sendAttempt(call);
+    }
+
+    /** Upstream answered this attempt's headers, {@code nanos} after it was sent. */
+    void upstreamAnswered(ApiKey key, long nanos)
+    {
+        metrics.upstreamAnswered(key, nanos);
     }
 
     /** Upstream gave no answer at all with this key: try the next one. */
     void replayUnanswered(ProxiedCall call, ApiKey key, Throwable failure)
     {
+        metrics.retried(key, "unreachable", null);
         LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", call.request.getMethod(), pathOf(call), key, brief(failure));
         sendAttempt(call);
     }
@@ -253,8 +287,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         call.response.setStatus(upstream.getStatus());
         onServerResponseHeaders(call.request, call.response, upstream);
         String contentType = upstream.getHeaders().get(HttpHeader.CONTENT_TYPE);
-        if (contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17))
+        call.streaming = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
+        if (call.streaming)
             call.response.setHeader("X-Accel-Buffering", "no"); // so an nginx in front streams too
+        // Only a successful completion (JSON or a stream) reports usage.
+        boolean json = contentType != null && contentType.regionMatches(true, 0, "application/json", 0, 16);
+        if (upstream.getStatus() / 100 == 2 && (json || call.streaming))
+            call.usage = UsageScanner.forCoding(decoded ? null : upstream.getHeaders().get(HttpHeader.CONTENT_ENCODING));
     }
 
     @Override
@@ -273,6 +312,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     {
         try
         {
+            if (call.usage != null)
+                call.usage.scan(content); // a copy of the tail only: the bytes go on unheld
+            if (call.streaming && !call.firstEventSeen && content.hasRemaining())
+            {
+                call.firstEventSeen = true;
+                metrics.firstEvent(call.answeringKey, System.nanoTime() - call.startNanos);
+            }
             byte[] bytes;
             int offset;
             int length = content.remaining();
@@ -320,6 +366,9 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
 
     void complete(ProxiedCall call, ApiKey key, int status)
     {
+        UsageScanner.Usage usage = call.usage == null ? null : call.usage.usage();
+        if (usage != null)
+            metrics.tokens(key, call.client, usage);
         logOutcome(call, status, key);
         call.request.getAsyncContext().complete();
     }
@@ -357,10 +406,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         call.request.getAsyncContext().complete();
     }
 
+    /** The request's one log line, and its count in the metrics and the ledger: every answer passes here once. */
     private void logOutcome(ProxiedCall call, int status, ApiKey key)
     {
+        metrics.answered(key, call.client, status);
         if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} {}ms", call.request.getMethod(), pathOf(call), status, key == null ? "-" : key.name(), call.rotation.attempts(), call.elapsedMillis());
+            LOG.info("{} {} {} key={} attempts={} client={} {}ms", call.request.getMethod(), pathOf(call), status, key == null ? "-" : key.name(), call.rotation.attempts(), call.client, call.elapsedMillis());
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */

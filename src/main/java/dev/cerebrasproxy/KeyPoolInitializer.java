@@ -12,13 +12,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads the settings when the webapp starts and puts them, with the key pool built from
- * them, into the servlet context for {@link CerebrasProxyServlet}. Bad settings stop the
+ * them, the usage ledger, the metrics and the admin access, into the servlet context for
+ * {@link CerebrasProxyServlet} and the operations endpoints. Bad settings stop the
  * webapp here, with one log line that names the problem and the fix.
  */
 public class KeyPoolInitializer implements ServletContextListener
 {
     public static final String SETTINGS_ATTRIBUTE = ProxySettings.class.getName();
     public static final String POOL_ATTRIBUTE = KeyPool.class.getName();
+    /** What each key and client used, for the status page. */
+    public static final String LEDGER_ATTRIBUTE = UsageLedger.class.getName();
     /**
      * Where an embedding program (or a test) may put a {@code UnaryOperator<String>} that
      * supplies settings by name instead of the environment.
@@ -54,6 +57,16 @@ public class KeyPoolInitializer implements ServletContextListener
         context.setAttribute(SETTINGS_ATTRIBUTE, settings);
         InstantSource clock = (InstantSource)context.getAttribute(CLOCK_ATTRIBUTE);
         context.setAttribute(POOL_ATTRIBUTE, new KeyPool(settings.keys(), settings.cooldowns(), clock == null ? InstantSource.system() : clock));
+        UsageLedger ledger = new UsageLedger();
+        context.setAttribute(LEDGER_ATTRIBUTE, ledger);
+        // Read the pool at each scrape, so a pool put in its place later is the one shown.
+        context.setAttribute(ProxyMetrics.ATTRIBUTE, new ProxyMetrics(ledger, () -> ((KeyPool)context.getAttribute(POOL_ATTRIBUTE)).snapshot()));
+        context.setAttribute(AdminAccess.ATTRIBUTE, new AdminAccess(settings.adminToken()));
+        ClientTokens clients = settings.clientTokens();
+        if (clients.required())
+            LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
+        else
+            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client", ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE);
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
             settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());

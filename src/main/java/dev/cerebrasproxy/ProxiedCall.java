@@ -21,6 +21,13 @@ final class ProxiedCall
     final String target;
     final KeyPool.Rotation rotation;
     final long startNanos = System.nanoTime();
+    /** The client's name from its token, or {@link ClientTokens#ANONYMOUS} when the proxy is open. */
+    final String client;
+    /** Whether the answer going to the client is an event stream. */
+    boolean streaming;
+    boolean firstEventSeen;
+    /** Reads the answer's token usage as it passes, or null when the answer cannot report any. */
+    UsageScanner usage;
     /** The client's body, or null for a request without one. */
     RequestBody body;
     /** Writes to the client; listening from the start, so every write is non-blocking. */
@@ -35,8 +42,9 @@ final class ProxiedCall
     /** Set when the call first waits for a key: it never waits past this. */
     private Instant waitDeadline;
 
-    ProxiedCall(HttpServletRequest request, HttpServletResponse response, String target, KeyPool.Rotation rotation)
+    ProxiedCall(HttpServletRequest request, HttpServletResponse response, String target, KeyPool.Rotation rotation, String client)
     {
+        this.client = client;
         this.request = request;
         this.response = response;
         this.target = target;

@@ -1,21 +1,17 @@
 package dev.cerebrasproxy;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
-
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 
 /**
  * Everything the proxy is configured with, read and validated once at startup.
@@ -37,6 +33,9 @@ public final class ProxySettings
     public static final String BUSY_RETRY_AFTER_MS = "PROXY_BUSY_RETRY_AFTER_MS";
     public static final String TRUST_STORE = "PROXY_UPSTREAM_TRUST_STORE";
     public static final String TRUST_STORE_PASSWORD = "PROXY_UPSTREAM_TRUST_STORE_PASSWORD";
+    public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
+    public static final String CLIENT_TOKENS_FILE = "PROXY_CLIENT_TOKENS_FILE";
+    public static final String ADMIN_TOKEN = "PROXY_ADMIN_TOKEN";
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
@@ -55,6 +54,8 @@ public final class ProxySettings
     private final Duration busyRetryAfter;
     private final Path trustStore;
     private final String trustStorePassword;
+    private final ClientTokens clientTokens;
+    private final String adminToken;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -68,6 +69,8 @@ public final class ProxySettings
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
         this.trustStore = parseTrustStore(source.apply(TRUST_STORE));
         this.trustStorePassword = source.apply(TRUST_STORE_PASSWORD);
+        this.clientTokens = parseClientTokens(source);
+        this.adminToken = parseAdminToken(source.apply(ADMIN_TOKEN));
     }
 
     private static Duration millis(UnaryOperator<String> source, String name, long defaultMillis)
@@ -124,59 +127,67 @@ public final class ProxySettings
 
     static List<ApiKey> parseKeys(String json)
     {
-        String example = " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.";
-        if (json == null || json.isBlank())
-            throw new InvalidSettingsException(API_KEYS + " is not set." + example);
-        JsonElement parsed;
-        try
+        Map<String, String> secrets = NamedSecrets.parse(API_KEYS, json, "key",
+            " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.", "the pool needs at least one key.");
+        List<ApiKey> keys = new ArrayList<>(secrets.size());
+        for (Map.Entry<String, String> entry : secrets.entrySet())
         {
-            parsed = JsonParser.parseString(json);
-        }
-        catch (JsonParseException e)
-        {
-            // Gson's message can quote the input, and the input holds secrets: say only where.
-            throw new InvalidSettingsException(API_KEYS + " is not valid JSON." + example);
-        }
-        if (!parsed.isJsonObject())
-            throw new InvalidSettingsException(API_KEYS + " must be a JSON object, not " + describe(parsed) + "." + example);
-        JsonObject object = parsed.getAsJsonObject();
-        if (object.isEmpty())
-            throw new InvalidSettingsException(API_KEYS + " is an empty object: the pool needs at least one key." + example);
-
-        List<ApiKey> keys = new ArrayList<>(object.size());
-        Map<String, String> nameBySecret = new HashMap<>();
-        for (Map.Entry<String, JsonElement> entry : object.entrySet())
-        {
-            String name = entry.getKey();
-            JsonElement value = entry.getValue();
-            if (name.isBlank())
-                throw new InvalidSettingsException(API_KEYS + " has a key with a blank name: give every key a name, e.g. \"key1\".");
-            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
-                throw new InvalidSettingsException(API_KEYS + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the key in quotes.");
-            String secret = value.getAsString().strip();
-            if (secret.isEmpty())
-                throw new InvalidSettingsException(API_KEYS + " entry \"" + name + "\" is blank: set it to the key's value or remove the entry.");
-            String twin = nameBySecret.putIfAbsent(secret, name);
+            String twin = NamedSecrets.twinOf(secrets, entry.getKey());
             if (twin != null)
-                throw new InvalidSettingsException(API_KEYS + " entries \"" + twin + "\" and \"" + name + "\" hold the same key: remove one, a key counts once against its rate limit.");
-            keys.add(new ApiKey(name, secret));
+                throw new InvalidSettingsException(API_KEYS + " entries \"" + twin + "\" and \"" + entry.getKey() + "\" hold the same key: remove one, a key counts once against its rate limit.");
+            keys.add(new ApiKey(entry.getKey(), entry.getValue()));
         }
         return Collections.unmodifiableList(keys);
     }
 
-    private static String describe(JsonElement element)
+    /**
+     * The clients that may use the pool, from {@code PROXY_CLIENT_TOKENS} or the file
+     * {@code PROXY_CLIENT_TOKENS_FILE} names (so tokens need not sit in the environment);
+     * {@link ClientTokens#OPEN} when neither is set.
+     */
+    static ClientTokens parseClientTokens(UnaryOperator<String> source)
     {
-        if (element.isJsonNull())
-            return "null";
-        if (element.isJsonArray())
-            return "an array";
-        if (element.isJsonObject())
-            return "an object";
-        if (element.getAsJsonPrimitive().isNumber())
-            return "a number";
-        if (element.getAsJsonPrimitive().isBoolean())
-            return "a boolean";
-        return "a string";
+        String inline = source.apply(CLIENT_TOKENS);
+        String file = source.apply(CLIENT_TOKENS_FILE);
+        boolean hasInline = inline != null && !inline.isBlank();
+        boolean hasFile = file != null && !file.isBlank();
+        if (hasInline && hasFile)
+            throw new InvalidSettingsException(CLIENT_TOKENS + " and " + CLIENT_TOKENS_FILE + " are both set: set only one of them.");
+        if (!hasInline && !hasFile)
+            return ClientTokens.OPEN;
+        String setting = hasInline ? CLIENT_TOKENS : CLIENT_TOKENS_FILE;
+        String json = inline;
+        if (hasFile)
+        {
+            Path path = Path.of(file.strip());
+            try
+            {
+                json = Files.readString(path, StandardCharsets.UTF_8);
+            }
+            catch (IOException | RuntimeException e)
+            {
+                throw new InvalidSettingsException(CLIENT_TOKENS_FILE + " names " + path + ", which cannot be read (" + e.getClass().getSimpleName()
+                    + "): point it at a readable file holding a JSON object of client name to token.");
+            }
+            if (json.isBlank())
+                throw new InvalidSettingsException(CLIENT_TOKENS_FILE + " names " + path + ", which is empty: put a JSON object of client name to token in it, e.g. {\"ci\":\"...\"}.");
+        }
+        Map<String, String> tokens = NamedSecrets.parse(setting, json, "token",
+            " Set it to a JSON object of client name to token, e.g. {\"ci\":\"a-long-random-token\",\"alice\":\"another-one\"}.",
+            "give at least one client a token, or unset it to leave the proxy open.");
+        for (String name : tokens.keySet())
+        {
+            String twin = NamedSecrets.twinOf(tokens, name);
+            if (twin != null)
+                throw new InvalidSettingsException(setting + " entries \"" + twin + "\" and \"" + name + "\" hold the same token: give each client its own, so requests are told apart.");
+        }
+        return ClientTokens.of(tokens);
+    }
+
+    /** {@code PROXY_ADMIN_TOKEN}, stripped, or null when unset. */
+    static String parseAdminToken(String value)
+    {
+        return value == null || value.isBlank() ? null : value.strip();
     }
 
     static URI parseUpstream(String value)
@@ -289,5 +300,17 @@ public final class ProxySettings
     String trustStorePassword()
     {
         return trustStorePassword;
+    }
+
+    /** Who may use the pool; {@link ClientTokens#OPEN} when anyone may. */
+    public ClientTokens clientTokens()
+    {
+        return clientTokens;
+    }
+
+    /** The token the operations endpoints require, or null when they are open. */
+    String adminToken()
+    {
+        return adminToken;
     }
 }

@@ -38,6 +38,8 @@ final class ReplayingResponseListener implements Response.Listener
     private final ApiKey key;
     private Mode mode;
     private ByteArrayOutputStream held;
+    /** When this attempt was sent: the listener is made just before. */
+    private final long sentNanos = System.nanoTime();
 
     ReplayingResponseListener(CerebrasProxyServlet servlet, KeyPool pool, ProxiedCall call, ApiKey key)
     {
@@ -50,6 +52,7 @@ final class ReplayingResponseListener implements Response.Listener
     @Override
     public void onHeaders(Response response)
     {
+        servlet.upstreamAnswered(key, System.nanoTime() - sentNanos);
         String encoding = response.getHeaders().get(HttpHeader.CONTENT_ENCODING);
         if (KeyFeedback.isAboutTheKey(response.getStatus()))
         {
@@ -113,7 +116,7 @@ final class ReplayingResponseListener implements Response.Listener
             if (KeyFeedback.failed(pool, key, response, error) == KeyFeedback.Verdict.ANSWER_BUSY)
                 servlet.answerBusy(call, key, error.decoded());
             else
-                servlet.replay(call, key, response.getStatus(), key.redact(error.description()));
+                servlet.replay(call, key, response.getStatus(), key.redact(error.description()), error.code() == null ? null : key.redact(error.code()));
         }
         else if (result.isFailed() && mode == null && !(result.getFailure() instanceof TimeoutException))
         {

@@ -7,9 +7,12 @@ import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;
 
 /**
- * Reads a client's body without blocking a thread, up to a cap. A declared
- * {@code Content-Length} over the cap is refused before a byte is read; a chunked body
- * is refused as soon as it passes the cap, so an oversized upload is never held whole.
+ * Reads a client's body without blocking a thread, up to a cap. An oversized body is
+ * never held: past the cap the rest is read into a small scratch buffer and dropped, so
+ * the client, still sending, gets its 413 instead of a reset connection (closing a socket
+ * with unread input resets it, and the answer can be lost). A body that would take more
+ * than {@link #MAX_DRAIN_BYTES} to drop is refused at once: a declared length that large
+ * before a byte is read.
  */
 final class RequestBodyReader implements ReadListener
 {
@@ -23,6 +26,7 @@ final class RequestBodyReader implements ReadListener
     }
 
     private static final int INITIAL_CHUNKED_CAPACITY = 8 * 1024;
+    static final long MAX_DRAIN_BYTES = 8L * 1024 * 1024;
 
     private final ServletInputStream input;
     private final long cap;
@@ -30,13 +34,23 @@ final class RequestBodyReader implements ReadListener
     private byte[] buffer;
     private int length;
     private boolean done;
+    /** Past the cap: bytes are read and dropped, counted here. */
+    private long dropped = -1;
 
     private RequestBodyReader(ServletInputStream input, long declaredLength, long cap, Outcome outcome)
     {
         this.input = input;
         this.cap = cap;
         this.outcome = outcome;
-        this.buffer = new byte[(int)(declaredLength >= 0 ? declaredLength : Math.min(cap, INITIAL_CHUNKED_CAPACITY))];
+        if (declaredLength > cap)
+        {
+            buffer = new byte[INITIAL_CHUNKED_CAPACITY];
+            dropped = 0;
+        }
+        else
+        {
+            buffer = new byte[(int)(declaredLength >= 0 ? declaredLength : Math.min(cap, INITIAL_CHUNKED_CAPACITY))];
+        }
     }
 
     /**
@@ -45,7 +59,7 @@ final class RequestBodyReader implements ReadListener
      */
     static void read(ServletInputStream input, long declaredLength, long cap, Outcome outcome)
     {
-        if (declaredLength > cap)
+        if (declaredLength > cap + MAX_DRAIN_BYTES)
         {
             outcome.bodyTooLarge(cap);
             return;
@@ -58,6 +72,20 @@ final class RequestBodyReader implements ReadListener
     {
         while (!done && input.isReady())
         {
+            if (dropped >= 0)
+            {
+                int read = input.read(buffer);
+                if (read < 0)
+                    return; // onAllDataRead answers 413
+                dropped += read;
+                if (dropped > MAX_DRAIN_BYTES)
+                {
+                    done = true;
+                    buffer = null;
+                    outcome.bodyTooLarge(cap);
+                }
+                continue;
+            }
             if (length == buffer.length)
             {
                 // Full: one more byte tells the end of the body from a body that needs room.
@@ -66,10 +94,10 @@ final class RequestBodyReader implements ReadListener
                     return; // onAllDataRead follows
                 if (length >= cap)
                 {
-                    done = true;
-                    buffer = null;
-                    outcome.bodyTooLarge(cap);
-                    return;
+                    // Over the cap: drop what was held and the rest as it comes.
+                    buffer = new byte[INITIAL_CHUNKED_CAPACITY];
+                    dropped = 1;
+                    continue;
                 }
                 buffer = Arrays.copyOf(buffer, (int)Math.min(cap, Math.max(16, 2L * buffer.length)));
                 buffer[length++] = (byte)next;
@@ -88,6 +116,12 @@ final class RequestBodyReader implements ReadListener
         if (done)
             return;
         done = true;
+        if (dropped >= 0)
+        {
+            buffer = null;
+            outcome.bodyTooLarge(cap);
+            return;
+        }
         outcome.bodyRead(new RequestBody(buffer, length));
     }
 

@@ -103,6 +103,32 @@ abstract class ContainerSmokeSuite
     }
 
     @Test
+    void theOperationsEndpointsAnswerAndStayOffUpstream() throws Exception
+    {
+        // Exact-path servlets must win over the proxy's /* on every container. No request of
+        // its own here: the other tests expect the shared rotation where they left it, and the
+        // start-up probe (GET /) is already a request to count.
+        HttpResponse<String> ready = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/health/ready")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ready.statusCode(), ready.body());
+        assertTrue(ready.body().contains("\"status\":\"ready\""), ready.body());
+        Poll.untilTrue(Duration.ofSeconds(10), "a request counted in /_proxy/metrics", () ->
+        {
+            HttpResponse<String> metrics;
+            try
+            {
+                metrics = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            }
+            catch (Exception e)
+            {
+                throw new AssertionError(e);
+            }
+            assertEquals(200, metrics.statusCode(), metrics.body());
+            return new Scrape(metrics.body()).sum("cerebras_proxy_requests_total", "client", "anonymous") >= 1;
+        });
+        assertEquals(0, upstream.received().size(), "operations endpoints never go upstream");
+    }
+
+    @Test
     void streamedEventsReachTheClientBeforeUpstreamSendsTheNext() throws Exception
     {
         EventStream events = new EventStream(10);

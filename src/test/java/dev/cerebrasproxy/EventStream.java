@@ -18,12 +18,21 @@ import jakarta.servlet.ServletOutputStream;
 final class EventStream
 {
     private final int events;
+    /** An event after the numbered ones (e.g. the final chunk with usage), or null. */
+    private final String lastEvent;
     private final Semaphore read = new Semaphore(0);
     private volatile boolean gateTimedOut;
 
     EventStream(int events)
     {
+        this(events, null);
+    }
+
+    /** @param lastEvent a {@code data:} line sent, in lock step too, after the numbered events and before [DONE] */
+    EventStream(int events, String lastEvent)
+    {
         this.events = events;
+        this.lastEvent = lastEvent;
     }
 
     static String event(int i)
@@ -49,6 +58,15 @@ final class EventStream
                     throw new IOException("the client never read event " + i + ": the proxy held it back");
                 }
             }
+            if (lastEvent != null)
+            {
+                FakeCerebras.writeAndFlush(output, lastEvent + "\n\n");
+                if (!read.tryAcquire(20, TimeUnit.SECONDS))
+                {
+                    gateTimedOut = true;
+                    throw new IOException("the client never read the last event: the proxy held it back");
+                }
+            }
             FakeCerebras.writeAndFlush(output, "data: [DONE]\n\n");
         };
     }
@@ -64,6 +82,13 @@ final class EventStream
                 throw new AssertionError("event " + i + ": expected " + event(i) + " but got " + line);
             if (!"".equals(reader.readLine()))
                 throw new AssertionError("event " + i + " not followed by a blank line");
+            read.release();
+        }
+        if (lastEvent != null)
+        {
+            String line = reader.readLine();
+            if (!lastEvent.equals(line) || !"".equals(reader.readLine()))
+                throw new AssertionError("expected the last event " + lastEvent + " but got " + line);
             read.release();
         }
         if (!"data: [DONE]".equals(reader.readLine()))

@@ -151,4 +151,30 @@ class ProxySettingsTest
     {
         assertEquals(null, load(ProxySettings.API_KEYS, "{\"key1\":\"csk-1\"}").trustStore());
     }
+
+    void clientTokensAreOptionalAndReadLikeKeys()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertFalse(load(ProxySettings.API_KEYS, keys).clientTokens().required(), "unset: open");
+        ProxySettings settings = load(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"ci\":\" " + SECRET + " \",\"bob\":\"tok-2\"}");
+        assertEquals(java.util.List.of("ci", "bob"), settings.clientTokens().names());
+        // Stripped like keys, and found by either header.
+        assertEquals("ci", settings.clientTokens().clientOf("Bearer " + SECRET, null));
+        assertEquals("bob", settings.clientTokens().clientOf("Basic xyz", "tok-2"));
+        assertEquals(null, settings.clientTokens().clientOf("Bearer tok-3", "tok-3"));
+        assertEquals(null, settings.clientTokens().clientOf(null, null));
+        assertEquals("PROXY_CLIENT_TOKENS entry \"ci\" is blank: set it to the token's value or remove the entry.",
+            problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"ci\":\" \"}"));
+        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "[\"" + SECRET + "\"]").startsWith("PROXY_CLIENT_TOKENS must be a JSON object, not an array."));
+        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"a\":\"" + SECRET + "\",\"b\":\"" + SECRET + "\"}")
+            .startsWith("PROXY_CLIENT_TOKENS entries \"a\" and \"b\" hold the same token"));
+    }
+
+    @Test
+    void theAdminTokenIsOptional()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertEquals(null, load(ProxySettings.API_KEYS, keys, ProxySettings.ADMIN_TOKEN, "  ").adminToken());
+        assertEquals(SECRET, load(ProxySettings.API_KEYS, keys, ProxySettings.ADMIN_TOKEN, " " + SECRET + " ").adminToken());
+    }
 }

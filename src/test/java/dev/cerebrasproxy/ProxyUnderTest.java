@@ -144,6 +144,12 @@ final class ProxyUnderTest implements AutoCloseable
         return (CerebrasProxyServlet)webapp.getServletHandler().getServlet("cerebras-proxy").getServlet();
     }
 
+    /** What the webapp put in its servlet context under this name. */
+    Object contextAttribute(String name)
+    {
+        return webapp.getServletContext().getAttribute(name);
+    }
+
     @Override
     public void close() throws Exception
     {

@@ -1,0 +1,65 @@
+package dev.cerebrasproxy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import com.google.gson.JsonObject;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * {@code /_proxy/health} and {@code /_proxy/health/live}: the webapp runs (200).
+ * {@code /_proxy/health/ready}: some key can serve now (200), or none can (503, with
+ * the keys counted by state and when the soonest is back), so a load balancer can send
+ * traffic to another instance meanwhile. Needs no token: it tells nothing secret.
+ */
+public class HealthServlet extends HttpServlet
+{
+    static final String READY_PATH = "/_proxy/health/ready";
+
+    @Override
+    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
+    {
+        String path = request.getServletPath();
+        JsonObject body = new JsonObject();
+        int status = 200;
+        if (READY_PATH.equals(path))
+        {
+            KeyPool pool = (KeyPool)getServletContext().getAttribute(KeyPoolInitializer.POOL_ATTRIBUTE);
+            List<KeySnapshot> keys = pool.snapshot();
+            Duration wait = pool.untilAnyKeyRecovers();
+            boolean ready = wait.isZero() || wait.isNegative();
+            status = ready ? 200 : 503;
+            body.addProperty("status", ready ? "ready" : "not_ready");
+            JsonObject counts = new JsonObject();
+            Map<KeyStatus, Integer> byState = ProxyMetrics.countByState(keys);
+            byState.forEach((state, count) -> counts.addProperty(ProxyMetrics.stateName(state), count));
+            body.add("keys", counts);
+            if (!ready)
+            {
+                long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+                body.addProperty("message", "No key can serve now (" + byState.entrySet().stream()
+                    .filter(entry -> entry.getValue() > 0)
+                    .map(entry -> entry.getValue() + " " + ProxyMetrics.stateName(entry.getKey()))
+                    .collect(Collectors.joining(", ")) + "); the soonest is back in " + seconds + " s.");
+                body.addProperty("retry_after_seconds", seconds);
+                response.setHeader("Retry-After", Long.toString(seconds));
+            }
+        }
+        else
+        {
+            body.addProperty("status", "up");
+        }
+        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+        response.setStatus(status);
+        response.setContentType("application/json");
+        response.setHeader("Cache-Control", "no-store");
+        response.setContentLength(bytes.length);
+        response.getOutputStream().write(bytes);
+    }
+}

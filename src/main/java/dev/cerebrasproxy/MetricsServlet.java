@@ -1,0 +1,49 @@
+package dev.cerebrasproxy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * {@code /_proxy/metrics}: this webapp's {@link ProxyMetrics} in Prometheus's text
+ * format, written by Prometheus's own writer. Needs the admin token when one is set.
+ */
+public class MetricsServlet extends HttpServlet
+{
+    private static final PrometheusTextFormatWriter WRITER = PrometheusTextFormatWriter.create();
+
+    private ProxyMetrics metrics;
+    private AdminAccess access;
+
+    @Override
+    public void init() throws ServletException
+    {
+        metrics = (ProxyMetrics)getServletContext().getAttribute(ProxyMetrics.ATTRIBUTE);
+        if (metrics == null)
+            throw new ServletException("No metrics in the servlet context: declare " + KeyPoolInitializer.class.getName() + " as a listener in web.xml.");
+        access = AdminAccess.from(getServletContext());
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
+    {
+        if (!access.allows(request))
+        {
+            access.refuse(response);
+            return;
+        }
+        // Written aside first: a scrape is small, and a whole answer gets a Content-Length.
+        ByteArrayOutputStream text = new ByteArrayOutputStream(8192);
+        WRITER.write(text, metrics.registry().scrape());
+        response.setStatus(200);
+        response.setContentType(WRITER.getContentType());
+        response.setHeader("Cache-Control", "no-store");
+        response.setContentLength(text.size());
+        text.writeTo(response.getOutputStream());
+    }
+}

@@ -1,0 +1,133 @@
+package dev.cerebrasproxy;
+
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+
+/**
+ * What the proxy measures, in one place: the Prometheus metrics of this webapp (in a
+ * registry of its own, so two webapps in one JVM never collide) and the {@link UsageLedger}
+ * the status page reads. The servlet says what happened at the points where it is known;
+ * this class decides what that counts as. Labels are key and client names, never values.
+ */
+public final class ProxyMetrics
+{
+    public static final String ATTRIBUTE = ProxyMetrics.class.getName();
+    /** The key label of an answer no key took part in (refused, or no key could serve). */
+    static final String NO_KEY = "none";
+
+    /** Seconds: upstream answers in tens of ms to tens of seconds (a long completion's headers come first). */
+    private static final double[] LATENCY_BUCKETS = {0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final UsageLedger ledger;
+    private final Counter requests;
+    private final Counter retries;
+    private final Counter tokens;
+    private final Histogram upstreamLatency;
+    private final Histogram firstEvent;
+
+    /** @param keyStates each key's state at scrape time (a supplier, so a reloaded pool is what is shown) */
+    ProxyMetrics(UsageLedger ledger, Supplier<List<KeySnapshot>> keyStates)
+    {
+        this.ledger = ledger;
+        requests = Counter.builder().name("cerebras_proxy_requests")
+            .help("Client requests answered, by the key that answered (\"none\" if no key did), the client, and the status the client got.")
+            .labelNames("key", "client", "status").register(registry);
+        retries = Counter.builder().name("cerebras_proxy_retries")
+            .help("Attempts replayed with the next key, by the key that failed and why (answered_429, answered_500, answered_401, unreachable, ...).")
+            .labelNames("key", "reason").register(registry);
+        tokens = Counter.builder().name("cerebras_proxy_tokens")
+            .help("Tokens used, as the answers' usage reported them, by key, client and kind (prompt or completion).")
+            .labelNames("key", "client", "kind").register(registry);
+        upstreamLatency = Histogram.builder().name("cerebras_proxy_upstream_latency").unit(Unit.SECONDS)
+            .help("Time from sending an attempt upstream to its response headers, by key.")
+            .labelNames("key").classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
+        firstEvent = Histogram.builder().name("cerebras_proxy_stream_first_event").unit(Unit.SECONDS)
+            .help("Time from a streaming request's arrival to its first bytes of events reaching the client, replays and waits included, by key.")
+            .labelNames("key").classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_key_state")
+            .help("1 for the state each key is in now (available, cooling, quarantined), 0 for the others.")
+            .labelNames("key", "state")
+            .callback(callback ->
+            {
+                for (KeySnapshot key : keyStates.get())
+                {
+                    for (KeyStatus status : KeyStatus.values())
+                        callback.call(key.status() == status ? 1 : 0, key.name(), stateName(status));
+                }
+            })
+            .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_keys")
+            .help("How many keys are in each state now.")
+            .labelNames("state")
+            .callback(callback -> countByState(keyStates.get()).forEach((status, count) -> callback.call(count, stateName(status))))
+            .register(registry);
+    }
+
+    static String stateName(KeyStatus status)
+    {
+        return status.name().toLowerCase(Locale.ROOT);
+    }
+
+    static Map<KeyStatus, Integer> countByState(List<KeySnapshot> keys)
+    {
+        Map<KeyStatus, Integer> counts = new EnumMap<>(KeyStatus.class);
+        for (KeyStatus status : KeyStatus.values())
+            counts.put(status, 0);
+        for (KeySnapshot key : keys)
+            counts.merge(key.status(), 1, Integer::sum);
+        return counts;
+    }
+
+    PrometheusRegistry registry()
+    {
+        return registry;
+    }
+
+    /** A client request got its answer (any status, the proxy's own errors included). */
+    void answered(ApiKey key, String client, int status)
+    {
+        requests.labelValues(key == null ? NO_KEY : key.name(), client, Integer.toString(status)).inc();
+        ledger.answered(key == null ? null : key.name(), client, status);
+    }
+
+    /**
+     * An attempt's answer was about the key, or there was none, and the call moves on.
+     *
+     * @param reason e.g. {@code answered_429}, {@code unreachable}
+     * @param code upstream's error code if it gave one, for the key's last error in the ledger
+     */
+    void retried(ApiKey key, String reason, String code)
+    {
+        retries.labelValues(key.name(), reason).inc();
+        ledger.keyError(key.name(), code != null ? code : reason);
+    }
+
+    /** Upstream's response headers arrived this long after the attempt was sent. */
+    void upstreamAnswered(ApiKey key, long nanos)
+    {
+        upstreamLatency.labelValues(key.name()).observe(nanos / 1e9);
+    }
+
+    /** A stream's first bytes went to the client this long after the request arrived. */
+    void firstEvent(ApiKey key, long nanos)
+    {
+        firstEvent.labelValues(key.name()).observe(nanos / 1e9);
+    }
+
+    void tokens(ApiKey key, String client, UsageScanner.Usage usage)
+    {
+        tokens.labelValues(key.name(), client, "prompt").inc(usage.promptTokens());
+        tokens.labelValues(key.name(), client, "completion").inc(usage.completionTokens());
+        ledger.tokens(key.name(), client, usage.promptTokens(), usage.completionTokens());
+    }
+}
