@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -22,14 +23,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * remembers which keys its request has met, so each request tries every key at most
  * once, however many other requests move the cursor meanwhile.
  *
+ * <p>The keys can be replaced while requests run ({@link #reload}): the pool holds one
+ * immutable {@link Generation} of keys and swaps it in one write. A rotation keeps the
+ * generation it started with, so a request in flight never sees the key list change
+ * under it; news about a key that has left the pool since is dropped.
+ *
  * <p>Time comes from the injected clock, so tests move it instead of sleeping.
  */
 public final class KeyPool
 {
-    private final List<ApiKey> keys;
-    private final KeyState[] states;
+    /** The keys at one moment and what is known about each, never changed once built. */
+    private record Generation(List<ApiKey> keys, KeyState[] states)
+    {
+    }
+
+    private final CooldownPolicy policy;
     private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
+    private volatile Generation generation;
 
     public KeyPool(List<ApiKey> keys)
     {
@@ -38,21 +49,48 @@ public final class KeyPool
 
     public KeyPool(List<ApiKey> keys, CooldownPolicy policy, InstantSource clock)
     {
+        this.policy = policy;
+        this.clock = clock;
+        this.generation = generationOf(keys, new KeyState[0]);
+    }
+
+    private Generation generationOf(List<ApiKey> keys, KeyState[] previous)
+    {
         if (keys.isEmpty())
             throw new IllegalArgumentException("a key pool needs at least one key");
-        this.keys = List.copyOf(keys);
-        this.states = keys.stream().map(key -> new KeyState(key, policy)).toArray(KeyState[]::new);
-        this.clock = clock;
+        KeyState[] states = new KeyState[keys.size()];
+        for (int i = 0; i < states.length; i++)
+        {
+            ApiKey key = keys.get(i);
+            states[i] = Arrays.stream(previous).filter(old -> old.key.sameAs(key)).findFirst().orElseGet(() -> new KeyState(key, policy));
+        }
+        return new Generation(Arrays.stream(states).map(state -> state.key).toList(), states);
+    }
+
+    /**
+     * Makes these the pool's keys from now on. A key that was in the pool already (same
+     * name and same value) keeps what the pool learnt about it: a cooling key stays
+     * cooling, a quarantined one quarantined. A changed value is a new key, fresh.
+     * Requests in flight finish with the keys they started with.
+     *
+     * @return what changed, by key name
+     */
+    public synchronized Reload reload(List<ApiKey> keys)
+    {
+        Generation before = generation;
+        Generation after = generationOf(keys, before.states());
+        generation = after;
+        return Reload.between(before.keys(), after.keys());
     }
 
     public int size()
     {
-        return states.length;
+        return generation.states().length;
     }
 
     public List<ApiKey> keys()
     {
-        return keys;
+        return generation.keys();
     }
 
     Instant now()
@@ -110,7 +148,7 @@ public final class KeyPool
     /** Returns every key to rotation and forgets what upstream said, as a reload would. */
     public void reset()
     {
-        for (KeyState state : states)
+        for (KeyState state : generation.states())
             state.reset();
     }
 
@@ -118,6 +156,7 @@ public final class KeyPool
     public List<KeySnapshot> snapshot()
     {
         Instant now = now();
+        KeyState[] states = generation.states();
         List<KeySnapshot> snapshot = new ArrayList<>(states.length);
         for (KeyState state : states)
             snapshot.add(state.snapshot(now));
@@ -127,10 +166,10 @@ public final class KeyPool
     /** How long until some key can serve: zero if one can now. */
     public Duration untilAnyKeyRecovers()
     {
-        return untilRecovery(null);
+        return untilRecovery(generation.states(), null);
     }
 
-    private Duration untilRecovery(boolean[] excluded)
+    private Duration untilRecovery(KeyState[] states, boolean[] excluded)
     {
         Instant now = now();
         Instant soonest = null;
@@ -145,19 +184,22 @@ public final class KeyPool
         return soonest == null ? null : Duration.between(now, soonest);
     }
 
+    /** The key's state, or a detached one if the key left the pool since its request took it. */
     private KeyState stateOf(ApiKey key)
     {
-        for (KeyState state : states)
+        for (KeyState state : generation.states())
         {
             if (state.key == key)
                 return state;
         }
-        throw new IllegalArgumentException("key " + key + " is not in this pool");
+        // What upstream says about a key that left the pool changes nothing that serves.
+        return new KeyState(key, policy);
     }
 
     /** Not thread-safe: one request uses it for one attempt at a time. */
     public final class Rotation
     {
+        private final KeyState[] states = generation.states();
         private final boolean[] tried = new boolean[states.length];
         private int triedCount;
 
@@ -203,7 +245,7 @@ public final class KeyPool
         /** How long until a key this request has not tried can serve, or null if it tried them all. */
         public Duration untilAnUntriedKeyRecovers()
         {
-            return hasUntriedKeys() ? untilRecovery(tried) : null;
+            return hasUntriedKeys() ? untilRecovery(states, tried) : null;
         }
 
         /** What keeps each key this request has not tried from serving, as of now. */

@@ -1,6 +1,12 @@
 package dev.cerebrasproxy;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +29,8 @@ import com.google.gson.JsonParser;
 public final class ProxySettings
 {
     public static final String API_KEYS = "CEREBRAS_API_KEYS";
+    public static final String API_KEYS_FILE = "CEREBRAS_API_KEYS_FILE";
+    public static final String KEYS_FILE_POLL_MS = "PROXY_KEYS_FILE_POLL_MS";
     public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
@@ -40,8 +48,11 @@ public final class ProxySettings
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
     static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
+    static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
 
     private final List<ApiKey> keys;
+    private final Path keysFile;
+    private final Duration keysFilePoll;
     private final URI upstream;
     private final long maxBodyBytes;
     private final Duration connectTimeout;
@@ -52,7 +63,10 @@ public final class ProxySettings
 
     private ProxySettings(UnaryOperator<String> source)
     {
-        this.keys = parseKeys(source.apply(API_KEYS));
+        this.keysFile = parseKeysFile(source.apply(API_KEYS_FILE));
+        // The file wins over the variable: it is the one that can change while we run.
+        this.keys = keysFile != null ? readKeysFile(keysFile) : parseKeys(source.apply(API_KEYS));
+        this.keysFilePoll = millis(source, KEYS_FILE_POLL_MS, DEFAULT_KEYS_FILE_POLL_MS);
         this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
         this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
         this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
@@ -103,11 +117,47 @@ public final class ProxySettings
         return new ProxySettings(source);
     }
 
+    private static Path parseKeysFile(String value)
+    {
+        if (value == null || value.isBlank())
+            return null;
+        try
+        {
+            return Path.of(value.strip()).toAbsolutePath();
+        }
+        catch (InvalidPathException e)
+        {
+            throw new InvalidSettingsException(API_KEYS_FILE + " is not a valid file path (" + e.getReason() + "): set it to the path of a JSON file of name to key, or unset it.");
+        }
+    }
+
+    /** Reads and checks the keys file; the messages name the file, never its content. */
+    static List<ApiKey> readKeysFile(Path file)
+    {
+        String json;
+        try
+        {
+            json = Files.readString(file, StandardCharsets.UTF_8);
+        }
+        catch (IOException | UncheckedIOException e)
+        {
+            throw new InvalidSettingsException(API_KEYS_FILE + " " + file + " cannot be read (" + e.getClass().getSimpleName()
+                + "): make it a readable file holding a JSON object of name to key, or unset " + API_KEYS_FILE + ".");
+        }
+        return parseKeys(json, API_KEYS_FILE + " " + file);
+    }
+
     static List<ApiKey> parseKeys(String json)
+    {
+        return parseKeys(json, API_KEYS);
+    }
+
+    /** @param origin where the JSON came from, as the messages should name it */
+    static List<ApiKey> parseKeys(String json, String origin)
     {
         String example = " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.";
         if (json == null || json.isBlank())
-            throw new InvalidSettingsException(API_KEYS + " is not set." + example);
+            throw new InvalidSettingsException(origin + (origin.equals(API_KEYS) ? " is not set." : " is empty.") + example);
         JsonElement parsed;
         try
         {
@@ -116,13 +166,13 @@ public final class ProxySettings
         catch (JsonParseException e)
         {
             // Gson's message can quote the input, and the input holds secrets: say only where.
-            throw new InvalidSettingsException(API_KEYS + " is not valid JSON." + example);
+            throw new InvalidSettingsException(origin + " is not valid JSON." + example);
         }
         if (!parsed.isJsonObject())
-            throw new InvalidSettingsException(API_KEYS + " must be a JSON object, not " + describe(parsed) + "." + example);
+            throw new InvalidSettingsException(origin + " must be a JSON object, not " + describe(parsed) + "." + example);
         JsonObject object = parsed.getAsJsonObject();
         if (object.isEmpty())
-            throw new InvalidSettingsException(API_KEYS + " is an empty object: the pool needs at least one key." + example);
+            throw new InvalidSettingsException(origin + " is an empty object: the pool needs at least one key." + example);
 
         List<ApiKey> keys = new ArrayList<>(object.size());
         Map<String, String> nameBySecret = new HashMap<>();
@@ -131,15 +181,15 @@ public final class ProxySettings
             String name = entry.getKey();
             JsonElement value = entry.getValue();
             if (name.isBlank())
-                throw new InvalidSettingsException(API_KEYS + " has a key with a blank name: give every key a name, e.g. \"key1\".");
+                throw new InvalidSettingsException(origin + " has a key with a blank name: give every key a name, e.g. \"key1\".");
             if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
-                throw new InvalidSettingsException(API_KEYS + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the key in quotes.");
+                throw new InvalidSettingsException(origin + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the key in quotes.");
             String secret = value.getAsString().strip();
             if (secret.isEmpty())
-                throw new InvalidSettingsException(API_KEYS + " entry \"" + name + "\" is blank: set it to the key's value or remove the entry.");
+                throw new InvalidSettingsException(origin + " entry \"" + name + "\" is blank: set it to the key's value or remove the entry.");
             String twin = nameBySecret.putIfAbsent(secret, name);
             if (twin != null)
-                throw new InvalidSettingsException(API_KEYS + " entries \"" + twin + "\" and \"" + name + "\" hold the same key: remove one, a key counts once against its rate limit.");
+                throw new InvalidSettingsException(origin + " entries \"" + twin + "\" and \"" + name + "\" hold the same key: remove one, a key counts once against its rate limit.");
             keys.add(new ApiKey(name, secret));
         }
         return Collections.unmodifiableList(keys);
@@ -219,6 +269,18 @@ public final class ProxySettings
     public List<ApiKey> keys()
     {
         return keys;
+    }
+
+    /** The file the keys came from and are reloaded from, or null when they came from {@link #API_KEYS}. */
+    public Path keysFile()
+    {
+        return keysFile;
+    }
+
+    /** How often the keys file is checked for changes. */
+    public Duration keysFilePoll()
+    {
+        return keysFilePoll;
     }
 
     /** The upstream base, without a trailing slash: a client's {@code /x} goes to {@code upstream + "/x"}. */
