@@ -57,14 +57,14 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
         return key.status() == KeyStatus.QUARANTINED ? "re-check in " + in : "in " + in;
     }
 
-    /** Whole seconds, rounded up so "in 0 s" never shows for a key that still rests. */
+    /** Whole seconds, rounded up so "in 0 s" never shows for a key that still rests: "42 s", "1 min 5 s", "5 min", "2 h 10 min". */
     static String readable(Duration duration)
     {
         long seconds = Math.max(0, (duration.toMillis() + 999) / 1000);
         if (seconds < 60)
             return seconds + " s";
         if (seconds < 3600)
-            return seconds / 60 + " min " + seconds % 60 + " s";
-        return seconds / 3600 + " h " + seconds % 3600 / 60 + " min";
+            return seconds / 60 + " min" + (seconds % 60 == 0 ? "" : " " + seconds % 60 + " s");
+        return seconds / 3600 + " h" + (seconds % 3600 / 60 == 0 ? "" : " " + seconds % 3600 / 60 + " min");
     }
 }

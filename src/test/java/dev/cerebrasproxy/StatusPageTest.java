@@ -85,7 +85,7 @@ class StatusPageTest
         assertEquals("no-store", page.headers().firstValue("Cache-Control").orElse(""));
         String html = page.body();
         assertTrue(html.contains("<tr class=\"cooling\"><td class=\"name\">alpha</td><td class=\"state\">cooling</td><td class=\"recovers\">in 42 s</td>"), html);
-        assertTrue(html.contains("<td class=\"name\">bravo</td><td class=\"state\">quarantined</td><td class=\"recovers\">re-check in 5 min 0 s</td>"), html);
+        assertTrue(html.contains("<td class=\"name\">bravo</td><td class=\"state\">quarantined</td><td class=\"recovers\">re-check in 5 min</td>"), html);
         assertTrue(html.contains("<td class=\"name\">charlie</td><td class=\"state\">available</td>"), html);
         assertTrue(html.contains(StatusPage.NO_LEDGER), "without a ledger the page says so");
         assertFalse(html.contains("-SECRET-"));
@@ -115,6 +115,17 @@ class StatusPageTest
 
         JsonArray clients = JsonParser.parseString(get("/_proxy/status.json").body()).getAsJsonObject().getAsJsonArray("clients");
         assertEquals(2, clients.size());
+    }
+
+    @Test
+    void recoveryTimesReadAsAPersonWouldSayThem()
+    {
+        assertEquals("1 s", StatusReport.readable(Duration.ofMillis(1)));
+        assertEquals("42 s", StatusReport.readable(Duration.ofSeconds(42)));
+        assertEquals("1 min", StatusReport.readable(Duration.ofSeconds(60)));
+        assertEquals("1 min 5 s", StatusReport.readable(Duration.ofSeconds(65)));
+        assertEquals("2 h 10 min", StatusReport.readable(Duration.ofMinutes(130)));
+        assertEquals("25 h", StatusReport.readable(Duration.ofHours(25)));
     }
 
     @Test
