@@ -37,12 +37,11 @@ final class KeysFileWatcher implements AutoCloseable
     /** The content last acted on (reloaded or rejected), so each version is handled once. */
     private byte[] lastSeen;
 
-    /** Starts watching; the file as it is now counts as loaded already. */
+    /** Starts watching. The first check reloads too, in case the file changed since the settings read it (a no-op otherwise). */
     KeysFileWatcher(Path file, KeyPool pool, Duration every)
     {
         this.file = file;
         this.pool = pool;
-        this.lastSeen = digestOf(file);
         this.executor = Executors.newSingleThreadScheduledExecutor(task ->
         {
             Thread thread = new Thread(task, THREAD_NAME);
