@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * The pool of API keys, the order in which requests use them, and what upstream has
@@ -107,7 +108,7 @@ public final class KeyPool
     /** The key answered without complaint about itself. */
     public void served(ApiKey key)
     {
-        stateOf(key).served();
+        about(key, KeyState::served);
     }
 
     /**
@@ -118,31 +119,31 @@ public final class KeyPool
      */
     public void rateLimited(ApiKey key, Duration announced, String code)
     {
-        stateOf(key).rateLimited(now(), announced, code);
+        about(key, state -> state.rateLimited(now(), announced, code));
     }
 
     /** A 500 with this key: a short rest. */
     public void serverError(ApiKey key, String code)
     {
-        stateOf(key).serverError(now(), code);
+        about(key, state -> state.serverError(now(), code));
     }
 
     /** An answer said one of the key's windows has nothing left until it resets. */
     public void exhausted(ApiKey key, Duration untilReset, String window)
     {
-        stateOf(key).exhausted(now(), untilReset, window);
+        about(key, state -> state.exhausted(now(), untilReset, window));
     }
 
     /** Upstream refused the key itself (invalid, unpaid, forbidden). */
     public void quarantine(ApiKey key, String reason)
     {
-        stateOf(key).quarantine(now(), reason);
+        about(key, state -> state.quarantine(now(), reason));
     }
 
     /** Upstream had no capacity; another key would not have helped, and this one is not to blame. */
     public void busy(ApiKey key, String code)
     {
-        stateOf(key).busy(code);
+        about(key, state -> state.busy(code));
     }
 
     /** Returns every key to rotation and forgets what upstream said, as a reload would. */
@@ -184,16 +185,21 @@ public final class KeyPool
         return soonest == null ? null : Duration.between(now, soonest);
     }
 
-    /** The key's state, or a detached one if the key left the pool since its request took it. */
-    private KeyState stateOf(ApiKey key)
+    /**
+     * Tells the key's state what happened. News about a key that left the pool (by a
+     * reload while its request was under way) is dropped: it changes nothing that serves,
+     * and must not log a quarantine for a key the operator has just removed.
+     */
+    private void about(ApiKey key, Consumer<KeyState> news)
     {
         for (KeyState state : generation.states())
         {
             if (state.key == key)
-                return state;
+            {
+                news.accept(state);
+                return;
+            }
         }
-        // What upstream says about a key that left the pool changes nothing that serves.
-        return new KeyState(key, policy);
     }
 
     /** Not thread-safe: one request uses it for one attempt at a time. */

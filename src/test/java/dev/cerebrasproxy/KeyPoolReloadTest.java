@@ -6,6 +6,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -69,7 +70,9 @@ class KeyPoolReloadTest
         ApiKey first = inFlight.next();
 
         pool.reload(List.of(new ApiKey("charlie", "v-charlie")));
-        pool.rateLimited(first, null, "request_quota_exceeded"); // news about a key that has left: ignored
+        int mark = LogCapture.mark();
+        pool.quarantine(first, "wrong_api_key"); // news about a key that has left: dropped, not logged
+        assertFalse(LogCapture.since(mark).contains("quarantined"), LogCapture.since(mark));
 
         ApiKey second = inFlight.next();
         assertEquals(List.of("alpha", "bravo"), List.of(first.name(), second.name()).stream().sorted().toList());
