@@ -79,9 +79,20 @@ class StatusPageBrowserTest
             upstream.close();
     }
 
+    /**
+     * One cell's text, read inside the page in one step: the page replaces its rows on
+     * every refresh, so an element found first and read later may be gone by then.
+     */
     private static String cell(String key, String column)
     {
-        return browser.findElement(By.xpath("//tbody[@id='keys']/tr[td[@class='name' and text()='" + key + "']]/td[@class='" + column + "']")).getText();
+        return (String)((JavascriptExecutor)browser).executeScript("""
+            var rows = document.querySelectorAll('#keys tr');
+            for (var i = 0; i < rows.length; i++) {
+              var name = rows[i].querySelector('td.name');
+              if (name && name.textContent === arguments[0]) return rows[i].querySelector('td.' + arguments[1]).textContent;
+            }
+            return null;
+            """, key, column);
     }
 
     @Test
