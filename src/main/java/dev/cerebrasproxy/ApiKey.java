@@ -38,6 +38,12 @@ public final class ApiKey
         return text.replace(secret, "<key " + name + ">");
     }
 
+    /** Whether the other is the same key: the same name for the same value. A renamed or changed key is another key. */
+    boolean sameAs(ApiKey other)
+    {
+        return name.equals(other.name) && secret.equals(other.secret);
+    }
+
     /** Deliberately the name only, so a key can be logged or formatted without leaking. */
     @Override
     public String toString()

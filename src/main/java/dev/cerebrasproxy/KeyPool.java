@@ -4,8 +4,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * The pool of API keys, the order in which requests use them, and what upstream has
@@ -22,14 +24,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * remembers which keys its request has met, so each request tries every key at most
  * once, however many other requests move the cursor meanwhile.
  *
+ * <p>The keys can be replaced while requests run ({@link #reload}): the pool holds one
+ * immutable {@link Generation} of keys and swaps it in one write. A rotation keeps the
+ * generation it started with, so a request in flight never sees the key list change
+ * under it; news about a key that has left the pool since is dropped.
+ *
  * <p>Time comes from the injected clock, so tests move it instead of sleeping.
  */
 public final class KeyPool
 {
-    private final List<ApiKey> keys;
-    private final KeyState[] states;
+    /** The keys at one moment and what is known about each, never changed once built. */
+    private record Generation(List<ApiKey> keys, KeyState[] states)
+    {
+    }
+
+    private final CooldownPolicy policy;
     private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
+    private volatile Generation generation;
 
     public KeyPool(List<ApiKey> keys)
     {
@@ -38,21 +50,48 @@ public final class KeyPool
 
     public KeyPool(List<ApiKey> keys, CooldownPolicy policy, InstantSource clock)
     {
+        this.policy = policy;
+        this.clock = clock;
+        this.generation = generationOf(keys, new KeyState[0]);
+    }
+
+    private Generation generationOf(List<ApiKey> keys, KeyState[] previous)
+    {
         if (keys.isEmpty())
             throw new IllegalArgumentException("a key pool needs at least one key");
-        this.keys = List.copyOf(keys);
-        this.states = keys.stream().map(key -> new KeyState(key, policy)).toArray(KeyState[]::new);
-        this.clock = clock;
+        KeyState[] states = new KeyState[keys.size()];
+        for (int i = 0; i < states.length; i++)
+        {
+            ApiKey key = keys.get(i);
+            states[i] = Arrays.stream(previous).filter(old -> old.key.sameAs(key)).findFirst().orElseGet(() -> new KeyState(key, policy));
+        }
+        return new Generation(Arrays.stream(states).map(state -> state.key).toList(), states);
+    }
+
+    /**
+     * Makes these the pool's keys from now on. A key that was in the pool already (same
+     * name and same value) keeps what the pool learnt about it: a cooling key stays
+     * cooling, a quarantined one quarantined. A changed value is a new key, fresh.
+     * Requests in flight finish with the keys they started with.
+     *
+     * @return what changed, by key name
+     */
+    public synchronized Reload reload(List<ApiKey> keys)
+    {
+        Generation before = generation;
+        Generation after = generationOf(keys, before.states());
+        generation = after;
+        return Reload.between(before.keys(), after.keys());
     }
 
     public int size()
     {
-        return states.length;
+        return generation.states().length;
     }
 
     public List<ApiKey> keys()
     {
-        return keys;
+        return generation.keys();
     }
 
     Instant now()
@@ -69,7 +108,7 @@ public final class KeyPool
     /** The key answered without complaint about itself. */
     public void served(ApiKey key)
     {
-        stateOf(key).served();
+        about(key, KeyState::served);
     }
 
     /**
@@ -80,37 +119,37 @@ public final class KeyPool
      */
     public void rateLimited(ApiKey key, Duration announced, String code)
     {
-        stateOf(key).rateLimited(now(), announced, code);
+        about(key, state -> state.rateLimited(now(), announced, code));
     }
 
     /** A 500 with this key: a short rest. */
     public void serverError(ApiKey key, String code)
     {
-        stateOf(key).serverError(now(), code);
+        about(key, state -> state.serverError(now(), code));
     }
 
     /** An answer said one of the key's windows has nothing left until it resets. */
     public void exhausted(ApiKey key, Duration untilReset, String window)
     {
-        stateOf(key).exhausted(now(), untilReset, window);
+        about(key, state -> state.exhausted(now(), untilReset, window));
     }
 
     /** Upstream refused the key itself (invalid, unpaid, forbidden). */
     public void quarantine(ApiKey key, String reason)
     {
-        stateOf(key).quarantine(now(), reason);
+        about(key, state -> state.quarantine(now(), reason));
     }
 
     /** Upstream had no capacity; another key would not have helped, and this one is not to blame. */
     public void busy(ApiKey key, String code)
     {
-        stateOf(key).busy(code);
+        about(key, state -> state.busy(code));
     }
 
     /** Returns every key to rotation and forgets what upstream said, as a reload would. */
     public void reset()
     {
-        for (KeyState state : states)
+        for (KeyState state : generation.states())
             state.reset();
     }
 
@@ -118,6 +157,7 @@ public final class KeyPool
     public List<KeySnapshot> snapshot()
     {
         Instant now = now();
+        KeyState[] states = generation.states();
         List<KeySnapshot> snapshot = new ArrayList<>(states.length);
         for (KeyState state : states)
             snapshot.add(state.snapshot(now));
@@ -127,10 +167,10 @@ public final class KeyPool
     /** How long until some key can serve: zero if one can now. */
     public Duration untilAnyKeyRecovers()
     {
-        return untilRecovery(null);
+        return untilRecovery(generation.states(), null);
     }
 
-    private Duration untilRecovery(boolean[] excluded)
+    private Duration untilRecovery(KeyState[] states, boolean[] excluded)
     {
         Instant now = now();
         Instant soonest = null;
@@ -145,19 +185,27 @@ public final class KeyPool
         return soonest == null ? null : Duration.between(now, soonest);
     }
 
-    private KeyState stateOf(ApiKey key)
+    /**
+     * Tells the key's state what happened. News about a key that left the pool (by a
+     * reload while its request was under way) is dropped: it changes nothing that serves,
+     * and must not log a quarantine for a key the operator has just removed.
+     */
+    private void about(ApiKey key, Consumer<KeyState> news)
     {
-        for (KeyState state : states)
+        for (KeyState state : generation.states())
         {
             if (state.key == key)
-                return state;
+            {
+                news.accept(state);
+                return;
+            }
         }
-        throw new IllegalArgumentException("key " + key + " is not in this pool");
     }
 
     /** Not thread-safe: one request uses it for one attempt at a time. */
     public final class Rotation
     {
+        private final KeyState[] states = generation.states();
         private final boolean[] tried = new boolean[states.length];
         private int triedCount;
 
@@ -203,7 +251,7 @@ public final class KeyPool
         /** How long until a key this request has not tried can serve, or null if it tried them all. */
         public Duration untilAnUntriedKeyRecovers()
         {
-            return hasUntriedKeys() ? untilRecovery(tried) : null;
+            return hasUntriedKeys() ? untilRecovery(states, tried) : null;
         }
 
         /** What keeps each key this request has not tried from serving, as of now. */

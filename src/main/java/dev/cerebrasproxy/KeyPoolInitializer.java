@@ -37,6 +37,9 @@ public class KeyPoolInitializer implements ServletContextListener
 
     private static final Logger LOG = LoggerFactory.getLogger(KeyPoolInitializer.class);
 
+    /** Reloads the pool from CEREBRAS_API_KEYS_FILE; null when the keys came from the environment. */
+    private KeysFileWatcher watcher;
+
     @Override
     @SuppressWarnings("unchecked")
     public void contextInitialized(ServletContextEvent event)
@@ -56,11 +59,12 @@ public class KeyPoolInitializer implements ServletContextListener
         }
         context.setAttribute(SETTINGS_ATTRIBUTE, settings);
         InstantSource clock = (InstantSource)context.getAttribute(CLOCK_ATTRIBUTE);
-        context.setAttribute(POOL_ATTRIBUTE, new KeyPool(settings.keys(), settings.cooldowns(), clock == null ? InstantSource.system() : clock));
+        KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock == null ? InstantSource.system() : clock);
+        context.setAttribute(POOL_ATTRIBUTE, pool);
         UsageLedger ledger = new UsageLedger();
         context.setAttribute(LEDGER_ATTRIBUTE, ledger);
-        // Read the pool at each scrape, so a pool put in its place later is the one shown.
-        context.setAttribute(ProxyMetrics.ATTRIBUTE, new ProxyMetrics(ledger, () -> ((KeyPool)context.getAttribute(POOL_ATTRIBUTE)).snapshot()));
+        // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
+        context.setAttribute(ProxyMetrics.ATTRIBUTE, new ProxyMetrics(ledger, pool::snapshot));
         context.setAttribute(AdminAccess.ATTRIBUTE, new AdminAccess(settings.adminToken()));
         ClientTokens clients = settings.clientTokens();
         if (clients.required())
@@ -70,5 +74,19 @@ public class KeyPoolInitializer implements ServletContextListener
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
             settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());
+        if (settings.keysFile() != null)
+        {
+            watcher = new KeysFileWatcher(settings.keysFile(), pool, settings.keysFilePoll());
+            LOG.info("keys come from {} and are reloaded when it changes (checked every {} ms)", settings.keysFile(), settings.keysFilePoll().toMillis());
+        }
+    }
+
+    @Override
+    public void contextDestroyed(ServletContextEvent event)
+    {
+        // The watcher's thread would otherwise outlive the webapp and keep its class loader alive.
+        if (watcher != null)
+            watcher.close();
+        watcher = null;
     }
 }

@@ -1,11 +1,13 @@
 package dev.cerebrasproxy;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,6 +23,8 @@ import java.util.function.UnaryOperator;
 public final class ProxySettings
 {
     public static final String API_KEYS = "CEREBRAS_API_KEYS";
+    public static final String API_KEYS_FILE = "CEREBRAS_API_KEYS_FILE";
+    public static final String KEYS_FILE_POLL_MS = "PROXY_KEYS_FILE_POLL_MS";
     public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
@@ -43,8 +47,11 @@ public final class ProxySettings
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
     static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
+    static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
 
     private final List<ApiKey> keys;
+    private final Path keysFile;
+    private final Duration keysFilePoll;
     private final URI upstream;
     private final long maxBodyBytes;
     private final Duration connectTimeout;
@@ -59,7 +66,10 @@ public final class ProxySettings
 
     private ProxySettings(UnaryOperator<String> source)
     {
-        this.keys = parseKeys(source.apply(API_KEYS));
+        this.keysFile = parseKeysFile(source.apply(API_KEYS_FILE));
+        // The file wins over the variable: it is the one that can change while we run.
+        this.keys = keysFile != null ? readKeysFile(keysFile) : parseKeys(source.apply(API_KEYS));
+        this.keysFilePoll = millis(source, KEYS_FILE_POLL_MS, DEFAULT_KEYS_FILE_POLL_MS);
         this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
         this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
         this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
@@ -125,16 +135,54 @@ public final class ProxySettings
         return path;
     }
 
+    private static Path parseKeysFile(String value)
+    {
+        if (value == null || value.isBlank())
+            return null;
+        try
+        {
+            return Path.of(value.strip()).toAbsolutePath();
+        }
+        catch (InvalidPathException e)
+        {
+            throw new InvalidSettingsException(API_KEYS_FILE + " is not a valid file path (" + e.getReason() + "): set it to the path of a JSON file of name to key, or unset it.");
+        }
+    }
+
+    /** Reads and checks the keys file; the messages name the file, never its content. */
+    static List<ApiKey> readKeysFile(Path file)
+    {
+        String json;
+        try
+        {
+            json = Files.readString(file, StandardCharsets.UTF_8);
+        }
+        catch (IOException | UncheckedIOException e)
+        {
+            throw new InvalidSettingsException(API_KEYS_FILE + " " + file + " cannot be read (" + e.getClass().getSimpleName()
+                + "): make it a readable file holding a JSON object of name to key, or unset " + API_KEYS_FILE + ".");
+        }
+        return parseKeys(json, API_KEYS_FILE + " " + file);
+    }
+
     static List<ApiKey> parseKeys(String json)
     {
-        Map<String, String> secrets = NamedSecrets.parse(API_KEYS, json, "key",
-            " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.", "the pool needs at least one key.");
+        return parseKeys(json, API_KEYS);
+    }
+
+    /** @param origin where the JSON came from, as the messages should name it */
+    static List<ApiKey> parseKeys(String json, String origin)
+    {
+        String example = " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.";
+        if (!origin.equals(API_KEYS) && (json == null || json.isBlank()))
+            throw new InvalidSettingsException(origin + " is empty." + example);
+        Map<String, String> secrets = NamedSecrets.parse(origin, json, "key", example, "the pool needs at least one key.");
         List<ApiKey> keys = new ArrayList<>(secrets.size());
         for (Map.Entry<String, String> entry : secrets.entrySet())
         {
             String twin = NamedSecrets.twinOf(secrets, entry.getKey());
             if (twin != null)
-                throw new InvalidSettingsException(API_KEYS + " entries \"" + twin + "\" and \"" + entry.getKey() + "\" hold the same key: remove one, a key counts once against its rate limit.");
+                throw new InvalidSettingsException(origin + " entries \"" + twin + "\" and \"" + entry.getKey() + "\" hold the same key: remove one, a key counts once against its rate limit.");
             keys.add(new ApiKey(entry.getKey(), entry.getValue()));
         }
         return Collections.unmodifiableList(keys);
@@ -249,6 +297,18 @@ public final class ProxySettings
     public List<ApiKey> keys()
     {
         return keys;
+    }
+
+    /** The file the keys came from and are reloaded from, or null when they came from {@link #API_KEYS}. */
+    public Path keysFile()
+    {
+        return keysFile;
+    }
+
+    /** How often the keys file is checked for changes. */
+    public Duration keysFilePoll()
+    {
+        return keysFilePoll;
     }
 
     /** The upstream base, without a trailing slash: a client's {@code /x} goes to {@code upstream + "/x"}. */

@@ -133,6 +133,12 @@ final class ProxyUnderTest implements AutoCloseable
         return clock;
     }
 
+    /** Puts an object into the running webapp's context, as another of its listeners would. */
+    void setContextAttribute(String name, Object value)
+    {
+        webapp.getServletContext().setAttribute(name, value);
+    }
+
     KeyPool pool()
     {
         return (KeyPool)webapp.getServletContext().getAttribute(KeyPoolInitializer.POOL_ATTRIBUTE);
