@@ -209,6 +209,22 @@ abstract class ContainerSmokeSuite
         assertNoKeyValueIn(proxy.log(), KEY_VALUES);
     }
 
+    /** web.xml's exact-path mapping must win over the proxy's /* on every container. */
+    @Test
+    void theStatusPageAndItsJsonAnswerOnThisContainer() throws Exception
+    {
+        HttpResponse<String> page = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/status")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, page.statusCode(), page.body());
+        assertTrue(page.headers().firstValue("Content-Type").orElseThrow().startsWith("text/html"));
+        for (String name : List.of("alpha", "bravo", "charlie"))
+            assertTrue(page.body().contains("<td class=\"name\">" + name + "</td>"), page.body());
+        assertNoKeyValueIn(page.body(), KEY_VALUES);
+        HttpResponse<String> json = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/status.json")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, json.statusCode(), json.body());
+        assertEquals(3, Http.json(json).getAsJsonArray("keys").size());
+        assertTrue(upstream.received().isEmpty(), "nothing under /_proxy/ goes upstream");
+    }
+
     @Test
     void withInvalidKeysTheWebappDoesNotStartAndOneLineSaysWhy() throws Exception
     {
