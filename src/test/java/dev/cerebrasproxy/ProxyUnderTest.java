@@ -47,6 +47,9 @@ final class ProxyUnderTest implements AutoCloseable
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
         connector.setPort(0);
+        // Longer than java.net.http's 30 s keep-alive, as jetty-base's is: with both at 30 s the
+        // server could close an idle connection just as the test client reuses it for a POST.
+        connector.setIdleTimeout(120_000);
         server.addConnector(connector);
         webapp = new WebAppContext();
         webapp.setContextPath("/");
