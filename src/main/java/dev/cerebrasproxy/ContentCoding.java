@@ -70,15 +70,6 @@ final class ContentCoding
         return 1;
     }
 
-    /** Whether {@link #decode} can read this coding. */
-    static boolean canDecode(String contentEncoding)
-    {
-        if (isIdentity(contentEncoding))
-            return true;
-        String coding = contentEncoding.strip().toLowerCase(Locale.ROOT);
-        return coding.equals("gzip") || coding.equals("x-gzip") || coding.equals("br");
-    }
-
     /** Decodes a whole body in gzip, br or identity coding. */
     static byte[] decode(String contentEncoding, byte[] body) throws IOException
     {

@@ -1,7 +1,6 @@
 package dev.cerebrasproxy;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 import org.eclipse.jetty.client.ByteBufferRequestContent;
 import org.eclipse.jetty.client.Request;
@@ -12,7 +11,6 @@ import org.eclipse.jetty.client.Request;
  */
 final class RequestBody
 {
-    static final RequestBody EMPTY = new RequestBody(new byte[0], 0);
 
     private final byte[] bytes;
     private final int length;
@@ -36,10 +34,5 @@ final class RequestBody
     {
         ByteBuffer view = ByteBuffer.wrap(bytes, 0, length).asReadOnlyBuffer();
         return new ByteBufferRequestContent((String)null, view);
-    }
-
-    byte[] toByteArray()
-    {
-        return Arrays.copyOf(bytes, length);
     }
 }
