@@ -11,7 +11,6 @@ import org.eclipse.jetty.client.Request;
  */
 final class RequestBody
 {
-
     private final byte[] bytes;
     private final int length;
 
