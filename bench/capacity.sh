@@ -199,7 +199,8 @@ run_one() {
 # --- the run -------------------------------------------------------------------------
 say "work dir $WORK"
 RESULTS=()
-MAIN_LABEL="this proxy ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || echo '+changes'))"
+# Named by the last commit that changed what goes into the WAR or its deployment.
+MAIN_LABEL="this proxy ($(git -C "$ROOT" log -1 --format=%h -- src/main pom.xml jetty-base)$(git -C "$ROOT" diff --quiet HEAD -- src/main pom.xml jetty-base 2>/dev/null || echo '+changes'))"
 for proxy in $PROXIES; do
     case $proxy in
         # shellcheck disable=SC2086

@@ -54,7 +54,7 @@ final class SimulatorHandler extends Handler.Abstract.NonBlocking
                 Content.Source.asByteArrayAsync(request, MAX_BODY_BYTES).whenComplete((body, failure) ->
                 {
                     if (failure != null)
-                        refuse(response, callback, simulator.talliesOf(key, null), 400,
+                        refuse(response, callback, simulator.talliesOf(key, null), 400, "invalid_body",
                             Answers.error("The request body could not be read whole (at most " + MAX_BODY_BYTES + " bytes).", "invalid_request_error", "body", "invalid_body"));
                     else
                         chat(key, body, response, callback);
@@ -100,7 +100,7 @@ final class SimulatorHandler extends Handler.Abstract.NonBlocking
         if (key != null)
             return key;
         if (counted)
-            refuse(response, callback, simulator.talliesOf(null, null), 401, Answers.wrongApiKey());
+            refuse(response, callback, simulator.talliesOf(null, null), 401, Fault.Kind.WRONG_API_KEY.code, Answers.wrongApiKey());
         else
             send(response, callback, 401, "application/json", Map.of(), Answers.wrongApiKey());
         return null;
@@ -115,20 +115,21 @@ final class SimulatorHandler extends Handler.Abstract.NonBlocking
         }
         catch (ChatRequest.Invalid e)
         {
-            refuse(response, callback, simulator.talliesOf(key, null), 400, Answers.error(e.getMessage(), "invalid_request_error", e.param, "wrong_api_format"));
+            refuse(response, callback, simulator.talliesOf(key, null), 400, "wrong_api_format",
+                Answers.error(e.getMessage(), "invalid_request_error", e.param, "wrong_api_format"));
             return;
         }
         Model model = simulator.model(chat.model());
         if (model == null)
         {
-            refuse(response, callback, simulator.talliesOf(key, null), 404, Answers.modelNotFound(chat.model()));
+            refuse(response, callback, simulator.talliesOf(key, null), 404, "model_not_found", Answers.modelNotFound(chat.model()));
             return;
         }
         List<Counts.Tally> tallies = simulator.talliesOf(key, model.name());
         Fault.Kind fault = simulator.drawFault(key, model.name());
         if (fault != null)
         {
-            refuse(response, callback, tallies, fault.status, Answers.error(fault.message, fault.type, fault.param, fault.code));
+            refuse(response, callback, tallies, fault.status, fault.code, Answers.error(fault.message, fault.type, fault.param, fault.code));
             return;
         }
         Budget budget = simulator.budget(key.organization(), model.name());
@@ -166,12 +167,11 @@ final class SimulatorHandler extends Handler.Abstract.NonBlocking
         if (nanos <= 0)
             task.run();
         else
-            pacer.schedule(task, nanos, TimeUnit.NANOSECONDS); // after close() the server's stop ends the request
+            pacer.schedule(task, nanos, TimeUnit.NANOSECONDS); // close() stops the server before the pacer
     }
 
-    private static void refuse(Response response, Callback callback, List<Counts.Tally> tallies, int status, String body)
+    private static void refuse(Response response, Callback callback, List<Counts.Tally> tallies, int status, String code, String body)
     {
-        String code = com.google.gson.JsonParser.parseString(body).getAsJsonObject().get("code").getAsString();
         tallies.forEach(Counts.Tally::call);
         tallies.forEach(t -> t.refused(status, code));
         send(response, callback, status, "application/json", Map.of(), body);
