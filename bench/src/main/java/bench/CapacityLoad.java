@@ -111,9 +111,21 @@ public final class CapacityLoad
             httpClients.add(Clients.start(null, 2048));
         warmUp(httpClients.get(0), proxy, clients.get(0).token(), warmupSeconds);
 
-        // The interval starts a moment from now, so the plan is made before it begins.
-        long startMillis = System.currentTimeMillis() + 500;
+        // The interval starts at the beginning of a simulated minute (a moment from now, so
+        // the plan is made before it begins) and, when it lasts whole minutes, ends just
+        // before one: a window the interval only grazed would count whole in what the
+        // limits allow, and no proxy can fill it in the moment it has.
+        JsonObject clock = JsonParser.parseString(admin.send(HttpRequest.newBuilder(URI.create(simulatorUrl + "/_simulator/stats")).build(),
+            HttpResponse.BodyHandlers.ofString()).body()).getAsJsonObject();
+        long origin = clock.get("origin_ms").getAsLong(); // the real origin lies within the millisecond after
+        double window = 60_000 / clock.get("time_scale").getAsDouble();
+        long firstWindow = (long)Math.ceil((System.currentTimeMillis() + 1000 - origin) / window);
+        long startMillis = (long)Math.ceil(origin + firstWindow * window) + 1;
         long endMillis = startMillis + Math.round(seconds * 1000);
+        double windows = seconds * 1000 / window;
+        if (Math.abs(windows - Math.rint(windows)) * window < 2)
+            endMillis = (long)Math.floor(origin + (firstWindow + Math.rint(windows)) * window) - 2;
+        seconds = (endMillis - startMillis) / 1000.0;
         JsonObject planned = allowed(admin, simulatorUrl, startMillis, endMillis, shapes);
         double totalRate = 0;
         Map<String, Double> rateByModel = new LinkedHashMap<>();

@@ -86,6 +86,7 @@ public final class CapacityReport
               (per minute, per day), limit x the windows the interval touches, and, for each token bucket (per minute),
               floor((capacity + refill over the interval - estimate) / cost) + 1; every budget full at the start.
               estimate = prompt tokens (characters / 4) + max_completion_tokens; cost = prompt + completion tokens answered.
+              The interval starts as a simulated minute starts and ends just before one, so it touches only whole windows.
             wasted upstream calls = 429 answers (any code) / chat completion calls, as the simulator counted them.
             fairness = a client's answered / its max-min fair share of the allowed total given what each client sent
               (water-filling: each gets min(sent, level), level set so the shares add up to allowed).
