@@ -261,6 +261,9 @@ public final class CapacityLoad
         result.addProperty("keys", described.keys().size());
         result.addProperty("organizations", described.organizations().size());
         result.addProperty("abandoned", abandoned);
+        // Other work on the machine slows both proxies and the simulator: say how busy it was.
+        result.addProperty("load_average", java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        result.addProperty("cores", Runtime.getRuntime().availableProcessors());
         result.add("allowed", allowed);
         result.add("simulator", stats);
         JsonObject shapesJson = new JsonObject();

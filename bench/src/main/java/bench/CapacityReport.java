@@ -90,7 +90,9 @@ public final class CapacityReport
             wasted upstream calls = 429 answers (any code) / chat completion calls, as the simulator counted them.
             fairness = a client's answered / its max-min fair share of the allowed total given what each client sent
               (water-filling: each gets min(sent, level), level set so the shares add up to allowed).
-            Clients are told apart on the load generator's side (the seed has no client tokens; main gets one per client).""");
+            Clients are told apart on the load generator's side (the seed has no client tokens; main gets one per client).
+            A machine load above its cores means other work competed for the CPU: latencies, and with them the figures,
+              are disturbed; compare runs on a quiet machine.""");
         for (JsonObject result : results)
         {
             System.out.println();
@@ -138,6 +140,8 @@ public final class CapacityReport
         StringBuilder seen = new StringBuilder();
         statuses.forEach((status, n) -> seen.append(seen.length() == 0 ? "" : " ").append(status).append(":").append(n));
         rows.put("client-side statuses", seen.toString());
+        rows.put("machine load (1-min average, end)", result.has("load_average")
+            ? fmt("%.1f on %d cores", result.get("load_average").getAsDouble(), result.get("cores").getAsInt()) : "-");
         if (result.get("abandoned").getAsLong() > 0)
             rows.put("abandoned unanswered", result.get("abandoned").getAsString());
         return rows;
