@@ -220,7 +220,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
      */
     private void waitForKeyOrGiveUp(ProxiedCall call)
     {
-        if (call.onlyUnreachable() && call.rotation.untriedStatuses().isEmpty())
+        if (call.onlyUnreachable() && call.rotation.untriedStates().isEmpty())
         {
             // Every key was tried and none got an answer: upstream is down, not the keys.
             answer(call, ProxyError.server(502, "upstream_unreachable",

@@ -39,4 +39,19 @@ public record CooldownPolicy(Duration rateLimited, Duration serverError, Duratio
             return Duration.ZERO;
         return announced.compareTo(LONGEST_ANNOUNCED) > 0 ? LONGEST_ANNOUNCED : announced;
     }
+
+    /**
+     * A rest as an operator reads it, in the logs and on the status page: whole seconds,
+     * rounded up so "0 s" never shows for a key that still rests: "42 s", "1 min 5 s",
+     * "5 min", "2 h 10 min".
+     */
+    public static String readable(Duration duration)
+    {
+        long seconds = Math.max(0, (duration.toMillis() + 999) / 1000);
+        if (seconds < 60)
+            return seconds + " s";
+        if (seconds < 3600)
+            return seconds / 60 + " min" + (seconds % 60 == 0 ? "" : " " + seconds % 60 + " s");
+        return seconds / 3600 + " h" + (seconds % 3600 / 60 == 0 ? "" : " " + seconds % 3600 / 60 + " min");
+    }
 }

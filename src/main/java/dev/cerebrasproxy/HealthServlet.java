@@ -37,15 +37,15 @@ public class HealthServlet extends HttpServlet
             status = ready ? 200 : 503;
             body.addProperty("status", ready ? "ready" : "not_ready");
             JsonObject counts = new JsonObject();
-            Map<KeyStatus, Integer> byState = ProxyMetrics.countByState(keys);
-            byState.forEach((state, count) -> counts.addProperty(ProxyMetrics.stateName(state), count));
+            Map<KeyState, Integer> byState = ProxyMetrics.countByState(keys);
+            byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
             if (!ready)
             {
                 long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
                 body.addProperty("message", "No key can serve now (" + byState.entrySet().stream()
                     .filter(entry -> entry.getValue() > 0)
-                    .map(entry -> entry.getValue() + " " + ProxyMetrics.stateName(entry.getKey()))
+                    .map(entry -> entry.getValue() + " " + entry.getKey().label())
                     .collect(Collectors.joining(", ")) + "); the soonest is back in " + seconds + " s.");
                 body.addProperty("retry_after_seconds", seconds);
                 response.setHeader("Retry-After", Long.toString(seconds));

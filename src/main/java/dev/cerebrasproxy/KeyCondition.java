@@ -15,23 +15,23 @@ import java.time.Instant;
  * @param strikes failures in a row, which make the guessed cooldowns grow
  * @param probing for QUARANTINED: one request is re-checking the key right now
  */
-record KeyCondition(KeyStatus status, Instant until, String lastError, int strikes, boolean probing)
+record KeyCondition(KeyState state, Instant until, String lastError, int strikes, boolean probing)
 {
-    static final KeyCondition FRESH = new KeyCondition(KeyStatus.AVAILABLE, null, null, 0, false);
+    static final KeyCondition FRESH = new KeyCondition(KeyState.AVAILABLE, null, null, 0, false);
 
     boolean canServeAt(Instant now)
     {
-        return status == KeyStatus.AVAILABLE || (status == KeyStatus.COOLING && !now.isBefore(until));
+        return state == KeyState.AVAILABLE || (state == KeyState.COOLING && !now.isBefore(until));
     }
 
     boolean isRecheckDueAt(Instant now)
     {
-        return status == KeyStatus.QUARANTINED && !probing && !now.isBefore(until);
+        return state == KeyState.QUARANTINED && !probing && !now.isBefore(until);
     }
 
-    KeyStatus statusAt(Instant now)
+    KeyState stateAt(Instant now)
     {
-        return canServeAt(now) ? KeyStatus.AVAILABLE : status;
+        return canServeAt(now) ? KeyState.AVAILABLE : state;
     }
 
     /** When this key can next be used: now if it can serve or is due a re-check. */
@@ -45,32 +45,32 @@ record KeyCondition(KeyStatus status, Instant until, String lastError, int strik
     /** A request has taken a quarantined key to re-check it; others wait for the next re-check. */
     KeyCondition probingUntil(Instant nextRecheck)
     {
-        return new KeyCondition(KeyStatus.QUARANTINED, nextRecheck, lastError, strikes, true);
+        return new KeyCondition(KeyState.QUARANTINED, nextRecheck, lastError, strikes, true);
     }
 
     /** Out of rotation until {@code until} (or later, if it was already resting longer). */
     KeyCondition coolingUntil(Instant until, String error, int newStrikes)
     {
-        Instant later = status == KeyStatus.COOLING && this.until.isAfter(until) ? this.until : until;
-        return new KeyCondition(KeyStatus.COOLING, later, error, newStrikes, false);
+        Instant later = state == KeyState.COOLING && this.until.isAfter(until) ? this.until : until;
+        return new KeyCondition(KeyState.COOLING, later, error, newStrikes, false);
     }
 
     KeyCondition quarantinedUntil(Instant recheck, String error)
     {
-        return new KeyCondition(KeyStatus.QUARANTINED, recheck, error, strikes + 1, false);
+        return new KeyCondition(KeyState.QUARANTINED, recheck, error, strikes + 1, false);
     }
 
     /** The key answered well: strikes are forgiven and a re-check is passed. */
     KeyCondition served()
     {
-        if (status == KeyStatus.QUARANTINED)
-            return probing ? new KeyCondition(KeyStatus.AVAILABLE, null, lastError, 0, false) : this;
-        return strikes == 0 ? this : new KeyCondition(status, until, lastError, 0, false);
+        if (state == KeyState.QUARANTINED)
+            return probing ? new KeyCondition(KeyState.AVAILABLE, null, lastError, 0, false) : this;
+        return strikes == 0 ? this : new KeyCondition(state, until, lastError, 0, false);
     }
 
     KeyCondition withLastError(String error)
     {
-        return new KeyCondition(status, until, error, strikes, probing);
+        return new KeyCondition(state, until, error, strikes, probing);
     }
 
     /**
@@ -79,6 +79,6 @@ record KeyCondition(KeyStatus status, Instant until, String lastError, int strik
      */
     boolean acceptsFailureNews()
     {
-        return status != KeyStatus.QUARANTINED || probing;
+        return state != KeyState.QUARANTINED || probing;
     }
 }

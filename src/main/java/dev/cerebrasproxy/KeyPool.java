@@ -34,7 +34,7 @@ import java.util.function.Consumer;
 public final class KeyPool
 {
     /** The keys at one moment and what is known about each, never changed once built. */
-    private record Generation(List<ApiKey> keys, KeyState[] states)
+    private record Generation(List<ApiKey> keys, PooledKey[] pooled)
     {
     }
 
@@ -52,20 +52,20 @@ public final class KeyPool
     {
         this.policy = policy;
         this.clock = clock;
-        this.generation = generationOf(keys, new KeyState[0]);
+        this.generation = generationOf(keys, new PooledKey[0]);
     }
 
-    private Generation generationOf(List<ApiKey> keys, KeyState[] previous)
+    private Generation generationOf(List<ApiKey> keys, PooledKey[] previous)
     {
         if (keys.isEmpty())
             throw new IllegalArgumentException("a key pool needs at least one key");
-        KeyState[] states = new KeyState[keys.size()];
-        for (int i = 0; i < states.length; i++)
+        PooledKey[] pooled = new PooledKey[keys.size()];
+        for (int i = 0; i < pooled.length; i++)
         {
             ApiKey key = keys.get(i);
-            states[i] = Arrays.stream(previous).filter(old -> old.key.sameAs(key)).findFirst().orElseGet(() -> new KeyState(key, policy));
+            pooled[i] = Arrays.stream(previous).filter(old -> old.key.sameAs(key)).findFirst().orElseGet(() -> new PooledKey(key, policy));
         }
-        return new Generation(Arrays.stream(states).map(state -> state.key).toList(), states);
+        return new Generation(Arrays.stream(pooled).map(each -> each.key).toList(), pooled);
     }
 
     /**
@@ -79,14 +79,14 @@ public final class KeyPool
     public synchronized Reload reload(List<ApiKey> keys)
     {
         Generation before = generation;
-        Generation after = generationOf(keys, before.states());
+        Generation after = generationOf(keys, before.pooled());
         generation = after;
         return Reload.between(before.keys(), after.keys());
     }
 
     public int size()
     {
-        return generation.states().length;
+        return generation.pooled().length;
     }
 
     public List<ApiKey> keys()
@@ -108,7 +108,7 @@ public final class KeyPool
     /** The key answered without complaint about itself. */
     public void served(ApiKey key)
     {
-        about(key, KeyState::served);
+        about(key, PooledKey::served);
     }
 
     /**
@@ -119,66 +119,66 @@ public final class KeyPool
      */
     public void rateLimited(ApiKey key, Duration announced, String code)
     {
-        about(key, state -> state.rateLimited(now(), announced, code));
+        about(key, pooled -> pooled.rateLimited(now(), announced, code));
     }
 
     /** A 500 with this key: a short rest. */
     public void serverError(ApiKey key, String code)
     {
-        about(key, state -> state.serverError(now(), code));
+        about(key, pooled -> pooled.serverError(now(), code));
     }
 
     /** An answer said one of the key's windows has nothing left until it resets. */
     public void exhausted(ApiKey key, Duration untilReset, String window)
     {
-        about(key, state -> state.exhausted(now(), untilReset, window));
+        about(key, pooled -> pooled.exhausted(now(), untilReset, window));
     }
 
     /** Upstream refused the key itself (invalid, unpaid, forbidden). */
     public void quarantine(ApiKey key, String reason)
     {
-        about(key, state -> state.quarantine(now(), reason));
+        about(key, pooled -> pooled.quarantine(now(), reason));
     }
 
     /** Upstream had no capacity; another key would not have helped, and this one is not to blame. */
     public void busy(ApiKey key, String code)
     {
-        about(key, state -> state.busy(code));
+        about(key, pooled -> pooled.busy(code));
     }
 
     /** Returns every key to rotation and forgets what upstream said, as a reload would. */
     public void reset()
     {
-        for (KeyState state : generation.states())
-            state.reset();
+        for (PooledKey pooled : generation.pooled())
+            pooled.reset();
     }
 
     /** Each key's state now, in configured order. */
     public List<KeySnapshot> snapshot()
     {
         Instant now = now();
-        KeyState[] states = generation.states();
-        List<KeySnapshot> snapshot = new ArrayList<>(states.length);
-        for (KeyState state : states)
-            snapshot.add(state.snapshot(now));
+        PooledKey[] pooled = generation.pooled();
+        List<KeySnapshot> snapshot = new ArrayList<>(pooled.length);
+        for (PooledKey each : pooled)
+            snapshot.add(each.snapshot(now));
         return List.copyOf(snapshot);
     }
 
     /** How long until some key can serve: zero if one can now. */
     public Duration untilAnyKeyRecovers()
     {
-        return untilRecovery(generation.states(), null);
+        return untilRecovery(generation.pooled(), null);
     }
 
-    private Duration untilRecovery(KeyState[] states, boolean[] excluded)
+    private Duration untilRecovery(PooledKey[] pooled, boolean[] excluded)
     {
         Instant now = now();
         Instant soonest = null;
-        for (int i = 0; i < states.length; i++)
+        for (int i = 0; i < pooled.length; i++)
         {
             if (excluded != null && excluded[i])
                 continue;
-            Instant from = states[i].condition().usableFrom(now);
+            Instant from = pooled[i].condition().usableFrom(now);
             if (soonest == null || from.isBefore(soonest))
                 soonest = from;
         }
@@ -190,13 +190,13 @@ public final class KeyPool
      * reload while its request was under way) is dropped: it changes nothing that serves,
      * and must not log a quarantine for a key the operator has just removed.
      */
-    private void about(ApiKey key, Consumer<KeyState> news)
+    private void about(ApiKey key, Consumer<PooledKey> news)
     {
-        for (KeyState state : generation.states())
+        for (PooledKey pooled : generation.pooled())
         {
-            if (state.key == key)
+            if (pooled.key == key)
             {
-                news.accept(state);
+                news.accept(pooled);
                 return;
             }
         }
@@ -205,8 +205,8 @@ public final class KeyPool
     /** Not thread-safe: one request uses it for one attempt at a time. */
     public final class Rotation
     {
-        private final KeyState[] states = generation.states();
-        private final boolean[] tried = new boolean[states.length];
+        private final PooledKey[] pooled = generation.pooled();
+        private final boolean[] tried = new boolean[pooled.length];
         private int triedCount;
 
         /**
@@ -223,7 +223,7 @@ public final class KeyPool
             for (int slot = 0; slot < n && index < 0; slot++)
             {
                 int candidate = (int)Math.floorMod(cursor.getAndIncrement(), (long)n);
-                if (!tried[candidate] && states[candidate].tryTake(now))
+                if (!tried[candidate] && pooled[candidate].tryTake(now))
                     index = candidate;
             }
             // Other requests moved the cursor between our slots, so the slots may have missed a
@@ -232,14 +232,14 @@ public final class KeyPool
             for (int step = 0; step < n && index < 0; step++)
             {
                 int candidate = (start + step) % n;
-                if (!tried[candidate] && states[candidate].tryTake(now))
+                if (!tried[candidate] && pooled[candidate].tryTake(now))
                     index = candidate;
             }
             if (index < 0)
                 return null;
             tried[index] = true;
             triedCount++;
-            return states[index].key;
+            return pooled[index].key;
         }
 
         /** Whether some key has not been tried by this request, resting or not. */
@@ -251,20 +251,20 @@ public final class KeyPool
         /** How long until a key this request has not tried can serve, or null if it tried them all. */
         public Duration untilAnUntriedKeyRecovers()
         {
-            return hasUntriedKeys() ? untilRecovery(states, tried) : null;
+            return hasUntriedKeys() ? untilRecovery(pooled, tried) : null;
         }
 
         /** What keeps each key this request has not tried from serving, as of now. */
-        public List<KeyStatus> untriedStatuses()
+        public List<KeyState> untriedStates()
         {
             Instant now = now();
-            List<KeyStatus> statuses = new ArrayList<>();
+            List<KeyState> untried = new ArrayList<>();
             for (int i = 0; i < tried.length; i++)
             {
                 if (!tried[i])
-                    statuses.add(states[i].condition().statusAt(now));
+                    untried.add(pooled[i].condition().stateAt(now));
             }
-            return statuses;
+            return untried;
         }
 
         public int attempts()

@@ -13,6 +13,6 @@ import java.time.Instant;
  * @param requests upstream attempts made with this key
  * @param failures attempts whose answer counted against the key (429, 500, 401, 402, 403)
  */
-public record KeySnapshot(String name, KeyStatus status, Instant until, String lastError, long requests, long failures)
+public record KeySnapshot(String name, KeyState state, Instant until, String lastError, long requests, long failures)
 {
 }

@@ -3,7 +3,6 @@ package dev.cerebrasproxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -49,12 +48,12 @@ final class NoKeyAvailable
         why.append(tried == 0 ? "none" : Integer.toString(tried)).append(" tried");
         if (tried > 0)
             why.append(": ").append(call.failureSummary());
-        List<KeyStatus> untried = call.rotation.untriedStatuses();
+        List<KeyState> untried = call.rotation.untriedStates();
         if (!untried.isEmpty())
         {
-            Map<KeyStatus, Long> byStatus = new TreeMap<>(untried.stream().collect(Collectors.groupingBy(s -> s, Collectors.counting())));
-            why.append(tried > 0 ? "; others " : ": ").append(byStatus.entrySet().stream()
-                .map(entry -> entry.getValue() + " " + entry.getKey().name().toLowerCase(Locale.ROOT))
+            Map<KeyState, Long> byState = new TreeMap<>(untried.stream().collect(Collectors.groupingBy(s -> s, Collectors.counting())));
+            why.append(tried > 0 ? "; others " : ": ").append(byState.entrySet().stream()
+                .map(entry -> entry.getValue() + " " + entry.getKey().label())
                 .collect(Collectors.joining(", ")));
         }
         return why.toString();

@@ -2,7 +2,6 @@ package dev.cerebrasproxy;
 
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -61,30 +60,25 @@ public final class ProxyMetrics
             {
                 for (KeySnapshot key : keyStates.get())
                 {
-                    for (KeyStatus status : KeyStatus.values())
-                        callback.call(key.status() == status ? 1 : 0, key.name(), stateName(status));
+                    for (KeyState state : KeyState.values())
+                        callback.call(key.state() == state ? 1 : 0, key.name(), state.label());
                 }
             })
             .register(registry);
         GaugeWithCallback.builder().name("cerebras_proxy_keys")
             .help("How many keys are in each state now.")
             .labelNames("state")
-            .callback(callback -> countByState(keyStates.get()).forEach((status, count) -> callback.call(count, stateName(status))))
+            .callback(callback -> countByState(keyStates.get()).forEach((status, count) -> callback.call(count, status.label())))
             .register(registry);
     }
 
-    static String stateName(KeyStatus status)
+    static Map<KeyState, Integer> countByState(List<KeySnapshot> keys)
     {
-        return status.name().toLowerCase(Locale.ROOT);
-    }
-
-    static Map<KeyStatus, Integer> countByState(List<KeySnapshot> keys)
-    {
-        Map<KeyStatus, Integer> counts = new EnumMap<>(KeyStatus.class);
-        for (KeyStatus status : KeyStatus.values())
+        Map<KeyState, Integer> counts = new EnumMap<>(KeyState.class);
+        for (KeyState status : KeyState.values())
             counts.put(status, 0);
         for (KeySnapshot key : keys)
-            counts.merge(key.status(), 1, Integer::sum);
+            counts.merge(key.state(), 1, Integer::sum);
         return counts;
     }
 

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 
@@ -260,7 +261,7 @@ public final class ProxySettings
         String path = uri.getRawPath() == null ? "" : uri.getRawPath();
         while (path.endsWith("/"))
             path = path.substring(0, path.length() - 1);
-        return URI.create(scheme.toLowerCase() + "://" + uri.getRawAuthority() + path);
+        return URI.create(scheme.toLowerCase(Locale.ROOT) + "://" + uri.getRawAuthority() + path);
     }
 
     static long parsePositive(String name, String value, long defaultValue)

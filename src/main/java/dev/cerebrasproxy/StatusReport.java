@@ -3,7 +3,6 @@ package dev.cerebrasproxy;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -40,7 +39,7 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
         {
             UsageLedger.Usage usage = usageByKey.get(key.name());
             Long tokens = ledger == null ? null : usage == null ? 0L : usage.totalTokens();
-            return new KeyRow(key.name(), key.status().name().toLowerCase(Locale.ROOT), recovers(key, now), key.requests(), key.failures(), tokens,
+            return new KeyRow(key.name(), key.state().label(), recovers(key, now), key.requests(), key.failures(), tokens,
                 key.lastError() == null ? "" : key.lastError());
         }).toList();
         List<ClientRow> clients = ledger == null ? null : ledger.byClient().stream()
@@ -51,20 +50,9 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
 
     private static String recovers(KeySnapshot key, Instant now)
     {
-        if (key.status() == KeyStatus.AVAILABLE || key.until() == null)
+        if (key.state() == KeyState.AVAILABLE || key.until() == null)
             return "";
-        String in = readable(Duration.between(now, key.until()));
-        return key.status() == KeyStatus.QUARANTINED ? "re-check in " + in : "in " + in;
-    }
-
-    /** Whole seconds, rounded up so "in 0 s" never shows for a key that still rests: "42 s", "1 min 5 s", "5 min", "2 h 10 min". */
-    static String readable(Duration duration)
-    {
-        long seconds = Math.max(0, (duration.toMillis() + 999) / 1000);
-        if (seconds < 60)
-            return seconds + " s";
-        if (seconds < 3600)
-            return seconds / 60 + " min" + (seconds % 60 == 0 ? "" : " " + seconds % 60 + " s");
-        return seconds / 3600 + " h" + (seconds % 3600 / 60 == 0 ? "" : " " + seconds % 3600 / 60 + " min");
+        String in = CooldownPolicy.readable(Duration.between(now, key.until()));
+        return key.state() == KeyState.QUARANTINED ? "re-check in " + in : "in " + in;
     }
 }

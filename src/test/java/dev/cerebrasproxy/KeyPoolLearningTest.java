@@ -107,7 +107,7 @@ class KeyPoolLearningTest
     {
         KeyPool pool = poolOf(2);
         pool.serverError(key(pool, 0), "http_500");
-        assertEquals(KeyStatus.COOLING, snapshotOf(pool, 0).status());
+        assertEquals(KeyState.COOLING, snapshotOf(pool, 0).state());
         assertEquals(Duration.ofSeconds(1), restLeft(pool, 0));
     }
 
@@ -117,7 +117,7 @@ class KeyPoolLearningTest
         KeyPool pool = poolOf(2);
         pool.exhausted(key(pool, 0), Duration.ofMillis(12_500), "tokens-minute");
         KeySnapshot snapshot = snapshotOf(pool, 0);
-        assertEquals(KeyStatus.COOLING, snapshot.status());
+        assertEquals(KeyState.COOLING, snapshot.state());
         assertEquals("tokens-minute exhausted", snapshot.lastError());
         assertEquals(0, snapshot.failures());
         assertEquals(Duration.ofMillis(12_500), restLeft(pool, 0));
@@ -149,9 +149,9 @@ class KeyPoolLearningTest
         clock.advance(CooldownPolicy.DEFAULTS.quarantineRecheck());
         List<String> firsts = firstKeys(pool, 30);
         assertEquals(1, firsts.stream().filter("k0"::equals).count(), "one request re-checks it: " + firsts);
-        assertEquals(KeyStatus.QUARANTINED, snapshotOf(pool, 0).status());
+        assertEquals(KeyState.QUARANTINED, snapshotOf(pool, 0).state());
         pool.served(key(pool, 0));
-        assertEquals(KeyStatus.AVAILABLE, snapshotOf(pool, 0).status());
+        assertEquals(KeyState.AVAILABLE, snapshotOf(pool, 0).state());
         assertTrue(firstKeys(pool, 3).contains("k0"));
     }
 
@@ -175,7 +175,7 @@ class KeyPoolLearningTest
         pool.rateLimited(key(pool, 0), Duration.ofSeconds(1), "request_quota_exceeded");
         pool.served(key(pool, 0));
         clock.advance(Duration.ofSeconds(2));
-        assertEquals(KeyStatus.QUARANTINED, snapshotOf(pool, 0).status());
+        assertEquals(KeyState.QUARANTINED, snapshotOf(pool, 0).state());
     }
 
     @Test
@@ -190,7 +190,7 @@ class KeyPoolLearningTest
         assertNull(rotation.next());
         assertEquals(Duration.ofSeconds(8), rotation.untilAnUntriedKeyRecovers(), "k2 was tried by this request: it does not count");
         assertEquals(Duration.ofSeconds(2), pool.untilAnyKeyRecovers());
-        assertEquals(List.of(KeyStatus.COOLING, KeyStatus.COOLING), rotation.untriedStatuses());
+        assertEquals(List.of(KeyState.COOLING, KeyState.COOLING), rotation.untriedStates());
     }
 
     @Test
@@ -216,9 +216,9 @@ class KeyPoolLearningTest
         List<KeySnapshot> snapshot = pool.snapshot();
         assertEquals(List.of("k0", "k1", "k2"), snapshot.stream().map(KeySnapshot::name).toList());
         KeySnapshot cooling = snapshot.get(pool.keys().indexOf(first));
-        assertEquals(new KeySnapshot(first.name(), KeyStatus.COOLING, clock.instant().plusSeconds(7), "token_quota_exceeded", 1, 1), cooling);
-        assertEquals(1, snapshot.stream().filter(s -> s.status() == KeyStatus.QUARANTINED && "402 payment_required".equals(s.lastError())).count());
-        assertEquals(1, snapshot.stream().filter(s -> s.status() == KeyStatus.AVAILABLE && s.until() == null).count());
+        assertEquals(new KeySnapshot(first.name(), KeyState.COOLING, clock.instant().plusSeconds(7), "token_quota_exceeded", 1, 1), cooling);
+        assertEquals(1, snapshot.stream().filter(s -> s.state() == KeyState.QUARANTINED && "402 payment_required".equals(s.lastError())).count());
+        assertEquals(1, snapshot.stream().filter(s -> s.state() == KeyState.AVAILABLE && s.until() == null).count());
     }
 
     /**

@@ -34,7 +34,7 @@ class KeyPoolReloadTest
 
         assertEquals(new Reload(List.of("alpha"), List.of("charlie"), List.of("bravo")), reload);
         assertEquals(before, snapshotOf("alpha"));
-        assertEquals(KeyStatus.COOLING, snapshotOf("alpha").status());
+        assertEquals(KeyState.COOLING, snapshotOf("alpha").state());
         assertSame(alpha, pool.keys().get(0), "the kept key is the same key, so news about it still lands");
     }
 
@@ -46,7 +46,7 @@ class KeyPoolReloadTest
         Reload reload = pool.reload(List.of(new ApiKey("alpha", "v-alpha-rotated"), bravo));
 
         assertEquals(new Reload(List.of("bravo"), List.of("alpha"), List.of("alpha")), reload);
-        assertEquals(KeyStatus.AVAILABLE, snapshotOf("alpha").status());
+        assertEquals(KeyState.AVAILABLE, snapshotOf("alpha").state());
         assertEquals(0, snapshotOf("alpha").failures());
     }
 

@@ -121,7 +121,7 @@ class KeysFileReloadTest
             for (int i = 0; i < 2; i++)
                 assertEquals(200, chat(proxy).statusCode());
             KeySnapshot cooling = proxy.pool().snapshot().get(0);
-            assertEquals(KeyStatus.COOLING, cooling.status());
+            assertEquals(KeyState.COOLING, cooling.state());
 
             write("{\"alpha\":\"" + ALPHA + "\",\"bravo\":\"" + BRAVO + "\",\"delta\":\"" + DELTA + "\"}");
             awaitKeys(proxy, List.of("alpha", "bravo", "delta"));

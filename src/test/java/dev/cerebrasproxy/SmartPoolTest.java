@@ -98,7 +98,7 @@ class SmartPoolTest
         assertEquals("1", response.headers().firstValue("Retry-After").orElseThrow());
         assertEquals("1000", response.headers().firstValue("retry-after-ms").orElseThrow());
         assertEquals(1, upstream.received().size(), "another key would not help");
-        assertTrue(proxy.pool().snapshot().stream().allMatch(s -> s.status() == KeyStatus.AVAILABLE));
+        assertTrue(proxy.pool().snapshot().stream().allMatch(s -> s.state() == KeyState.AVAILABLE));
         assertEquals(1, proxy.pool().snapshot().stream().filter(s -> "queue_exceeded".equals(s.lastError())).count());
     }
 
@@ -112,7 +112,7 @@ class SmartPoolTest
         assertEquals(1, upstream.countFor(ALPHA));
         assertEquals(10, upstream.received().size());
         KeySnapshot alpha = snapshotOf("alpha");
-        assertEquals(KeyStatus.QUARANTINED, alpha.status());
+        assertEquals(KeyState.QUARANTINED, alpha.state());
         assertEquals("401 wrong_api_key", alpha.lastError());
         String log = LogCapture.since(mark);
         assertEquals(1, log.split("key alpha is quarantined", -1).length - 1, log);
@@ -132,7 +132,7 @@ class SmartPoolTest
         assertEquals(0, upstream.countFor(ALPHA), "not before the re-check is due");
         proxy.clock().advance(Duration.ofMillis(1));
         callUntil(ALPHA, 1);
-        assertEquals(KeyStatus.AVAILABLE, snapshotOf("alpha").status());
+        assertEquals(KeyState.AVAILABLE, snapshotOf("alpha").state());
         callUntil(ALPHA, 2);
     }
 
@@ -186,7 +186,7 @@ class SmartPoolTest
                 events.readAll(body);
             }
         });
-        assertEquals(1, proxy.pool().snapshot().stream().filter(s -> s.status() == KeyStatus.COOLING).count());
+        assertEquals(1, proxy.pool().snapshot().stream().filter(s -> s.state() == KeyState.COOLING).count());
     }
 
     /**

@@ -120,12 +120,12 @@ class StatusPageTest
     @Test
     void recoveryTimesReadAsAPersonWouldSayThem()
     {
-        assertEquals("1 s", StatusReport.readable(Duration.ofMillis(1)));
-        assertEquals("42 s", StatusReport.readable(Duration.ofSeconds(42)));
-        assertEquals("1 min", StatusReport.readable(Duration.ofSeconds(60)));
-        assertEquals("1 min 5 s", StatusReport.readable(Duration.ofSeconds(65)));
-        assertEquals("2 h 10 min", StatusReport.readable(Duration.ofMinutes(130)));
-        assertEquals("25 h", StatusReport.readable(Duration.ofHours(25)));
+        assertEquals("1 s", CooldownPolicy.readable(Duration.ofMillis(1)));
+        assertEquals("42 s", CooldownPolicy.readable(Duration.ofSeconds(42)));
+        assertEquals("1 min", CooldownPolicy.readable(Duration.ofSeconds(60)));
+        assertEquals("1 min 5 s", CooldownPolicy.readable(Duration.ofSeconds(65)));
+        assertEquals("2 h 10 min", CooldownPolicy.readable(Duration.ofMinutes(130)));
+        assertEquals("25 h", CooldownPolicy.readable(Duration.ofHours(25)));
     }
 
     @Test
