@@ -2,7 +2,6 @@ package dev.cerebrasproxy;
 
 import java.io.IOException;
 
-import jakarta.servlet.ServletContext;
 import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -11,61 +10,54 @@ import jakarta.servlet.http.HttpServletResponse;
  * Who may read the operations endpoints that show more than liveness (metrics, the
  * status page): anyone when {@code PROXY_ADMIN_TOKEN} is unset, else whoever presents
  * it. Prometheus sends it as {@code Authorization: Bearer <token>}; a browser may bring it
- * as {@code ?token=} or the cookie {@value #COOKIE}. Compared as digests in constant time.
+ * as {@code ?token=} or the cookie {@value #COOKIE}. Every refusal is the same 401.
  */
 public final class AdminAccess
 {
-    public static final String ATTRIBUTE = AdminAccess.class.getName();
     public static final String QUERY_PARAMETER = "token";
     public static final String COOKIE = "proxy_admin_token";
 
-    /** Digest of the admin token, or null when the endpoints are open. */
-    private final byte[] digest;
+    private final AdminToken token;
 
-    AdminAccess(String adminToken)
+    public AdminAccess(AdminToken token)
     {
-        this.digest = adminToken == null ? null : TokenDigest.of(adminToken);
-    }
-
-    /** The webapp's admin access, put in the context by {@link KeyPoolInitializer}. */
-    public static AdminAccess from(ServletContext context)
-    {
-        AdminAccess access = (AdminAccess)context.getAttribute(ATTRIBUTE);
-        if (access == null)
-            throw new IllegalStateException("No admin access in the servlet context: declare " + KeyPoolInitializer.class.getName() + " as a listener in web.xml.");
-        return access;
+        this.token = token;
     }
 
     /** Whether an admin token is set at all. */
     public boolean required()
     {
-        return digest != null;
+        return token.required();
     }
 
     public boolean allows(HttpServletRequest request)
     {
-        if (digest == null)
+        if (!token.required())
             return true;
         // Check every place, not the first one found, so a wrong header does not hide a right cookie.
-        boolean allowed = TokenDigest.matches(digest, TokenDigest.bearerOf(request.getHeader("Authorization")));
-        allowed |= TokenDigest.matches(digest, request.getParameter(QUERY_PARAMETER));
+        boolean allowed = token.matches(TokenDigest.bearerOf(request.getHeader("Authorization")));
+        allowed |= token.matches(request.getParameter(QUERY_PARAMETER));
         Cookie[] cookies = request.getCookies();
         if (cookies != null)
         {
             for (Cookie cookie : cookies)
             {
                 if (COOKIE.equals(cookie.getName()))
-                    allowed |= TokenDigest.matches(digest, cookie.getValue());
+                    allowed |= token.matches(cookie.getValue());
             }
         }
         return allowed;
     }
 
-    /** The 401 for a request that {@link #allows} refused, in Cerebras's error shape. */
+    /**
+     * The 401 for a request that {@link #allows} refused, the same for every endpoint it
+     * guards: Cerebras's error shape, {@code authentication_error} /
+     * {@code invalid_admin_token}, {@code WWW-Authenticate: Bearer}, never cached.
+     */
     public void refuse(HttpServletResponse response) throws IOException
     {
         new ProxyError(401, "authentication_error", "invalid_admin_token", null,
-            "This endpoint needs the proxy's admin token (PROXY_ADMIN_TOKEN) as Authorization: Bearer <token>.")
-            .sendTo(response, "WWW-Authenticate", "Bearer");
+            "This endpoint needs the proxy's admin token (PROXY_ADMIN_TOKEN): send it as Authorization: Bearer <token>, or open the page as ?token=<token> in a browser.")
+            .sendTo(response, "WWW-Authenticate", "Bearer", "Cache-Control", "no-store");
     }
 }

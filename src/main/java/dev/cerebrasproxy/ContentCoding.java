@@ -25,6 +25,13 @@ final class ContentCoding
         return contentEncoding == null || contentEncoding.isBlank() || contentEncoding.strip().equalsIgnoreCase("identity");
     }
 
+    /** True for gzip, by either of its names. */
+    static boolean isGzip(String contentEncoding)
+    {
+        String coding = contentEncoding == null ? "" : contentEncoding.strip();
+        return coding.equalsIgnoreCase("gzip") || coding.equalsIgnoreCase("x-gzip");
+    }
+
     /**
      * Whether an {@code Accept-Encoding} header admits {@code coding}: named or matched by
      * {@code *}, with a q-value above zero.
@@ -42,7 +49,7 @@ final class ContentCoding
             String[] parts = element.split(";");
             String name = parts[0].strip().toLowerCase(Locale.ROOT);
             boolean allowed = qualityOf(parts) > 0;
-            if (name.equals(wanted) || (wanted.equals("gzip") && name.equals("x-gzip")))
+            if (name.equals(wanted) || (isGzip(wanted) && isGzip(name)))
                 return allowed;
             if (name.equals("*"))
                 wildcard = allowed;

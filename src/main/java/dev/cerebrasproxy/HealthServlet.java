@@ -3,7 +3,6 @@ package dev.cerebrasproxy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -22,44 +21,45 @@ public class HealthServlet extends HttpServlet
 {
     static final String READY_PATH = "/_proxy/health/ready";
 
+    private KeyPool pool;
+
+    @Override
+    public void init()
+    {
+        pool = ProxyContext.of(getServletContext()).pool();
+    }
+
     @Override
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        String path = request.getServletPath();
         JsonObject body = new JsonObject();
         int status = 200;
-        if (READY_PATH.equals(path))
+        String[] headers = {"Cache-Control", "no-store"};
+        if (READY_PATH.equals(request.getServletPath()))
         {
-            KeyPool pool = (KeyPool)getServletContext().getAttribute(KeyPoolInitializer.POOL_ATTRIBUTE);
-            List<KeySnapshot> keys = pool.snapshot();
             Duration wait = pool.untilAnyKeyRecovers();
             boolean ready = wait.isZero() || wait.isNegative();
             status = ready ? 200 : 503;
             body.addProperty("status", ready ? "ready" : "not_ready");
             JsonObject counts = new JsonObject();
-            Map<KeyState, Integer> byState = ProxyMetrics.countByState(keys);
+            Map<KeyState, Integer> byState = ProxyMetrics.countByState(pool.snapshot());
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
             if (!ready)
             {
-                long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+                long seconds = RetryAfter.of(wait).seconds();
                 body.addProperty("message", "No key can serve now (" + byState.entrySet().stream()
                     .filter(entry -> entry.getValue() > 0)
                     .map(entry -> entry.getValue() + " " + entry.getKey().label())
                     .collect(Collectors.joining(", ")) + "); the soonest is back in " + seconds + " s.");
                 body.addProperty("retry_after_seconds", seconds);
-                response.setHeader("Retry-After", Long.toString(seconds));
+                headers = new String[] {"Cache-Control", "no-store", "Retry-After", Long.toString(seconds)};
             }
         }
         else
         {
             body.addProperty("status", "up");
         }
-        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
-        response.setStatus(status);
-        response.setContentType("application/json");
-        response.setHeader("Cache-Control", "no-store");
-        response.setContentLength(bytes.length);
-        response.getOutputStream().write(bytes);
+        WholeBody.send(response, status, "application/json", body.toString().getBytes(StandardCharsets.UTF_8), headers);
     }
 }

@@ -1,7 +1,5 @@
 package dev.cerebrasproxy;
 
-import org.eclipse.jetty.client.Response;
-
 /**
  * Translates what upstream answered with a key into what the pool learns about that key,
  * and into what becomes of the attempt. The pool decides how long a key rests; this
@@ -42,19 +40,18 @@ final class KeyFeedback
      * the key worked, and if a window now has nothing left, the key rests until it resets
      * instead of meeting a 429 first.
      */
-    static void passing(KeyPool pool, ApiKey key, Response response)
+    static void passing(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers)
     {
-        if (response.getStatus() < 500)
+        if (status < 500)
             pool.served(key);
-        RateLimitHeaders.Window spent = RateLimitHeaders.read(response.getHeaders(), pool.now()).exhaustedWindow();
+        RateLimitHeaders.Window spent = RateLimitHeaders.read(headers, pool.now()).exhaustedWindow();
         if (spent != null)
             pool.exhausted(key, spent.reset(), spent.name());
     }
 
     /** An answer {@link #isAboutTheKey about the key}, with its body read. */
-    static Verdict failed(KeyPool pool, ApiKey key, Response response, UpstreamError error)
+    static Verdict failed(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers, UpstreamError error)
     {
-        int status = response.getStatus();
         // The code is kept in the key's record and logged: make sure it cannot carry the key.
         String code = error.code() != null ? key.redact(error.code()) : "http_" + status;
         if (status == 429)
@@ -64,7 +61,7 @@ final class KeyFeedback
                 pool.busy(key, code);
                 return Verdict.ANSWER_BUSY;
             }
-            pool.rateLimited(key, RateLimitHeaders.read(response.getHeaders(), pool.now()).recoveryAfter429(error.code()), code);
+            pool.rateLimited(key, RateLimitHeaders.read(headers, pool.now()).recoveryAfter429(error.code()), code);
         }
         else if (isRefusal(status))
         {

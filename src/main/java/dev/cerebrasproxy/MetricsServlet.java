@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -21,12 +20,11 @@ public class MetricsServlet extends HttpServlet
     private AdminAccess access;
 
     @Override
-    public void init() throws ServletException
+    public void init()
     {
-        metrics = (ProxyMetrics)getServletContext().getAttribute(ProxyMetrics.ATTRIBUTE);
-        if (metrics == null)
-            throw new ServletException("No metrics in the servlet context: declare " + KeyPoolInitializer.class.getName() + " as a listener in web.xml.");
-        access = AdminAccess.from(getServletContext());
+        ProxyContext context = ProxyContext.of(getServletContext());
+        metrics = context.metrics();
+        access = context.adminAccess();
     }
 
     @Override
@@ -40,10 +38,6 @@ public class MetricsServlet extends HttpServlet
         // Written aside first: a scrape is small, and a whole answer gets a Content-Length.
         ByteArrayOutputStream text = new ByteArrayOutputStream(8192);
         WRITER.write(text, metrics.registry().scrape());
-        response.setStatus(200);
-        response.setContentType(WRITER.getContentType());
-        response.setHeader("Cache-Control", "no-store");
-        response.setContentLength(text.size());
-        text.writeTo(response.getOutputStream());
+        WholeBody.send(response, 200, WRITER.getContentType(), text.toByteArray(), "Cache-Control", "no-store");
     }
 }

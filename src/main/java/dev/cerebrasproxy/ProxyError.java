@@ -57,12 +57,7 @@ public record ProxyError(int status, String type, String code, String param, Str
         if (response.isCommitted())
             return false;
         response.reset();
-        for (int i = 0; i + 1 < headers.length; i += 2)
-            response.setHeader(headers[i], headers[i + 1]);
-        response.setStatus(status);
-        response.setContentType("application/json");
-        response.setContentLength(body.length);
-        response.getOutputStream().write(body);
+        WholeBody.send(response, status, "application/json", body, headers);
         return true;
     }
 }

@@ -19,7 +19,6 @@ import io.prometheus.metrics.model.snapshots.Unit;
  */
 public final class ProxyMetrics
 {
-    public static final String ATTRIBUTE = ProxyMetrics.class.getName();
     /** The key label of an answer no key took part in (refused, or no key could serve). */
     static final String NO_KEY = "none";
 
@@ -118,10 +117,11 @@ public final class ProxyMetrics
         firstEvent.labelValues(key.name()).observe(nanos / 1e9);
     }
 
-    void tokens(ApiKey key, String client, UsageScanner.Usage usage)
+    /** Tokens an answer used, as its usage reported them. */
+    void tokens(ApiKey key, String client, long promptTokens, long completionTokens)
     {
-        tokens.labelValues(key.name(), client, "prompt").inc(usage.promptTokens());
-        tokens.labelValues(key.name(), client, "completion").inc(usage.completionTokens());
-        ledger.tokens(key.name(), client, usage.promptTokens(), usage.completionTokens());
+        tokens.labelValues(key.name(), client, "prompt").inc(promptTokens);
+        tokens.labelValues(key.name(), client, "completion").inc(completionTokens);
+        ledger.tokens(key.name(), client, promptTokens, completionTokens);
     }
 }

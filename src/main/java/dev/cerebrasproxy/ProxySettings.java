@@ -1,9 +1,6 @@
 package dev.cerebrasproxy;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -60,14 +57,13 @@ public final class ProxySettings
     private final CooldownPolicy cooldowns;
     private final Duration waitForKey;
     private final Duration busyRetryAfter;
-    private final Path trustStore;
-    private final String trustStorePassword;
+    private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
-    private final String adminToken;
+    private final AdminToken adminToken;
 
     private ProxySettings(UnaryOperator<String> source)
     {
-        this.keysFile = parseKeysFile(source.apply(API_KEYS_FILE));
+        this.keysFile = parseFile(API_KEYS_FILE, source.apply(API_KEYS_FILE), "the path of a JSON file of name to key");
         // The file wins over the variable: it is the one that can change while we run.
         this.keys = keysFile != null ? readKeysFile(keysFile) : parseKeys(source.apply(API_KEYS));
         this.keysFilePoll = millis(source, KEYS_FILE_POLL_MS, DEFAULT_KEYS_FILE_POLL_MS);
@@ -78,10 +74,9 @@ public final class ProxySettings
         this.cooldowns = parseCooldowns(source);
         this.waitForKey = Duration.ofMillis(parseNotNegative(WAIT_FOR_KEY_MS, source.apply(WAIT_FOR_KEY_MS), DEFAULT_WAIT_FOR_KEY_MS));
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
-        this.trustStore = parseTrustStore(source.apply(TRUST_STORE));
-        this.trustStorePassword = source.apply(TRUST_STORE_PASSWORD);
+        this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
-        this.adminToken = parseAdminToken(source.apply(ADMIN_TOKEN));
+        this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
     }
 
     private static Duration millis(UnaryOperator<String> source, String name, long defaultMillis)
@@ -125,18 +120,19 @@ public final class ProxySettings
         return new ProxySettings(source);
     }
 
-    /** A readable file, or null to trust what the JVM trusts by default. */
-    static Path parseTrustStore(String value)
+    /** A readable trust store, or null to trust what the JVM trusts by default. */
+    static UpstreamTrust parseUpstreamTrust(String store, String password)
     {
-        if (value == null || value.isBlank())
+        if (store == null || store.isBlank())
             return null;
-        Path path = Path.of(value.strip());
+        Path path = Path.of(store.strip());
         if (!Files.isRegularFile(path) || !Files.isReadable(path))
             throw new InvalidSettingsException(TRUST_STORE + " names no readable file (" + path + "): point it at a PKCS12 or JKS trust store, or unset it to use the JVM's default trust.");
-        return path;
+        return new UpstreamTrust(path, password);
     }
 
-    private static Path parseKeysFile(String value)
+    /** The absolute path a setting names, or null when it is unset. */
+    private static Path parseFile(String setting, String value, String what)
     {
         if (value == null || value.isBlank())
             return null;
@@ -146,46 +142,25 @@ public final class ProxySettings
         }
         catch (InvalidPathException e)
         {
-            throw new InvalidSettingsException(API_KEYS_FILE + " is not a valid file path (" + e.getReason() + "): set it to the path of a JSON file of name to key, or unset it.");
+            throw new InvalidSettingsException(setting + " is not a valid file path (" + e.getReason() + "): set it to " + what + ", or unset it.");
         }
     }
 
     /** Reads and checks the keys file; the messages name the file, never its content. */
     static List<ApiKey> readKeysFile(Path file)
     {
-        String json;
-        try
-        {
-            json = Files.readString(file, StandardCharsets.UTF_8);
-        }
-        catch (IOException | UncheckedIOException e)
-        {
-            throw new InvalidSettingsException(API_KEYS_FILE + " " + file + " cannot be read (" + e.getClass().getSimpleName()
-                + "): make it a readable file holding a JSON object of name to key, or unset " + API_KEYS_FILE + ".");
-        }
-        return parseKeys(json, API_KEYS_FILE + " " + file);
+        return keysOf(NamedSecrets.readFile(API_KEYS_FILE, file, NamedSecrets.KEYS));
     }
 
     static List<ApiKey> parseKeys(String json)
     {
-        return parseKeys(json, API_KEYS);
+        return keysOf(NamedSecrets.parse(API_KEYS, json, NamedSecrets.KEYS));
     }
 
-    /** @param origin where the JSON came from, as the messages should name it */
-    static List<ApiKey> parseKeys(String json, String origin)
+    private static List<ApiKey> keysOf(Map<String, String> secrets)
     {
-        String example = " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.";
-        if (!origin.equals(API_KEYS) && (json == null || json.isBlank()))
-            throw new InvalidSettingsException(origin + " is empty." + example);
-        Map<String, String> secrets = NamedSecrets.parse(origin, json, "key", example, "the pool needs at least one key.");
         List<ApiKey> keys = new ArrayList<>(secrets.size());
-        for (Map.Entry<String, String> entry : secrets.entrySet())
-        {
-            String twin = NamedSecrets.twinOf(secrets, entry.getKey());
-            if (twin != null)
-                throw new InvalidSettingsException(origin + " entries \"" + twin + "\" and \"" + entry.getKey() + "\" hold the same key: remove one, a key counts once against its rate limit.");
-            keys.add(new ApiKey(entry.getKey(), entry.getValue()));
-        }
+        secrets.forEach((name, secret) -> keys.add(new ApiKey(name, secret)));
         return Collections.unmodifiableList(keys);
     }
 
@@ -197,46 +172,13 @@ public final class ProxySettings
     static ClientTokens parseClientTokens(UnaryOperator<String> source)
     {
         String inline = source.apply(CLIENT_TOKENS);
-        String file = source.apply(CLIENT_TOKENS_FILE);
+        Path file = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         boolean hasInline = inline != null && !inline.isBlank();
-        boolean hasFile = file != null && !file.isBlank();
-        if (hasInline && hasFile)
+        if (hasInline && file != null)
             throw new InvalidSettingsException(CLIENT_TOKENS + " and " + CLIENT_TOKENS_FILE + " are both set: set only one of them.");
-        if (!hasInline && !hasFile)
-            return ClientTokens.OPEN;
-        String setting = hasInline ? CLIENT_TOKENS : CLIENT_TOKENS_FILE;
-        String json = inline;
-        if (hasFile)
-        {
-            Path path = Path.of(file.strip());
-            try
-            {
-                json = Files.readString(path, StandardCharsets.UTF_8);
-            }
-            catch (IOException | RuntimeException e)
-            {
-                throw new InvalidSettingsException(CLIENT_TOKENS_FILE + " names " + path + ", which cannot be read (" + e.getClass().getSimpleName()
-                    + "): point it at a readable file holding a JSON object of client name to token.");
-            }
-            if (json.isBlank())
-                throw new InvalidSettingsException(CLIENT_TOKENS_FILE + " names " + path + ", which is empty: put a JSON object of client name to token in it, e.g. {\"ci\":\"...\"}.");
-        }
-        Map<String, String> tokens = NamedSecrets.parse(setting, json, "token",
-            " Set it to a JSON object of client name to token, e.g. {\"ci\":\"a-long-random-token\",\"alice\":\"another-one\"}.",
-            "give at least one client a token, or unset it to leave the proxy open.");
-        for (String name : tokens.keySet())
-        {
-            String twin = NamedSecrets.twinOf(tokens, name);
-            if (twin != null)
-                throw new InvalidSettingsException(setting + " entries \"" + twin + "\" and \"" + name + "\" hold the same token: give each client its own, so requests are told apart.");
-        }
-        return ClientTokens.of(tokens);
-    }
-
-    /** {@code PROXY_ADMIN_TOKEN}, stripped, or null when unset. */
-    static String parseAdminToken(String value)
-    {
-        return value == null || value.isBlank() ? null : value.strip();
+        if (file != null)
+            return ClientTokens.of(NamedSecrets.readFile(CLIENT_TOKENS_FILE, file, NamedSecrets.CLIENT_TOKENS));
+        return hasInline ? ClientTokens.of(NamedSecrets.parse(CLIENT_TOKENS, inline, NamedSecrets.CLIENT_TOKENS)) : ClientTokens.OPEN;
     }
 
     static URI parseUpstream(String value)
@@ -352,15 +294,9 @@ public final class ProxySettings
     }
 
     /** The trust store for upstream's TLS certificate, or null for the JVM's default trust. */
-    public Path trustStore()
+    public UpstreamTrust upstreamTrust()
     {
-        return trustStore;
-    }
-
-    /** The trust store's password, or null; never logged. */
-    String trustStorePassword()
-    {
-        return trustStorePassword;
+        return upstreamTrust;
     }
 
     /** Who may use the pool; {@link ClientTokens#OPEN} when anyone may. */
@@ -369,8 +305,8 @@ public final class ProxySettings
         return clientTokens;
     }
 
-    /** The token the operations endpoints require, or null when they are open. */
-    String adminToken()
+    /** The token the operations endpoints require; {@link AdminToken#NONE} when they are open. */
+    public AdminToken adminToken()
     {
         return adminToken;
     }

@@ -6,10 +6,8 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
-
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpFields;
 
 /**
  * What one upstream answer's headers say about when its key recovers: Cerebras's
@@ -48,19 +46,23 @@ final class RateLimitHeaders
     }
 
     /** @param now for a {@code Retry-After} given as a date */
-    static RateLimitHeaders read(HttpFields headers, Instant now)
+    static RateLimitHeaders read(UpstreamHeaders headers, Instant now)
     {
         Map<String, Window> windows = new LinkedHashMap<>();
-        for (HttpField field : headers)
+        // The first of each, as a client library would read them.
+        String[] retryAfterMs = new String[1];
+        String[] retryAfter = new String[1];
+        headers.forEach((name, value) ->
         {
-            String name = field.getLowerCaseName();
-            if (name.startsWith(PREFIX))
-                addTo(windows, name.substring(PREFIX.length()), field.getValue());
-        }
-        Duration retryAfter = millis(headers.get("retry-after-ms"));
-        if (retryAfter == null)
-            retryAfter = retryAfter(headers.get("retry-after"), now);
-        return new RateLimitHeaders(windows, retryAfter);
+            if (name.regionMatches(true, 0, PREFIX, 0, PREFIX.length()))
+                addTo(windows, name.substring(PREFIX.length()).toLowerCase(Locale.ROOT), value);
+            else if (retryAfterMs[0] == null && name.equalsIgnoreCase("retry-after-ms"))
+                retryAfterMs[0] = value;
+            else if (retryAfter[0] == null && name.equalsIgnoreCase("retry-after"))
+                retryAfter[0] = value;
+        });
+        Duration wait = millis(retryAfterMs[0]);
+        return new RateLimitHeaders(windows, wait != null ? wait : retryAfter(retryAfter[0], now));
     }
 
     /** {@code rest} is like {@code remaining-requests-day}. */

@@ -35,8 +35,6 @@ final class StatusPage
         new Column<>("Tokens", "tokens", StatusReport.ClientRow::tokens),
         new Column<>("Last error", "lastError", StatusReport.ClientRow::lastError));
 
-    static final String NO_LEDGER = "This proxy does not count usage per client, so there is nothing to show here.";
-
     private StatusPage()
     {
     }
@@ -53,10 +51,7 @@ final class StatusPage
             .append("<h2>Keys</h2>\n");
         table(html, "keys", KEY_COLUMNS, report.keys(), row -> row.state());
         html.append("<h2>Clients</h2>\n");
-        if (report.clients() == null)
-            html.append("<p id=\"clients-note\">").append(escape(NO_LEDGER)).append("</p>\n");
-        else
-            table(html, "clients", CLIENT_COLUMNS, report.clients(), row -> "");
+        table(html, "clients", CLIENT_COLUMNS, report.clients(), row -> "");
         html.append("<script nonce=\"").append(nonce).append("\">").append(script()).append("</script>\n</body></html>\n");
         return html.toString();
     }
@@ -71,16 +66,10 @@ final class StatusPage
         {
             html.append("<tr class=\"").append(escape(rowClass.apply(row))).append("\">");
             for (Column<R> column : columns)
-                html.append("<td class=\"").append(column.field()).append("\">").append(escape(text(column.value().apply(row)))).append("</td>");
+                html.append("<td class=\"").append(column.field()).append("\">").append(escape(String.valueOf(column.value().apply(row)))).append("</td>");
             html.append("</tr>");
         }
         html.append("</tbody></table>\n");
-    }
-
-    /** A count nobody keeps (no ledger) shows as a dash, not as a misleading zero. */
-    private static String text(Object value)
-    {
-        return value == null ? "\u2013" : value.toString();
     }
 
     static String escape(String text)
@@ -116,7 +105,7 @@ final class StatusPage
             (function () {
               function fill(id, rows, fields, rowClass) {
                 var old = document.getElementById(id);
-                if (!old || !rows) return;
+                if (!old) return;
                 var body = document.createElement('tbody');
                 body.id = id;
                 rows.forEach(function (row) {
@@ -125,7 +114,7 @@ final class StatusPage
                   fields.forEach(function (field) {
                     var td = document.createElement('td');
                     td.className = field;
-                    td.textContent = row[field] == null ? '\\u2013' : String(row[field]);
+                    td.textContent = String(row[field]);
                     tr.appendChild(td);
                   });
                   body.appendChild(tr);

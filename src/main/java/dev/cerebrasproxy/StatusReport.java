@@ -11,17 +11,15 @@ import java.util.stream.Collectors;
  * What the status page shows, at one moment: each key's state and use, each client's
  * use. Names only, never a key's or a token's value. It knows nothing of HTTP or HTML,
  * so the page and its JSON twin show the same thing.
- *
- * @param clients each client's use, or null when this proxy keeps no usage ledger
  */
 record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
 {
     /**
      * @param state available, cooling or quarantined
      * @param recovers when the key serves again, in words ("in 42 s", "re-check in 5 min"), or "" if it does now
-     * @param tokens tokens used with this key, or null when no ledger counts them
+     * @param tokens tokens used with this key, as the ledger counted them
      */
-    record KeyRow(String name, String state, String recovers, long requests, long errors, Long tokens, String lastError)
+    record KeyRow(String name, String state, String recovers, long requests, long errors, long tokens, String lastError)
     {
     }
 
@@ -29,20 +27,17 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
     {
     }
 
-    /** @param ledger may be null: then no tokens and no clients are known */
     static StatusReport of(KeyPool pool, UsageLedger ledger)
     {
         Instant now = pool.now();
-        Map<String, UsageLedger.Usage> usageByKey = ledger == null ? Map.of()
-            : ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
+        Map<String, UsageLedger.Usage> usageByKey = ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
         List<KeyRow> keys = pool.snapshot().stream().map(key ->
         {
             UsageLedger.Usage usage = usageByKey.get(key.name());
-            Long tokens = ledger == null ? null : usage == null ? 0L : usage.totalTokens();
-            return new KeyRow(key.name(), key.state().label(), recovers(key, now), key.requests(), key.failures(), tokens,
+            return new KeyRow(key.name(), key.state().label(), recovers(key, now), key.requests(), key.failures(), usage == null ? 0 : usage.totalTokens(),
                 key.lastError() == null ? "" : key.lastError());
         }).toList();
-        List<ClientRow> clients = ledger == null ? null : ledger.byClient().stream()
+        List<ClientRow> clients = ledger.byClient().stream()
             .map(c -> new ClientRow(c.name(), c.requests(), c.errors(), c.totalTokens(), c.lastError() == null ? "" : c.lastError()))
             .toList();
         return new StatusReport(keys, clients);

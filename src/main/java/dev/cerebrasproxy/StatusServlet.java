@@ -7,7 +7,6 @@ import java.util.Base64;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -20,54 +19,50 @@ import jakarta.servlet.http.HttpServletResponse;
 public class StatusServlet extends HttpServlet
 {
     static final String JSON_PATH = "/_proxy/status.json";
-    /** Where the webapp keeps its {@link UsageLedger}, if it keeps one. */
-    static final String LEDGER_ATTRIBUTE = UsageLedger.class.getName();
 
     private static final Gson GSON = new GsonBuilder().serializeNulls().create();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private KeyPool pool;
+    private UsageLedger ledger;
+    private AdminAccess access;
 
     @Override
-    public void init() throws ServletException
+    public void init()
     {
-        pool = (KeyPool)getServletContext().getAttribute(KeyPoolInitializer.POOL_ATTRIBUTE);
-        if (pool == null)
-            throw new ServletException("No key pool in the servlet context: declare " + KeyPoolInitializer.class.getName() + " as a listener in web.xml.");
+        ProxyContext context = ProxyContext.of(getServletContext());
+        pool = context.pool();
+        ledger = context.ledger();
+        access = context.adminAccess();
     }
 
     @Override
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        // Read per request: the gate and the ledger are other listeners' to create, in any order.
-        if (!AdminGate.of(getServletContext()).allows(request))
+        if (!access.allows(request))
         {
-            ProxyError.invalidRequest(401, "admin_token_required",
-                "This page needs the proxy's admin token (PROXY_ADMIN_TOKEN): open it as /_proxy/status?token=<token>, or send Authorization: Bearer <token>.")
-                .sendTo(response, "Cache-Control", "no-store");
+            access.refuse(response);
             return;
         }
-        StatusReport report = StatusReport.of(pool, (UsageLedger)getServletContext().getAttribute(LEDGER_ATTRIBUTE));
+        StatusReport report = StatusReport.of(pool, ledger);
+        if (JSON_PATH.equals(request.getServletPath()))
+        {
+            send(response, "application/json", GSON.toJson(report));
+            return;
+        }
+        String nonce = nonce();
+        send(response, "text/html;charset=utf-8", StatusPage.render(report, nonce),
+            "Content-Security-Policy", "default-src 'none'; script-src 'nonce-" + nonce + "'; style-src 'nonce-" + nonce
+                + "'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    }
+
+    private static void send(HttpServletResponse response, String contentType, String body, String... headers) throws IOException
+    {
         response.setHeader("Cache-Control", "no-store");
         response.setHeader("X-Content-Type-Options", "nosniff");
         // The URL may carry ?token=: never send it on to another site.
         response.setHeader("Referrer-Policy", "no-referrer");
-        byte[] body;
-        if (JSON_PATH.equals(request.getServletPath()))
-        {
-            response.setContentType("application/json");
-            body = GSON.toJson(report).getBytes(StandardCharsets.UTF_8);
-        }
-        else
-        {
-            String nonce = nonce();
-            response.setContentType("text/html;charset=utf-8");
-            response.setHeader("Content-Security-Policy", "default-src 'none'; script-src 'nonce-" + nonce + "'; style-src 'nonce-" + nonce
-                + "'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
-            body = StatusPage.render(report, nonce).getBytes(StandardCharsets.UTF_8);
-        }
-        response.setContentLength(body.length);
-        response.getOutputStream().write(body);
+        WholeBody.send(response, 200, contentType, body.getBytes(StandardCharsets.UTF_8), headers);
     }
 
     private static String nonce()

@@ -1,6 +1,5 @@
 package dev.cerebrasproxy;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 import com.google.gson.JsonElement;
@@ -8,30 +7,28 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 /**
- * An error answer from upstream, decoded: its JSON {@code code} (which says whether a
- * 429 is about the key or about Cerebras's capacity) and a one-line description for the
- * log. Reads Cerebras's flat shape and the nested OpenAI shape {@code {"error":{...}}}.
+ * An error answer from upstream: its JSON {@code code} (which says whether a 429 is about
+ * the key or about Cerebras's capacity) and a one-line description for the log. Reads
+ * Cerebras's flat shape and the nested OpenAI shape {@code {"error":{...}}}, from a body
+ * already decoded from its content coding.
  *
  * @param code upstream's error code, or null
- * @param decoded the body in identity coding, or null if it could not be decoded
  * @param description code and message for the log, not yet redacted
  */
-record UpstreamError(String code, byte[] decoded, String description)
+record UpstreamError(String code, String description)
 {
     /** Cerebras's "We're experiencing high traffic right now!": no key can help. */
     static final String QUEUE_EXCEEDED = "queue_exceeded";
 
-    static UpstreamError read(String contentEncoding, byte[] body)
+    /** A body that could not be decoded from its content coding: nothing to read but why. */
+    static UpstreamError undecodable(String why)
     {
-        byte[] decoded;
-        try
-        {
-            decoded = ContentCoding.decode(contentEncoding, body);
-        }
-        catch (IOException e)
-        {
-            return new UpstreamError(null, null, "an undecodable body (" + e.getMessage() + ")");
-        }
+        return new UpstreamError(null, "an undecodable body (" + why + ")");
+    }
+
+    /** @param decoded the body in identity coding */
+    static UpstreamError parse(byte[] decoded)
+    {
         String text = new String(decoded, StandardCharsets.UTF_8);
         String code = null;
         try
@@ -55,7 +52,7 @@ record UpstreamError(String code, byte[] decoded, String description)
         text = text.replaceAll("\\s+", " ").strip();
         if (text.length() > 200)
             text = text.substring(0, 200) + "...";
-        return new UpstreamError(code, decoded, text);
+        return new UpstreamError(code, text);
     }
 
     private static String stringOrNull(JsonObject object, String name)

@@ -15,16 +15,16 @@ final class UpstreamTls
     {
     }
 
-    static void configure(SslContextFactory.Client tls, ProxySettings settings)
+    /** @param trust the store to trust, or null for the JVM's default trust */
+    static void configure(SslContextFactory.Client tls, UpstreamTrust trust)
     {
         // Jetty's default already, stated because dropping it would allow impostors.
         tls.setEndpointIdentificationAlgorithm("HTTPS");
-        if (settings.trustStore() == null)
+        if (trust == null)
             return;
-        tls.setTrustStorePath(settings.trustStore().toString());
-        if (settings.trustStorePassword() != null)
-            tls.setTrustStorePassword(settings.trustStorePassword());
-        // PKCS12 and JKS both load: the JDK's keystores read either format.
-        tls.setTrustStoreType(settings.trustStore().toString().endsWith(".jks") ? "JKS" : "PKCS12");
+        tls.setTrustStorePath(trust.store().toString());
+        if (trust.password() != null)
+            tls.setTrustStorePassword(trust.password());
+        tls.setTrustStoreType(trust.storeType());
     }
 }

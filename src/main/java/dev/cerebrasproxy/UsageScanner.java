@@ -41,11 +41,9 @@ final class UsageScanner
     /** A scanner for an answer in this content coding (null for none), or null if it cannot read that coding. */
     static UsageScanner forCoding(String coding)
     {
-        if (coding == null || coding.isBlank() || coding.strip().equalsIgnoreCase("identity"))
+        if (ContentCoding.isIdentity(coding))
             return new UsageScanner(null);
-        if (coding.strip().equalsIgnoreCase("gzip") || coding.strip().equalsIgnoreCase("x-gzip"))
-            return new UsageScanner(new GzipFeed());
-        return null;
+        return ContentCoding.isGzip(coding) ? new UsageScanner(new GzipFeed()) : null;
     }
 
     /** Takes a copy of what it needs from the buffer, leaving its position where it was. */

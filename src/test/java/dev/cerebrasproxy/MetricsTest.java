@@ -133,7 +133,7 @@ class MetricsTest
         assertEquals(1, scrape.sum("cerebras_proxy_requests_total", "client", "alice", "status", "200"));
         assertEquals(1, scrape.require("cerebras_proxy_requests_total", "key", "none", "client", "unauthenticated", "status", "401"));
         // The ledger the status page reads counted the same.
-        UsageLedger ledger = (UsageLedger)proxy.contextAttribute(UsageLedger.class.getName());
+        UsageLedger ledger = proxy.context().ledger();
         assertNotNull(ledger);
         assertEquals(1, ledger.byClient().stream().filter(u -> u.name().equals("ci")).findFirst().orElseThrow().requests());
     }
@@ -157,7 +157,7 @@ class MetricsTest
         Scrape scrape = scrape();
         assertEquals(upstream.countFor(ReplayTest.ALPHA), scrape.require("cerebras_proxy_retries_total", "key", "alpha", "reason", "answered_429"));
         assertEquals(upstream.countFor(ReplayTest.BRAVO), scrape.require("cerebras_proxy_retries_total", "key", "bravo", "reason", "answered_500"));
-        UsageLedger ledger = (UsageLedger)proxy.contextAttribute(UsageLedger.class.getName());
+        UsageLedger ledger = proxy.context().ledger();
         assertEquals("request_quota_exceeded", ledger.byKey().stream().filter(u -> u.name().equals("alpha")).findFirst().orElseThrow().lastError());
     }
 
@@ -197,7 +197,7 @@ class MetricsTest
         assertEquals(2, scrape.sum("cerebras_proxy_tokens_total", "client", "ci", "kind", "completion"));
         String key = keyNameOf(upstream.lastReceived().key());
         assertEquals(5, scrape.require("cerebras_proxy_tokens_total", "key", key, "client", "ci", "kind", "prompt"));
-        UsageLedger ledger = (UsageLedger)proxy.contextAttribute(UsageLedger.class.getName());
+        UsageLedger ledger = proxy.context().ledger();
         assertEquals(7, ledger.byKey().stream().filter(u -> u.name().equals(key)).findFirst().orElseThrow().totalTokens());
     }
 

@@ -4,7 +4,6 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.ee10.webapp.WebAppContext;
@@ -56,13 +55,7 @@ final class ProxyUnderTest implements AutoCloseable
         webapp.setBaseResource(ResourceFactory.of(webapp).newResource(Path.of("src/main/webapp")));
         webapp.setParentLoaderPriority(true);
         webapp.setThrowUnavailableOnStartupException(true);
-        UnaryOperator<String> source = settings::get;
-        webapp.setAttribute(KeyPoolInitializer.SETTINGS_SOURCE_ATTRIBUTE, source);
-        if (clock != null)
-        {
-            webapp.setAttribute(KeyPoolInitializer.CLOCK_ATTRIBUTE, clock);
-            webapp.setAttribute(KeyPoolInitializer.SCHEDULER_ATTRIBUTE, clock);
-        }
+        webapp.setAttribute(ProxyWebapp.EMBEDDING_ATTRIBUTE, new ProxyWebapp.Embedding(settings::get, clock, clock));
         server.setHandler(webapp);
         server.start();
     }
@@ -136,27 +129,21 @@ final class ProxyUnderTest implements AutoCloseable
         return clock;
     }
 
-    /** Puts an object into the running webapp's context, as another of its listeners would. */
-    void setContextAttribute(String name, Object value)
+    /** What the running webapp shares between its servlets. */
+    ProxyContext context()
     {
-        webapp.getServletContext().setAttribute(name, value);
+        return ProxyContext.of(webapp.getServletContext());
     }
 
     KeyPool pool()
     {
-        return (KeyPool)webapp.getServletContext().getAttribute(KeyPoolInitializer.POOL_ATTRIBUTE);
+        return context().pool();
     }
 
     /** The deployed servlet, to check how web.xml configured it. */
     CerebrasProxyServlet servlet() throws Exception
     {
         return (CerebrasProxyServlet)webapp.getServletHandler().getServlet("cerebras-proxy").getServlet();
-    }
-
-    /** What the webapp put in its servlet context under this name. */
-    Object contextAttribute(String name)
-    {
-        return webapp.getServletContext().getAttribute(name);
     }
 
     @Override

@@ -3,7 +3,6 @@ package dev.cerebrasproxy;
 import java.time.Duration;
 import java.time.Instant;
 
-import org.eclipse.jetty.http.HttpFields;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,12 +12,14 @@ class RateLimitHeadersTest
 {
     private static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
 
+    /** Headers as upstream sent them, in order: name, value, name, value... */
     private static RateLimitHeaders read(String... pairs)
     {
-        HttpFields.Mutable fields = HttpFields.build();
-        for (int i = 0; i + 1 < pairs.length; i += 2)
-            fields.add(pairs[i], pairs[i + 1]);
-        return RateLimitHeaders.read(fields, NOW);
+        return RateLimitHeaders.read(header ->
+        {
+            for (int i = 0; i + 1 < pairs.length; i += 2)
+                header.accept(pairs[i], pairs[i + 1]);
+        }, NOW);
     }
 
     /** What an older Cerebras account gets: requests per day, tokens per minute. */

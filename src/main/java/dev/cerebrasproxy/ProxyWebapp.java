@@ -11,45 +11,55 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads the settings when the webapp starts and puts them, with the key pool built from
- * them, the usage ledger, the metrics and the admin access, into the servlet context for
- * {@link CerebrasProxyServlet} and the operations endpoints. Bad settings stop the
- * webapp here, with one log line that names the problem and the fix.
+ * The webapp's start and stop (its listener in web.xml). At start it reads the settings
+ * and builds what every servlet shares, the {@link ProxyContext}: the key pool, the usage
+ * ledger, the metrics, the admin access. Bad settings stop the webapp here, with one log
+ * line that names the problem and the fix. At stop it stops the keys file watcher, the
+ * one thread the webapp starts of its own.
+ *
+ * <p>A program that embeds the webapp (or a test) may put an {@link Embedding} under
+ * {@link #EMBEDDING_ATTRIBUTE} before the webapp starts: the one way in besides the
+ * environment.
  */
-public class KeyPoolInitializer implements ServletContextListener
+public class ProxyWebapp implements ServletContextListener
 {
-    public static final String SETTINGS_ATTRIBUTE = ProxySettings.class.getName();
-    public static final String POOL_ATTRIBUTE = KeyPool.class.getName();
-    /** What each key and client used, for the status page. */
-    public static final String LEDGER_ATTRIBUTE = UsageLedger.class.getName();
-    /**
-     * Where an embedding program (or a test) may put a {@code UnaryOperator<String>} that
-     * supplies settings by name instead of the environment.
-     */
-    public static final String SETTINGS_SOURCE_ATTRIBUTE = SETTINGS_ATTRIBUTE + ".source";
-    /**
-     * Where an embedding program (or a test) may put the {@link InstantSource} the pool
-     * tells time by, instead of the system clock; it then also puts a {@link TaskScheduler}
-     * that measures delays on that clock under {@link #SCHEDULER_ATTRIBUTE}.
-     */
-    public static final String CLOCK_ATTRIBUTE = InstantSource.class.getName();
-    public static final String SCHEDULER_ATTRIBUTE = TaskScheduler.class.getName();
+    /** Where an {@link Embedding} is read from, if one was put there before the webapp started. */
+    public static final String EMBEDDING_ATTRIBUTE = Embedding.class.getName();
 
-    private static final Logger LOG = LoggerFactory.getLogger(KeyPoolInitializer.class);
+    /**
+     * What an embedding program gives the webapp instead of the environment and the system
+     * clock. Each may be null for the default.
+     *
+     * @param settings supplies settings by name instead of the environment
+     * @param clock what the pool tells time by
+     * @param scheduler runs the timers of requests that wait for a key; it must measure
+     * delays on {@code clock}, so the two come together
+     */
+    public record Embedding(UnaryOperator<String> settings, InstantSource clock, TaskScheduler scheduler)
+    {
+        public Embedding
+        {
+            if ((clock == null) != (scheduler == null))
+                throw new IllegalArgumentException("an embedded clock needs a scheduler on that clock, and the other way round");
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyWebapp.class);
 
     /** Reloads the pool from CEREBRAS_API_KEYS_FILE; null when the keys came from the environment. */
     private KeysFileWatcher watcher;
 
     @Override
-    @SuppressWarnings("unchecked")
     public void contextInitialized(ServletContextEvent event)
     {
         ServletContext context = event.getServletContext();
-        UnaryOperator<String> source = (UnaryOperator<String>)context.getAttribute(SETTINGS_SOURCE_ATTRIBUTE);
+        Embedding embedding = (Embedding)context.getAttribute(EMBEDDING_ATTRIBUTE);
+        if (embedding == null)
+            embedding = new Embedding(null, null, null);
         ProxySettings settings;
         try
         {
-            settings = source == null ? ProxySettings.fromEnvironment() : ProxySettings.from(source);
+            settings = embedding.settings() == null ? ProxySettings.fromEnvironment() : ProxySettings.from(embedding.settings());
         }
         catch (InvalidSettingsException e)
         {
@@ -57,15 +67,14 @@ public class KeyPoolInitializer implements ServletContextListener
             // The container logs this too: point at the line above rather than repeat it.
             throw new InvalidSettingsException("cerebras-proxy settings are invalid; the problem and its fix are logged just before this");
         }
-        context.setAttribute(SETTINGS_ATTRIBUTE, settings);
-        InstantSource clock = (InstantSource)context.getAttribute(CLOCK_ATTRIBUTE);
-        KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock == null ? InstantSource.system() : clock);
-        context.setAttribute(POOL_ATTRIBUTE, pool);
+        InstantSource clock = embedding.clock() == null ? InstantSource.system() : embedding.clock();
+        KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock);
         UsageLedger ledger = new UsageLedger();
-        context.setAttribute(LEDGER_ATTRIBUTE, ledger);
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
-        context.setAttribute(ProxyMetrics.ATTRIBUTE, new ProxyMetrics(ledger, pool::snapshot));
-        context.setAttribute(AdminAccess.ATTRIBUTE, new AdminAccess(settings.adminToken()));
+        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
+        context.setAttribute(ProxyContext.ATTRIBUTE,
+            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler()));
+
         ClientTokens clients = settings.clientTokens();
         if (clients.required())
             LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
@@ -88,5 +97,6 @@ public class KeyPoolInitializer implements ServletContextListener
         if (watcher != null)
             watcher.close();
         watcher = null;
+        event.getServletContext().removeAttribute(ProxyContext.ATTRIBUTE);
     }
 }
