@@ -1,5 +1,11 @@
 package dev.cerebrasproxy;
 
+import dev.cerebrasproxy.access.AdminAccess;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.ops.ProxyMetrics;
+import dev.cerebrasproxy.ops.UsageLedger;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.ServletContext;
 
 /**

@@ -4,6 +4,16 @@ import java.time.InstantSource;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
+import dev.cerebrasproxy.access.AdminAccess;
+import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.config.InvalidSettingsException;
+import dev.cerebrasproxy.config.KeysFileWatcher;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.ops.ProxyMetrics;
+import dev.cerebrasproxy.ops.UsageLedger;
+import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
