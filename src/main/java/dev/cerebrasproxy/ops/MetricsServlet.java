@@ -5,9 +5,7 @@ import java.io.IOException;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
-import dev.cerebrasproxy.access.AdminAccess;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -15,29 +13,21 @@ import jakarta.servlet.http.HttpServletResponse;
  * {@code /_proxy/metrics}: this webapp's {@link ProxyMetrics} in Prometheus's text
  * format, written by Prometheus's own writer. Needs the admin token when one is set.
  */
-public class MetricsServlet extends HttpServlet
+public class MetricsServlet extends AdminServlet
 {
     private static final PrometheusTextFormatWriter WRITER = PrometheusTextFormatWriter.create();
 
     private ProxyMetrics metrics;
-    private AdminAccess access;
 
     @Override
-    public void init()
+    void init(ProxyContext context)
     {
-        ProxyContext context = ProxyContext.of(getServletContext());
         metrics = context.metrics();
-        access = context.adminAccess();
     }
 
     @Override
-    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
+    void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        if (!access.allows(request))
-        {
-            access.refuse(response);
-            return;
-        }
         // Written aside first: a scrape is small, and a whole answer gets a Content-Length.
         ByteArrayOutputStream text = new ByteArrayOutputStream(8192);
         WRITER.write(text, metrics.registry().scrape());

@@ -17,7 +17,7 @@ import io.prometheus.metrics.model.snapshots.Unit;
 /**
  * What the proxy measures, in one place: the Prometheus metrics of this webapp (in a
  * registry of its own, so two webapps in one JVM never collide) and the {@link UsageLedger}
- * the status page reads. The servlet says what happened at the points where it is known;
+ * the status page reads. The forwarding code says what happened where it learns it;
  * this class decides what that counts as. Labels are key and client names, never values.
  */
 public final class ProxyMetrics

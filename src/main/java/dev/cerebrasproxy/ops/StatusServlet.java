@@ -9,9 +9,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
-import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.pool.KeyPool;
-import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -20,7 +18,7 @@ import jakarta.servlet.http.HttpServletResponse;
  * the same report for the page's refresh and for scripts. Both show names and counts,
  * never a key's or a token's value, and both answer only whom AdminAccess lets in.
  */
-public class StatusServlet extends HttpServlet
+public class StatusServlet extends AdminServlet
 {
     static final String JSON_PATH = "/_proxy/status.json";
 
@@ -29,25 +27,17 @@ public class StatusServlet extends HttpServlet
 
     private KeyPool pool;
     private UsageLedger ledger;
-    private AdminAccess access;
 
     @Override
-    public void init()
+    void init(ProxyContext context)
     {
-        ProxyContext context = ProxyContext.of(getServletContext());
         pool = context.pool();
         ledger = context.ledger();
-        access = context.adminAccess();
     }
 
     @Override
-    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
+    void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        if (!access.allows(request))
-        {
-            access.refuse(response);
-            return;
-        }
         StatusReport report = StatusReport.of(pool, ledger);
         if (JSON_PATH.equals(request.getServletPath()))
         {

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * What each key and each client has used: requests, errors and tokens, by name (never a
  * key's or a token's value). Counting is lock-free; reading gives immutable records for
- * the operations endpoints. It knows nothing of HTTP: the servlet says what happened.
+ * the operations endpoints. It knows nothing of HTTP: {@link ProxyMetrics} says what happened.
  */
 public final class UsageLedger
 {

@@ -2,16 +2,12 @@ package dev.cerebrasproxy.config;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** CEREBRAS_API_KEYS_FILE and PROXY_KEYS_FILE_POLL_MS as read at startup. */
@@ -22,27 +18,11 @@ class KeysFileSettingsTest
     @TempDir
     Path directory;
 
-    private static ProxySettings load(String... pairs)
-    {
-        Map<String, String> map = new HashMap<>();
-        for (int i = 0; i + 1 < pairs.length; i += 2)
-            map.put(pairs[i], pairs[i + 1]);
-        return ProxySettings.from(map::get);
-    }
-
-    private static String problemWith(String... pairs)
-    {
-        InvalidSettingsException e = assertThrows(InvalidSettingsException.class, () -> load(pairs));
-        assertFalse(e.getMessage().contains(SECRET), e.getMessage());
-        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
-        return e.getMessage();
-    }
-
     @Test
     void theFileWinsOverTheVariableAndIsPolledEverySecondByDefault() throws Exception
     {
         Path file = Files.writeString(directory.resolve("keys.json"), "{\"fromFile\":\"" + SECRET + "\"}");
-        ProxySettings settings = load(ProxySettings.API_KEYS_FILE, file.toString(), ProxySettings.API_KEYS, "{\"fromEnv\":\"csk-env\"}");
+        ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS_FILE, file.toString(), ProxySettings.API_KEYS, "{\"fromEnv\":\"csk-env\"}");
         assertEquals("fromFile", settings.keys().get(0).name());
         assertEquals(file.toAbsolutePath(), settings.keysFile());
         assertEquals(1000, settings.keysFilePoll().toMillis());
@@ -51,14 +31,14 @@ class KeysFileSettingsTest
     @Test
     void withoutAFileNothingIsWatched()
     {
-        assertNull(load(ProxySettings.API_KEYS, "{\"k\":\"csk-k\"}").keysFile());
+        assertNull(ReadSettings.from(ProxySettings.API_KEYS, "{\"k\":\"csk-k\"}").keysFile());
     }
 
     @Test
     void aMissingFileStopsTheWebappNamingIt()
     {
         Path missing = directory.resolve("nope.json");
-        String problem = problemWith(ProxySettings.API_KEYS_FILE, missing.toString(), ProxySettings.API_KEYS, "{\"k\":\"" + SECRET + "\"}");
+        String problem = ReadSettings.problemWith(ProxySettings.API_KEYS_FILE, missing.toString(), ProxySettings.API_KEYS, "{\"k\":\"" + SECRET + "\"}");
         assertTrue(problem.startsWith(ProxySettings.API_KEYS_FILE + " " + missing + " cannot be read (NoSuchFileException)"), problem);
     }
 
@@ -66,7 +46,7 @@ class KeysFileSettingsTest
     void aBadFileIsReportedAsTheFileNotTheVariable() throws Exception
     {
         Path file = Files.writeString(directory.resolve("keys.json"), "{\"a\":\"" + SECRET + "\",\"b\":\"" + SECRET + "\"}");
-        String problem = problemWith(ProxySettings.API_KEYS_FILE, file.toString());
+        String problem = ReadSettings.problemWith(ProxySettings.API_KEYS_FILE, file.toString());
         assertEquals(ProxySettings.API_KEYS_FILE + " " + file + " entries \"a\" and \"b\" hold the same key: remove one, a key counts once against its rate limit.", problem);
     }
 
@@ -74,7 +54,7 @@ class KeysFileSettingsTest
     void thePollIntervalMustBePositive() throws Exception
     {
         Path file = Files.writeString(directory.resolve("keys.json"), "{\"k\":\"csk-k\"}");
-        String problem = problemWith(ProxySettings.API_KEYS_FILE, file.toString(), ProxySettings.KEYS_FILE_POLL_MS, "0");
+        String problem = ReadSettings.problemWith(ProxySettings.API_KEYS_FILE, file.toString(), ProxySettings.KEYS_FILE_POLL_MS, "0");
         assertTrue(problem.startsWith(ProxySettings.KEYS_FILE_POLL_MS + " must be a positive whole number"), problem);
     }
 }

@@ -1,7 +1,5 @@
 package dev.cerebrasproxy.config;
 
-import java.util.HashMap;
-import java.util.Map;
 
 import dev.cerebrasproxy.access.AdminToken;
 import dev.cerebrasproxy.pool.ApiKey;
@@ -9,34 +7,16 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ProxySettingsTest
 {
     private static final String SECRET = "csk-very-SECRET-value";
 
-    private static ProxySettings load(String... pairs)
-    {
-        Map<String, String> map = new HashMap<>();
-        for (int i = 0; i + 1 < pairs.length; i += 2)
-            map.put(pairs[i], pairs[i + 1]);
-        return ProxySettings.from(map::get);
-    }
-
-    /** The one line an operator reads: it names the setting and never holds a key's value. */
-    private static String problemWith(String... pairs)
-    {
-        InvalidSettingsException e = assertThrows(InvalidSettingsException.class, () -> load(pairs));
-        assertFalse(e.getMessage().contains(SECRET), e.getMessage());
-        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
-        return e.getMessage();
-    }
-
     @Test
     void defaultsApplyWhenOnlyKeysAreSet()
     {
-        ProxySettings settings = load(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":\"csk-2\"}");
+        ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":\"csk-2\"}");
         assertEquals(2, settings.keys().size());
         assertEquals("key1", settings.keys().get(0).name());
         assertEquals("key2", settings.keys().get(1).name());
@@ -49,7 +29,7 @@ class ProxySettingsTest
     @Test
     void keysKeepTheirConfiguredOrderAndStripSurroundingBlanks()
     {
-        ProxySettings settings = load(ProxySettings.API_KEYS, "{\"z\":\" csk-z \",\"a\":\"csk-a\",\"m\":\"csk-m\"}");
+        ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS, "{\"z\":\" csk-z \",\"a\":\"csk-a\",\"m\":\"csk-m\"}");
         assertEquals("z,a,m", String.join(",", settings.keys().stream().map(ApiKey::name).toList()));
         assertEquals("Bearer csk-z", settings.keys().get(0).authorization());
     }
@@ -65,14 +45,14 @@ class ProxySettingsTest
     @Test
     void missingKeysStopStartup()
     {
-        assertTrue(problemWith().startsWith("CEREBRAS_API_KEYS is not set."));
-        assertTrue(problemWith(ProxySettings.API_KEYS, "  ").startsWith("CEREBRAS_API_KEYS is not set."));
+        assertTrue(ReadSettings.problemWith().startsWith("CEREBRAS_API_KEYS is not set."));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "  ").startsWith("CEREBRAS_API_KEYS is not set."));
     }
 
     @Test
     void keysThatAreNotJsonStopStartupWithoutQuotingThem()
     {
-        String message = problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\"");
+        String message = ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\"");
         assertTrue(message.startsWith("CEREBRAS_API_KEYS is not valid JSON."), message);
         assertTrue(message.contains("{\"key1\":\"csk-...\""), "shows the expected form: " + message);
     }
@@ -81,52 +61,52 @@ class ProxySettingsTest
     void keysThatAreNotAnObjectStopStartup()
     {
         assertEquals("CEREBRAS_API_KEYS must be a JSON object, not an array. Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.",
-            problemWith(ProxySettings.API_KEYS, "[\"" + SECRET + "\"]"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, "\"" + SECRET + "\"").startsWith("CEREBRAS_API_KEYS must be a JSON object, not a string."));
+            ReadSettings.problemWith(ProxySettings.API_KEYS, "[\"" + SECRET + "\"]"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "\"" + SECRET + "\"").startsWith("CEREBRAS_API_KEYS must be a JSON object, not a string."));
     }
 
     @Test
     void anEmptyObjectStopsStartup()
     {
-        assertTrue(problemWith(ProxySettings.API_KEYS, "{}").startsWith("CEREBRAS_API_KEYS is an empty object"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{}").startsWith("CEREBRAS_API_KEYS is an empty object"));
     }
 
     @Test
     void aKeyThatIsNotAStringStopsStartup()
     {
         assertEquals("CEREBRAS_API_KEYS entry \"key2\" must be a string, not a number: put the key in quotes.",
-            problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":12345}"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, "{\"key1\":null}").contains("not null"));
+            ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":12345}"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":null}").contains("not null"));
     }
 
     @Test
     void aBlankKeyStopsStartup()
     {
         assertEquals("CEREBRAS_API_KEYS entry \"key2\" is blank: set it to the key's value or remove the entry.",
-            problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":\"  \"}"));
+            ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":\"  \"}"));
     }
 
     @Test
     void theSameKeyTwiceStopsStartup()
     {
         assertEquals("CEREBRAS_API_KEYS entries \"key1\" and \"key3\" hold the same key: remove one, a key counts once against its rate limit.",
-            problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":\"csk-2\",\"key3\":\"" + SECRET + "\"}"));
+            ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":\"csk-2\",\"key3\":\"" + SECRET + "\"}"));
     }
 
     @Test
     void aBadUpstreamUrlStopsStartup()
     {
         String keys = "{\"key1\":\"" + SECRET + "\"}";
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "api.cerebras.ai/v1").startsWith("CEREBRAS_UPSTREAM_URL must be an absolute http or https URL"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "ftp://api.cerebras.ai/v1").startsWith("CEREBRAS_UPSTREAM_URL must be an absolute http or https URL"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "https://api cerebras.ai").startsWith("CEREBRAS_UPSTREAM_URL is not a valid URL"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "https://api.cerebras.ai/v1?x=1").startsWith("CEREBRAS_UPSTREAM_URL must not carry a query"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "api.cerebras.ai/v1").startsWith("CEREBRAS_UPSTREAM_URL must be an absolute http or https URL"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "ftp://api.cerebras.ai/v1").startsWith("CEREBRAS_UPSTREAM_URL must be an absolute http or https URL"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "https://api cerebras.ai").startsWith("CEREBRAS_UPSTREAM_URL is not a valid URL"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "https://api.cerebras.ai/v1?x=1").startsWith("CEREBRAS_UPSTREAM_URL must not carry a query"));
     }
 
     @Test
     void theUpstreamUrlLosesItsTrailingSlash()
     {
-        ProxySettings settings = load(ProxySettings.API_KEYS, "{\"k\":\"v\"}", ProxySettings.UPSTREAM_URL, "HTTP://127.0.0.1:9/v1/");
+        ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS, "{\"k\":\"v\"}", ProxySettings.UPSTREAM_URL, "HTTP://127.0.0.1:9/v1/");
         assertEquals("http://127.0.0.1:9/v1", settings.upstream().toString());
     }
 
@@ -135,31 +115,31 @@ class ProxySettingsTest
     {
         String keys = "{\"key1\":\"" + SECRET + "\"}";
         assertEquals("PROXY_MAX_BODY_BYTES must be a positive whole number, not \"32MB\": unset it to use the default 33554432.",
-            problemWith(ProxySettings.API_KEYS, keys, ProxySettings.MAX_BODY_BYTES, "32MB"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.IDLE_TIMEOUT_MS, "0").startsWith("PROXY_IDLE_TIMEOUT_MS must be a positive"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CONNECT_TIMEOUT_MS, "-5").startsWith("PROXY_CONNECT_TIMEOUT_MS must be a positive"));
-        assertEquals(1024, load(ProxySettings.API_KEYS, keys, ProxySettings.MAX_BODY_BYTES, "1024").maxBodyBytes());
+            ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.MAX_BODY_BYTES, "32MB"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.IDLE_TIMEOUT_MS, "0").startsWith("PROXY_IDLE_TIMEOUT_MS must be a positive"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CONNECT_TIMEOUT_MS, "-5").startsWith("PROXY_CONNECT_TIMEOUT_MS must be a positive"));
+        assertEquals(1024, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.MAX_BODY_BYTES, "1024").maxBodyBytes());
     }
 
     @Test
     void aTrustStoreThatIsNoReadableFileStopsStartup()
     {
-        String message = problemWith(ProxySettings.API_KEYS, "{\"key1\":\"csk-1\"}", ProxySettings.TRUST_STORE, "/nonexistent/trust.p12");
+        String message = ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"csk-1\"}", ProxySettings.TRUST_STORE, "/nonexistent/trust.p12");
         assertTrue(message.startsWith("PROXY_UPSTREAM_TRUST_STORE names no readable file (/nonexistent/trust.p12)"), message);
     }
 
     @Test
     void noTrustStoreMeansTheJvmDefaultTrust()
     {
-        assertEquals(null, load(ProxySettings.API_KEYS, "{\"key1\":\"csk-1\"}").upstreamTrust());
+        assertEquals(null, ReadSettings.from(ProxySettings.API_KEYS, "{\"key1\":\"csk-1\"}").upstreamTrust());
     }
 
     @Test
     void clientTokensAreOptionalAndReadLikeKeys()
     {
         String keys = "{\"key1\":\"csk-1\"}";
-        assertFalse(load(ProxySettings.API_KEYS, keys).clientTokens().required(), "unset: open");
-        ProxySettings settings = load(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"ci\":\" " + SECRET + " \",\"bob\":\"tok-2\"}");
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys).clientTokens().required(), "unset: open");
+        ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"ci\":\" " + SECRET + " \",\"bob\":\"tok-2\"}");
         assertEquals(java.util.List.of("ci", "bob"), settings.clientTokens().names());
         // Stripped like keys, and found by either header.
         assertEquals("ci", settings.clientTokens().clientOf("Bearer " + SECRET, null));
@@ -167,9 +147,9 @@ class ProxySettingsTest
         assertEquals(null, settings.clientTokens().clientOf("Bearer tok-3", "tok-3"));
         assertEquals(null, settings.clientTokens().clientOf(null, null));
         assertEquals("PROXY_CLIENT_TOKENS entry \"ci\" is blank: set it to the token's value or remove the entry.",
-            problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"ci\":\" \"}"));
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "[\"" + SECRET + "\"]").startsWith("PROXY_CLIENT_TOKENS must be a JSON object, not an array."));
-        assertTrue(problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"a\":\"" + SECRET + "\",\"b\":\"" + SECRET + "\"}")
+            ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"ci\":\" \"}"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "[\"" + SECRET + "\"]").startsWith("PROXY_CLIENT_TOKENS must be a JSON object, not an array."));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.CLIENT_TOKENS, "{\"a\":\"" + SECRET + "\",\"b\":\"" + SECRET + "\"}")
             .startsWith("PROXY_CLIENT_TOKENS entries \"a\" and \"b\" hold the same token"));
     }
 
@@ -177,8 +157,8 @@ class ProxySettingsTest
     void theAdminTokenIsOptional()
     {
         String keys = "{\"key1\":\"csk-1\"}";
-        assertFalse(load(ProxySettings.API_KEYS, keys, ProxySettings.ADMIN_TOKEN, "  ").adminToken().required());
-        AdminToken token = load(ProxySettings.API_KEYS, keys, ProxySettings.ADMIN_TOKEN, " " + SECRET + " ").adminToken();
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.ADMIN_TOKEN, "  ").adminToken().required());
+        AdminToken token = ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.ADMIN_TOKEN, " " + SECRET + " ").adminToken();
         assertTrue(token.matches(SECRET), "stripped");
         assertFalse(token.matches(" " + SECRET + " "));
         assertFalse(token.toString().contains(SECRET));

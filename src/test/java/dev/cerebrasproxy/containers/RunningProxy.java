@@ -15,8 +15,6 @@ import java.util.stream.Stream;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.Poll;
 
-
-
 /**
  * A container process serving the proxy on a loopback port, and everything it logs: its
  * console and any log files it writes (Tomcat's logs/). Closing it stops the process and

@@ -1,18 +1,10 @@
 package dev.cerebrasproxy.forward;
 
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.GZIPOutputStream;
 
 import com.google.gson.JsonObject;
 import dev.cerebrasproxy.config.ProxySettings;
@@ -22,22 +14,14 @@ import dev.cerebrasproxy.support.ProxyExtension;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
 import static dev.cerebrasproxy.support.TestData.CHARLIE;
 import static dev.cerebrasproxy.support.TestData.CHAT;
-import static dev.cerebrasproxy.support.TestData.COMPLETION;
-import static dev.cerebrasproxy.support.TestData.QUEUE_EXCEEDED;
 import static dev.cerebrasproxy.support.TestData.RATE_LIMITED;
-import static dev.cerebrasproxy.support.TestData.WRONG_KEY;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 
 /**
  * When no key can serve ({@link NoKeyAvailable}): the 503 comes at once and says when the
@@ -53,7 +37,6 @@ class NoKeyAvailableTest
     {
         return Http.post(proxy.uri("/v1/chat/completions"), CHAT);
     }
-
 
     /** Every key gets a 429 with these Retry-After seconds, from one request that tries them all. */
     private static void coolAllKeys(String alpha, String bravo, String charlie) throws Exception

@@ -146,7 +146,7 @@ class ProxyFlowTest
     @Test
     void upstreamStatusesThatAreNotAboutTheKeyPassUnchanged() throws Exception
     {
-        // 429, 500, 401, 402 and 403 are about the key and are retried (see SmartPoolTest)
+        // 429, 500, 401, 402 and 403 are about the key and are retried (see KeyFeedbackTest)
         for (int status : new int[]{400, 404, 408, 422, 502, 503})
         {
             proxy.upstream().otherwise(FakeCerebras.json(status, "{\"message\":\"m" + status + "\",\"type\":\"t\",\"param\":null,\"code\":\"c" + status + "\"}",

@@ -99,9 +99,7 @@ class ReplayTest
         assertEquals("1", response.headers().firstValue("Retry-After").orElseThrow(), "the soonest any key recovers");
         long retryAfterMs = Long.parseLong(response.headers().firstValue("retry-after-ms").orElseThrow());
         assertTrue(retryAfterMs > 0 && retryAfterMs <= 1000, "retry-after-ms " + retryAfterMs);
-        assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("application/json"));
-        JsonObject error = Http.json(response);
-        assertEquals(Set.of("message", "type", "param", "code"), error.keySet());
+        JsonObject error = Http.error(response);
         assertEquals("server_error", error.get("type").getAsString());
         assertEquals("no_key_available", error.get("code").getAsString());
         assertTrue(error.get("param").isJsonNull());

@@ -1,6 +1,5 @@
 package dev.cerebrasproxy.pool;
 
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -12,9 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.GZIPOutputStream;
 
-import com.google.gson.JsonObject;
 import dev.cerebrasproxy.support.Codings;
 import dev.cerebrasproxy.support.EventStream;
 import dev.cerebrasproxy.support.FakeCerebras;
@@ -38,7 +35,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
 
 /**
  * What upstream's answers teach the pool ({@link KeyFeedback}), through the real webapp on

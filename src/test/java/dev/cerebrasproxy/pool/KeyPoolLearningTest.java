@@ -7,14 +7,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import dev.cerebrasproxy.support.Concurrently;
 import dev.cerebrasproxy.support.ManualClock;
 import org.junit.jupiter.api.Test;
 
@@ -232,44 +228,31 @@ class KeyPoolLearningTest
         KeyPool pool = poolOf(5);
         int threads = 8;
         int rounds = 20_000;
-        ExecutorService executor = Executors.newFixedThreadPool(threads);
-        CountDownLatch start = new CountDownLatch(1);
         AtomicInteger violations = new AtomicInteger();
         AtomicLong takes = new AtomicLong();
-        List<Future<?>> futures = new ArrayList<>();
-        for (int t = 0; t < threads; t++)
+        Concurrently.run(threads, thread ->
         {
-            int thread = t;
-            futures.add(executor.submit(() ->
+            for (int r = 0; r < rounds; r++)
             {
-                start.await();
-                for (int r = 0; r < rounds; r++)
+                KeyPool.Rotation rotation = pool.rotation();
+                Set<String> met = new HashSet<>();
+                ApiKey key;
+                while ((key = rotation.next()) != null)
                 {
-                    KeyPool.Rotation rotation = pool.rotation();
-                    Set<String> met = new HashSet<>();
-                    ApiKey key;
-                    while ((key = rotation.next()) != null)
-                    {
-                        takes.incrementAndGet();
-                        if (!met.add(key.name()))
-                            violations.incrementAndGet();
-                        if ((r + thread) % 7 == 0)
-                            pool.rateLimited(key, Duration.ZERO, "request_quota_exceeded");
-                        else if ((r + thread) % 11 == 0)
-                            pool.quarantine(key, "401 wrong_api_key");
-                        else
-                            pool.served(key);
-                    }
-                    if (r % 5000 == 0)
-                        pool.reset();
+                    takes.incrementAndGet();
+                    if (!met.add(key.name()))
+                        violations.incrementAndGet();
+                    if ((r + thread) % 7 == 0)
+                        pool.rateLimited(key, Duration.ZERO, "request_quota_exceeded");
+                    else if ((r + thread) % 11 == 0)
+                        pool.quarantine(key, "401 wrong_api_key");
+                    else
+                        pool.served(key);
                 }
-                return null;
-            }));
-        }
-        start.countDown();
-        for (Future<?> future : futures)
-            future.get(60, TimeUnit.SECONDS);
-        executor.shutdown();
+                if (r % 5000 == 0)
+                    pool.reset();
+            }
+        });
         assertEquals(0, violations.get());
         assertEquals(takes.get(), pool.snapshot().stream().mapToLong(KeySnapshot::requests).sum());
         assertNotEquals(0, takes.get());

@@ -6,13 +6,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import dev.cerebrasproxy.support.Concurrently;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -62,35 +58,23 @@ class KeyPoolTest
         KeyPool pool = poolOf(5);
         int threads = 8;
         int rotationsPerThread = 20_000;
-        ExecutorService executor = Executors.newFixedThreadPool(threads);
-        CountDownLatch start = new CountDownLatch(1);
         AtomicInteger violations = new AtomicInteger();
-        List<Future<?>> futures = new ArrayList<>();
-        for (int t = 0; t < threads; t++)
+        Concurrently.run(threads, thread ->
         {
-            futures.add(executor.submit(() ->
+            for (int r = 0; r < rotationsPerThread; r++)
             {
-                start.await();
-                for (int r = 0; r < rotationsPerThread; r++)
+                KeyPool.Rotation rotation = pool.rotation();
+                Set<String> met = new HashSet<>();
+                ApiKey key;
+                while ((key = rotation.next()) != null)
                 {
-                    KeyPool.Rotation rotation = pool.rotation();
-                    Set<String> met = new HashSet<>();
-                    ApiKey key;
-                    while ((key = rotation.next()) != null)
-                    {
-                        if (!met.add(key.name()))
-                            violations.incrementAndGet();
-                    }
-                    if (met.size() != 5)
+                    if (!met.add(key.name()))
                         violations.incrementAndGet();
                 }
-                return null;
-            }));
-        }
-        start.countDown();
-        for (Future<?> future : futures)
-            future.get(60, TimeUnit.SECONDS);
-        executor.shutdown();
+                if (met.size() != 5)
+                    violations.incrementAndGet();
+            }
+        });
         assertEquals(0, violations.get());
     }
 

@@ -6,6 +6,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Set;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -41,5 +42,25 @@ public final class Http
     public static JsonObject json(HttpResponse<String> response)
     {
         return JsonParser.parseString(response.body()).getAsJsonObject();
+    }
+
+    /**
+     * An error in Cerebras's flat shape, as SDKs parse it: a JSON body with exactly
+     * message, type, param and code, each a string or null. Fails the test otherwise.
+     */
+    public static JsonObject error(HttpResponse<String> response)
+    {
+        String type = response.headers().firstValue("Content-Type").orElse("");
+        if (!type.startsWith("application/json"))
+            throw new AssertionError("an error answered as " + type + ": " + response.body());
+        JsonObject error = json(response);
+        if (!error.keySet().equals(Set.of("message", "type", "param", "code")))
+            throw new AssertionError("not in Cerebras's error shape: " + response.body());
+        error.entrySet().forEach(field ->
+        {
+            if (!field.getValue().isJsonNull() && !(field.getValue().isJsonPrimitive() && field.getValue().getAsJsonPrimitive().isString()))
+                throw new AssertionError(field.getKey() + " is neither a string nor null: " + response.body());
+        });
+        return error;
     }
 }

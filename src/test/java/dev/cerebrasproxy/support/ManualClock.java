@@ -8,8 +8,6 @@ import java.util.List;
 
 import dev.cerebrasproxy.pool.TaskScheduler;
 
-
-
 /**
  * Time that moves only when a test says so, and the tasks scheduled on it: a test
  * advances the clock and the tasks that fall due run, on the test's thread. No test

@@ -3,7 +3,6 @@ package dev.cerebrasproxy.support;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 
 /**
  * Waiting for what cannot count down a latch of ours (another process, a pool shrinking,
@@ -12,6 +11,13 @@ import java.util.function.Supplier;
  */
 public final class Poll
 {
+    /** A look at something that may fail to answer (a server not up yet): an exception fails the test. */
+    @FunctionalInterface
+    public interface Probe<T>
+    {
+        T get() throws Exception;
+    }
+
     private static final Duration INTERVAL = Duration.ofMillis(5);
     private static final Duration PROCESS_INTERVAL = Duration.ofMillis(100);
 
@@ -39,18 +45,30 @@ public final class Poll
     }
 
     /** The first non-null answer of {@code probe}; fails with {@code what} once {@code bound} has passed. */
-    public static <T> T until(Duration bound, String what, Supplier<T> probe)
+    public static <T> T until(Duration bound, String what, Probe<T> probe)
     {
         Object[] answer = new Object[1];
-        if (!until(bound, PROCESS_INTERVAL, () -> (answer[0] = probe.get()) != null))
+        if (!until(bound, PROCESS_INTERVAL, () -> (answer[0] = unchecked(probe)) != null))
             throw new AssertionError("Gave up after " + bound.toSeconds() + " s waiting for " + what);
         @SuppressWarnings("unchecked")
         T found = (T)answer[0];
         return found;
     }
 
-    public static void untilTrue(Duration bound, String what, Supplier<Boolean> condition)
+    public static void untilTrue(Duration bound, String what, Probe<Boolean> condition)
     {
         until(bound, what, () -> condition.get() ? Boolean.TRUE : null);
+    }
+
+    private static <T> T unchecked(Probe<T> probe)
+    {
+        try
+        {
+            return probe.get();
+        }
+        catch (Exception e)
+        {
+            throw new AssertionError(e);
+        }
     }
 }
