@@ -2,6 +2,8 @@ package dev.cerebrasproxy;
 
 import java.time.Duration;
 
+import dev.cerebrasproxy.pool.CooldownPolicy;
+
 /**
  * When the proxy tells a client to come back: {@code Retry-After} in whole seconds, rounded
  * up, and {@code retry-after-ms} to the millisecond. The official SDKs wait
@@ -21,7 +23,7 @@ public record RetryAfter(long millis)
     /** Whole seconds, rounded up: a client that waits this long finds what it waited for. */
     public long seconds()
     {
-        return (millis + 999) / 1000;
+        return CooldownPolicy.secondsRoundedUp(Duration.ofMillis(millis));
     }
 
     /** {@code Retry-After} and {@code retry-after-ms}, as name, value, name, value. */

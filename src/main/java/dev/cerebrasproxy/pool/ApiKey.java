@@ -22,11 +22,13 @@ public final class ApiKey
         return name;
     }
 
+    /** The upstream {@code Authorization} header's value: the one place the secret goes. */
     public String authorization()
     {
         return "Bearer " + secret;
     }
 
+    /** Whether the secret is in this text (an upstream header that echoes it must not reach the client). */
     public boolean appearsIn(String text)
     {
         return text.contains(secret);

@@ -40,6 +40,12 @@ public record CooldownPolicy(Duration rateLimited, Duration serverError, Duratio
         return announced.compareTo(LONGEST_ANNOUNCED) > 0 ? LONGEST_ANNOUNCED : announced;
     }
 
+    /** Whole seconds, rounded up (none for a rest that is over): whoever waits that long finds the key back. */
+    public static long secondsRoundedUp(Duration duration)
+    {
+        return Math.max(0, (duration.toMillis() + 999) / 1000);
+    }
+
     /**
      * A rest as an operator reads it, in the logs and on the status page: whole seconds,
      * rounded up so "0 s" never shows for a key that still rests: "42 s", "1 min 5 s",
@@ -47,7 +53,7 @@ public record CooldownPolicy(Duration rateLimited, Duration serverError, Duratio
      */
     public static String readable(Duration duration)
     {
-        long seconds = Math.max(0, (duration.toMillis() + 999) / 1000);
+        long seconds = secondsRoundedUp(duration);
         if (seconds < 60)
             return seconds + " s";
         if (seconds < 3600)

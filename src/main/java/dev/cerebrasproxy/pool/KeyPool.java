@@ -94,6 +94,7 @@ public final class KeyPool
         return generation.keys();
     }
 
+    /** The pool's time: the clock the rests are measured on. */
     public Instant now()
     {
         return clock.instant();
