@@ -17,12 +17,12 @@ public record ProxyError(int status, String type, String code, String param, Str
 {
     private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
 
-    static ProxyError invalidRequest(int status, String code, String message)
+    public static ProxyError invalidRequest(int status, String code, String message)
     {
         return new ProxyError(status, "invalid_request_error", code, null, message);
     }
 
-    static ProxyError server(int status, String code, String message)
+    public static ProxyError server(int status, String code, String message)
     {
         return new ProxyError(status, "server_error", code, null, message);
     }
@@ -43,7 +43,7 @@ public record ProxyError(int status, String type, String code, String param, Str
      *
      * @param headers extra response headers, as name, value, name, value...
      */
-    boolean sendTo(HttpServletResponse response, String... headers) throws IOException
+    public boolean sendTo(HttpServletResponse response, String... headers) throws IOException
     {
         return sendJson(response, status, toJson().getBytes(StandardCharsets.UTF_8), headers);
     }
@@ -52,17 +52,12 @@ public record ProxyError(int status, String type, String code, String param, Str
      * Writes a JSON answer if the response is not committed yet, replacing whatever status
      * and headers an abandoned attempt had set; returns whether it did.
      */
-    static boolean sendJson(HttpServletResponse response, int status, byte[] body, String... headers) throws IOException
+    public static boolean sendJson(HttpServletResponse response, int status, byte[] body, String... headers) throws IOException
     {
         if (response.isCommitted())
             return false;
         response.reset();
-        for (int i = 0; i + 1 < headers.length; i += 2)
-            response.setHeader(headers[i], headers[i + 1]);
-        response.setStatus(status);
-        response.setContentType("application/json");
-        response.setContentLength(body.length);
-        response.getOutputStream().write(body);
+        WholeBody.send(response, status, "application/json", body, headers);
         return true;
     }
 }

@@ -2,6 +2,10 @@ package dev.cerebrasproxy;
 
 import java.util.Map;
 
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.support.FakeCerebras;
+import dev.cerebrasproxy.support.LogCapture;
+import dev.cerebrasproxy.support.ProxyUnderTest;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,0 +1,33 @@
+package dev.cerebrasproxy;
+
+import dev.cerebrasproxy.access.AdminAccess;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.ops.ProxyMetrics;
+import dev.cerebrasproxy.ops.UsageLedger;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.TaskScheduler;
+import jakarta.servlet.ServletContext;
+
+/**
+ * Everything the webapp's servlets share, built once by {@link ProxyWebapp} when the
+ * webapp starts and kept under one servlet-context attribute.
+ *
+ * @param scheduler runs the timers of requests that wait for a key, on the pool's clock;
+ * null when no clock was embedded, and the proxy servlet's HTTP client times them
+ */
+public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler)
+{
+    static final String ATTRIBUTE = ProxyContext.class.getName();
+
+    /**
+     * The webapp's context. Without one the webapp was deployed without its listener, and
+     * every servlet refuses to start rather than serve without keys or let anyone in.
+     */
+    public static ProxyContext of(ServletContext context)
+    {
+        ProxyContext proxy = (ProxyContext)context.getAttribute(ATTRIBUTE);
+        if (proxy == null)
+            throw new IllegalStateException("No cerebras-proxy context in the servlet context: declare " + ProxyWebapp.class.getName() + " as a listener in web.xml.");
+        return proxy;
+    }
+}

@@ -1,0 +1,112 @@
+package dev.cerebrasproxy;
+
+import java.time.InstantSource;
+import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
+
+import dev.cerebrasproxy.access.AdminAccess;
+import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.config.InvalidSettingsException;
+import dev.cerebrasproxy.config.KeysFileWatcher;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.ops.ProxyMetrics;
+import dev.cerebrasproxy.ops.UsageLedger;
+import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.TaskScheduler;
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletContextEvent;
+import jakarta.servlet.ServletContextListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The webapp's start and stop (its listener in web.xml). At start it reads the settings
+ * and builds what every servlet shares, the {@link ProxyContext}: the key pool, the usage
+ * ledger, the metrics, the admin access. Bad settings stop the webapp here, with one log
+ * line that names the problem and the fix. At stop it stops the keys file watcher, the
+ * one thread the webapp starts of its own.
+ *
+ * <p>A program that embeds the webapp (or a test) may put an {@link Embedding} under
+ * {@link #EMBEDDING_ATTRIBUTE} before the webapp starts: the one way in besides the
+ * environment.
+ */
+public class ProxyWebapp implements ServletContextListener
+{
+    /** Where an {@link Embedding} is read from, if one was put there before the webapp started. */
+    public static final String EMBEDDING_ATTRIBUTE = Embedding.class.getName();
+
+    /**
+     * What an embedding program gives the webapp instead of the environment and the system
+     * clock. Each may be null for the default.
+     *
+     * @param settings supplies settings by name instead of the environment
+     * @param clock what the pool tells time by
+     * @param scheduler runs the timers of requests that wait for a key; it must measure
+     * delays on {@code clock}, so the two come together
+     */
+    public record Embedding(UnaryOperator<String> settings, InstantSource clock, TaskScheduler scheduler)
+    {
+        public Embedding
+        {
+            if ((clock == null) != (scheduler == null))
+                throw new IllegalArgumentException("an embedded clock needs a scheduler on that clock, and the other way round");
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyWebapp.class);
+
+    /** Reloads the pool from CEREBRAS_API_KEYS_FILE; null when the keys came from the environment. */
+    private KeysFileWatcher watcher;
+
+    @Override
+    public void contextInitialized(ServletContextEvent event)
+    {
+        ServletContext context = event.getServletContext();
+        Embedding embedding = (Embedding)context.getAttribute(EMBEDDING_ATTRIBUTE);
+        if (embedding == null)
+            embedding = new Embedding(null, null, null);
+        ProxySettings settings;
+        try
+        {
+            settings = embedding.settings() == null ? ProxySettings.fromEnvironment() : ProxySettings.from(embedding.settings());
+        }
+        catch (InvalidSettingsException e)
+        {
+            LOG.error("cerebras-proxy cannot start: {}", e.getMessage());
+            // The container logs this too: point at the line above rather than repeat it.
+            throw new InvalidSettingsException("cerebras-proxy settings are invalid; the problem and its fix are logged just before this");
+        }
+        InstantSource clock = embedding.clock() == null ? InstantSource.system() : embedding.clock();
+        KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock);
+        UsageLedger ledger = new UsageLedger();
+        // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
+        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
+        context.setAttribute(ProxyContext.ATTRIBUTE,
+            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler()));
+
+        ClientTokens clients = settings.clientTokens();
+        if (clients.required())
+            LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
+        else
+            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client", ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE);
+        int size = settings.keys().size();
+        LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
+            settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());
+        if (settings.keysFile() != null)
+        {
+            watcher = new KeysFileWatcher(settings.keysFile(), pool, settings.keysFilePoll());
+            LOG.info("keys come from {} and are reloaded when it changes (checked every {} ms)", settings.keysFile(), settings.keysFilePoll().toMillis());
+        }
+    }
+
+    @Override
+    public void contextDestroyed(ServletContextEvent event)
+    {
+        // The watcher's thread would otherwise outlive the webapp and keep its class loader alive.
+        if (watcher != null)
+            watcher.close();
+        watcher = null;
+        event.getServletContext().removeAttribute(ProxyContext.ATTRIBUTE);
+    }
+}

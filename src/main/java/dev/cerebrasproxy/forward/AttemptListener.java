@@ -1,0 +1,203 @@
+package dev.cerebrasproxy.forward;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeoutException;
+
+import dev.cerebrasproxy.ProxyContext;
+import dev.cerebrasproxy.ops.ProxyMetrics;
+import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.KeyFeedback;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.UpstreamError;
+import dev.cerebrasproxy.pool.UpstreamHeaders;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Listens to one upstream attempt and decides, from the status line alone, what becomes
+ * of it: an answer about the key (429, 500, 401, 402, 403) is read and discarded, the
+ * pool learns from it, and the call replays with the next key; anything else streams to
+ * the client as it arrives. Nothing of a discarded attempt reaches the client, and once
+ * a byte has reached the client the call is never replayed. It tells its
+ * {@link ProxyCall} what it decided; the call acts on it.
+ */
+final class AttemptListener implements Response.Listener
+{
+    /** Enough of an error body to read its code and log its message; the rest is drained unread. */
+    private static final int MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+    /** An answer in a coding the client does not accept, which the proxy could not decode for it either. */
+    static final class Undecodable extends IOException
+    {
+        private final String coding;
+
+        Undecodable(int status, String coding, String reason)
+        {
+            super("upstream answered " + status + " in " + coding + " coding, which the client does not accept, and it could not be decoded (" + reason + ")", null);
+            this.coding = coding;
+        }
+
+        String coding()
+        {
+            return coding;
+        }
+    }
+
+    private enum Mode
+    {
+        /** Status and headers went to the client; content follows as it arrives. */
+        PASS,
+        /** An answer about the key: read (capped) to learn why, then replay. */
+        DISCARD,
+        /** Encoded in a way the client did not accept: read whole, decode, then send. */
+        DECODE
+    }
+
+    private final ProxyCall call;
+    private final ApiKey key;
+    private final KeyPool pool;
+    private final ProxyMetrics metrics;
+    private final String acceptEncoding;
+    private final long maxBodyBytes;
+    /** When this attempt was sent: the listener is made just before. */
+    private final long sentNanos = System.nanoTime();
+    private Mode mode;
+    private ByteArrayOutputStream held;
+
+    /** @param acceptEncoding the client's {@code Accept-Encoding}, or null */
+    AttemptListener(ProxyCall call, ApiKey key, ProxyContext context, String acceptEncoding)
+    {
+        this.call = call;
+        this.key = key;
+        this.pool = context.pool();
+        this.metrics = context.metrics();
+        this.acceptEncoding = acceptEncoding;
+        this.maxBodyBytes = context.settings().maxBodyBytes();
+    }
+
+    /** Upstream's headers as the pool reads them. */
+    private static UpstreamHeaders headersOf(Response response)
+    {
+        return header -> response.getHeaders().forEach(field -> header.accept(field.getName(), field.getValue()));
+    }
+
+    @Override
+    public void onHeaders(Response response)
+    {
+        metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
+        int status = response.getStatus();
+        if (KeyFeedback.isAboutTheKey(status))
+        {
+            mode = Mode.DISCARD;
+            held = new ByteArrayOutputStream();
+            return;
+        }
+        KeyFeedback.passing(pool, key, status, headersOf(response));
+        if (!ContentCoding.accepts(acceptEncoding, response.getHeaders().get(HttpHeader.CONTENT_ENCODING)))
+        {
+            mode = Mode.DECODE;
+            held = new ByteArrayOutputStream();
+        }
+        else
+        {
+            mode = Mode.PASS;
+            call.begin(key, response, -1);
+        }
+    }
+
+    @Override
+    public void onContent(Response response, Content.Chunk chunk, Runnable demander)
+    {
+        if (mode == Mode.PASS)
+        {
+            chunk.retain();
+            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(demander, response::abort)));
+            return;
+        }
+        if (held != null)
+            hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes);
+        demander.run();
+    }
+
+    private void hold(ByteBuffer buffer, long cap)
+    {
+        int room = (int)Math.max(0, Math.min(buffer.remaining(), cap - held.size()));
+        if (buffer.hasArray())
+        {
+            held.write(buffer.array(), buffer.arrayOffset() + buffer.position(), room);
+        }
+        else
+        {
+            byte[] copy = new byte[room];
+            buffer.get(copy);
+            held.write(copy, 0, room);
+        }
+        if (room < buffer.remaining() && mode == Mode.DECODE)
+            held = null; // over the cap: reported as a failure on completion
+    }
+
+    @Override
+    public void onComplete(Result result)
+    {
+        Response response = result.getResponse();
+        if (mode == Mode.DISCARD)
+            discarded(response);
+        else if (result.isFailed() && mode == null && !(result.getFailure() instanceof TimeoutException))
+            // Refused, or closed before a response byte: upstream never answered, so the
+            // request was not served and another attempt cannot charge it twice.
+            call.unanswered(key, result.getFailure());
+        else if (result.isFailed())
+            call.failed(key, result.getFailure());
+        else if (mode == Mode.DECODE)
+            sendDecoded(response);
+        else
+            call.finished(key, response.getStatus());
+    }
+
+    /** An answer about the key, whole or cut short: the status already said what it was about. */
+    private void discarded(Response response)
+    {
+        int status = response.getStatus();
+        byte[] decoded = null;
+        UpstreamError error;
+        try
+        {
+            decoded = ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray());
+            error = UpstreamError.parse(decoded);
+        }
+        catch (IOException e)
+        {
+            error = UpstreamError.undecodable(e.getMessage());
+        }
+        if (KeyFeedback.failed(pool, key, status, headersOf(response), error) == KeyFeedback.Verdict.ANSWER_BUSY)
+            call.busy(key, decoded);
+        else
+            call.aboutTheKey(key, status, key.redact(error.description()), error.code() == null ? null : key.redact(error.code()));
+    }
+
+    /** The answer was in a coding the client did not accept: send it decoded. */
+    private void sendDecoded(Response response)
+    {
+        int status = response.getStatus();
+        String coding = response.getHeaders().get(HttpHeader.CONTENT_ENCODING);
+        byte[] decoded;
+        try
+        {
+            if (held == null)
+                throw new IOException("larger than " + maxBodyBytes + " bytes");
+            decoded = ContentCoding.decode(coding, held.toByteArray());
+        }
+        catch (IOException e)
+        {
+            call.failed(key, new Undecodable(status, coding, e.getMessage()));
+            return;
+        }
+        call.begin(key, response, decoded.length);
+        call.content(response, ByteBuffer.wrap(decoded), Callback.from(() -> call.finished(key, status), x -> call.failed(key, x)));
+    }
+}

@@ -1,0 +1,106 @@
+package dev.cerebrasproxy.forward;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.KeyState;
+
+/**
+ * The keys one request has tried and what each attempt came to, and how long the request
+ * may still wait for a key. Used by one attempt at a time, so it needs no lock.
+ */
+final class Attempts
+{
+    private static final String UNREACHABLE = "unreachable";
+
+    private final KeyPool.Rotation rotation;
+    /** Failed attempts by what happened ("answered 429", "unreachable"); allocated on the first failure. */
+    private Map<String, Integer> failures;
+    /** Set when the request first waits for a key: it never waits past this. */
+    private Instant waitDeadline;
+
+    Attempts(KeyPool.Rotation rotation)
+    {
+        this.rotation = rotation;
+    }
+
+    /** The next key to try, or null when none this request has not tried can serve now. */
+    ApiKey next()
+    {
+        return rotation.next();
+    }
+
+    int count()
+    {
+        return rotation.attempts();
+    }
+
+    /** An attempt that upstream answered with a status about the key. */
+    void answered(int status)
+    {
+        failed("answered " + status);
+    }
+
+    /** An attempt that got no answer at all: refused, or closed before a response byte. */
+    void unreachable()
+    {
+        failed(UNREACHABLE);
+    }
+
+    private void failed(String outcome)
+    {
+        if (failures == null)
+            failures = new TreeMap<>();
+        failures.merge(outcome, 1, Integer::sum);
+    }
+
+    /** True when every key was tried and none got an answer: upstream itself is down, not the keys. */
+    boolean upstreamIsDown()
+    {
+        return failures != null && failures.size() == 1 && failures.containsKey(UNREACHABLE) && !rotation.hasUntriedKeys();
+    }
+
+    /** How long until a key this request has not tried can serve, or null if it tried them all. */
+    Duration untilAnUntriedKeyRecovers()
+    {
+        return rotation.untilAnUntriedKeyRecovers();
+    }
+
+    /**
+     * Whether the request may wait {@code wait} for a key to recover. All its waits together
+     * stay within {@code grace} of the first, so a request never waits longer than that however
+     * often the key it waited for is taken by another request first.
+     */
+    boolean mayWait(Instant now, Duration wait, Duration grace)
+    {
+        if (waitDeadline == null)
+            waitDeadline = now.plus(grace);
+        return !now.plus(wait).isAfter(waitDeadline);
+    }
+
+    /** E.g. "3 tried: 2 answered 429, 1 answered 500" or "none tried: 2 cooling, 1 quarantined". */
+    String summary()
+    {
+        int tried = rotation.attempts();
+        StringBuilder why = new StringBuilder();
+        why.append(tried == 0 ? "none" : Integer.toString(tried)).append(" tried");
+        if (tried > 0)
+            why.append(": ").append(failures == null ? "none failed"
+                : failures.entrySet().stream().map(entry -> entry.getValue() + " " + entry.getKey()).collect(Collectors.joining(", ")));
+        List<KeyState> untried = rotation.untriedStates();
+        if (!untried.isEmpty())
+        {
+            Map<KeyState, Long> byState = new TreeMap<>(untried.stream().collect(Collectors.groupingBy(s -> s, Collectors.counting())));
+            why.append(tried > 0 ? "; others " : ": ").append(byState.entrySet().stream()
+                .map(entry -> entry.getValue() + " " + entry.getKey().label())
+                .collect(Collectors.joining(", ")));
+        }
+        return why.toString();
+    }
+}

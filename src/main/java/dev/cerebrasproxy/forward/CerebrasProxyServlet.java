@@ -1,0 +1,124 @@
+package dev.cerebrasproxy.forward;
+
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+
+import dev.cerebrasproxy.ProxyContext;
+import dev.cerebrasproxy.ProxyWebapp;
+import dev.cerebrasproxy.pool.TaskScheduler;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
+import org.eclipse.jetty.io.ClientConnector;
+
+/**
+ * The proxy servlet: Jetty's {@link AsyncProxyServlet}, configured from the webapp's
+ * {@link ProxyContext} (put there by {@link ProxyWebapp}), with the hooks where the
+ * proxy differs from Jetty's. The life of a request, by method:
+ * <ol>
+ * <li>{@link #service}: {@link Admission#admit} refuses what may not go upstream;
+ * {@link ProxyCall#start} takes the rest on (async from here).</li>
+ * <li>{@link ProxyCall}: reads the body ({@link RequestBodyReader}), then
+ * {@code nextAttempt} takes a key from the pool's rotation and sends the request with
+ * it, through {@link #newProxyRequest} and {@link #copyRequestHeaders}; with no key to
+ * take it waits for one on a timer, or answers {@link NoKeyAvailable}.</li>
+ * <li>{@link AttemptListener}: from upstream's status line, the attempt is either about
+ * the key (the pool learns, {@link ProxyCall#aboutTheKey} replays with the next key),
+ * or the answer: {@link ProxyCall#begin} copies status and headers
+ * ({@link #onServerResponseHeaders}, {@link #filterServerResponseHeader}),
+ * {@link ProxyCall#content} hands each chunk to the client's {@link FlushingWriter}.</li>
+ * <li>{@link ProxyCall#finished} or {@link ProxyCall#failed} (or the proxy's own error)
+ * ends the request once: the answer or an abnormal end ({@link #sendProxyResponseError}),
+ * the one log line, the one count.</li>
+ * </ol>
+ */
+public class CerebrasProxyServlet extends AsyncProxyServlet
+{
+    private ProxyContext context;
+    private Admission admission;
+    private ProxyHooks hooks;
+
+    @Override
+    public void init() throws ServletException
+    {
+        context = ProxyContext.of(getServletContext());
+        admission = new Admission(context.settings().clientTokens(), new UpstreamRoute(context.settings().upstream()), context.metrics());
+        TaskScheduler timers = context.scheduler() != null ? context.scheduler()
+            // The HTTP client's own timer thread: nothing extra to start or stop.
+            : (delay, task) -> getHttpClient().getScheduler().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        hooks = new ProxyHooks()
+        {
+            @Override
+            public Request newUpstreamRequest(HttpServletRequest request, String target)
+            {
+                Request upstream = newProxyRequest(request, target);
+                copyRequestHeaders(request, upstream);
+                return upstream;
+            }
+
+            @Override
+            public void copyResponseHeaders(HttpServletRequest request, HttpServletResponse response, Response upstream)
+            {
+                onServerResponseHeaders(request, response, upstream);
+            }
+
+            @Override
+            public void endAbnormally(HttpServletRequest request, HttpServletResponse response, int status)
+            {
+                sendProxyResponseError(request, response, status);
+            }
+
+            @Override
+            public TaskScheduler timers()
+            {
+                return timers;
+            }
+        };
+        super.init();
+    }
+
+    @Override
+    protected ClientConnector newClientConnector()
+    {
+        ClientConnector connector = super.newClientConnector();
+        UpstreamTls.configure(connector.getSslContextFactory(), context.settings().upstreamTrust());
+        return connector;
+    }
+
+    @Override
+    protected HttpClient createHttpClient() throws ServletException
+    {
+        HttpClient client = super.createHttpClient();
+        client.setConnectTimeout(context.settings().connectTimeout().toMillis());
+        String queued = getServletConfig().getInitParameter("maxRequestsQueuedPerDestination");
+        if (queued != null)
+            client.setMaxRequestsQueuedPerDestination(Integer.parseInt(queued));
+        // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
+        client.setDefaultRequestContentType(null);
+        return client;
+    }
+
+    /** The client that talks to upstream, as configured from web.xml. */
+    HttpClient upstreamClient()
+    {
+        return getHttpClient();
+    }
+
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException
+    {
+        Admission.Admitted admitted = admission.admit(request, response);
+        if (admitted != null)
+            ProxyCall.start(hooks, context, request, response, admitted);
+    }
+
+    @Override
+    protected String filterServerResponseHeader(HttpServletRequest request, Response upstream, String name, String value)
+    {
+        return ProxyCall.of(request).responseHeader(name, value);
+    }
+}

@@ -1,0 +1,144 @@
+package dev.cerebrasproxy.forward;
+
+import java.io.IOException;
+
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Writes upstream's chunks to the client without blocking a thread, and flushes each
+ * one. Without the flush, containers aggregate small writes, and server-sent events
+ * would reach the client in bursts instead of as they are produced.
+ *
+ * <p>One chunk is in flight at a time: the next is demanded from upstream only when
+ * this one's callback succeeds, which is also what bounds memory for slow clients.
+ *
+ * <p>The listener is registered when the call starts, on the container's thread
+ * ({@link #listenOn}). Registering it later, from the HTTP client's thread that
+ * delivers upstream's first chunk, made the container hand the first write over to
+ * another of its threads: one more thread switch per request, which on a busy machine
+ * costs more than the write itself. Registered early, a chunk is written on the thread
+ * that received it whenever the client's socket can take it.
+ */
+final class FlushingWriter implements WriteListener
+{
+    private final ServletOutputStream output;
+    private Response upstream;
+    private byte[] bytes;
+    private int offset;
+    private int length;
+    private boolean written;
+    private boolean flushed;
+    private Callback callback;
+    private Runnable whenIdle;
+
+    private FlushingWriter(ServletOutputStream output)
+    {
+        this.output = output;
+    }
+
+    /** Puts the client's response in non-blocking mode; call from the container's thread. */
+    static FlushingWriter listenOn(ServletOutputStream output)
+    {
+        FlushingWriter writer = new FlushingWriter(output);
+        output.setWriteListener(writer);
+        return writer;
+    }
+
+    void write(Response upstream, byte[] bytes, int offset, int length, Callback callback) throws IOException
+    {
+        synchronized (this)
+        {
+            this.upstream = upstream;
+            this.bytes = bytes;
+            this.offset = offset;
+            this.length = length;
+            this.written = false;
+            this.flushed = false;
+            this.callback = callback;
+        }
+        onWritePossible();
+    }
+
+    /**
+     * Runs {@code action} once no chunk is in flight: now, or when the pending one is out.
+     * An upstream that fails right after its last chunk must not cut that chunk off.
+     */
+    void whenIdle(Runnable action)
+    {
+        synchronized (this)
+        {
+            if (callback != null)
+            {
+                whenIdle = action;
+                return;
+            }
+        }
+        action.run();
+    }
+
+    /**
+     * Called by this class when a chunk arrives and by the container when the socket
+     * drains, possibly at once on two threads: the lock keeps each step done once.
+     */
+    @Override
+    public void onWritePossible() throws IOException
+    {
+        Callback done = null;
+        Runnable after = null;
+        synchronized (this)
+        {
+            while (callback != null && output.isReady())
+            {
+                if (!written)
+                {
+                    written = true;
+                    output.write(bytes, offset, length);
+                }
+                else if (!flushed)
+                {
+                    flushed = true;
+                    output.flush();
+                }
+                else
+                {
+                    done = callback;
+                    callback = null;
+                    bytes = null;
+                    after = whenIdle;
+                    whenIdle = null;
+                }
+            }
+        }
+        // Outside the lock: success demands the next chunk, which may arrive on this thread.
+        if (done != null)
+            done.succeeded();
+        if (after != null)
+            after.run();
+    }
+
+    @Override
+    public void onError(Throwable failure)
+    {
+        Callback failed;
+        Response attempt;
+        Runnable after;
+        synchronized (this)
+        {
+            failed = callback;
+            attempt = upstream;
+            callback = null;
+            bytes = null;
+            after = whenIdle;
+            whenIdle = null;
+        }
+        if (failed != null)
+            failed.failed(failure);
+        else if (attempt != null)
+            attempt.abort(failure);
+        if (after != null)
+            after.run();
+    }
+}

@@ -1,0 +1,26 @@
+package dev.cerebrasproxy.forward;
+
+import dev.cerebrasproxy.pool.TaskScheduler;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+
+/**
+ * What a {@link ProxyCall} needs from its servlet: Jetty's proxy hooks (protected there,
+ * so subclasses of the servlet can still change them) and the timer its waits run on.
+ */
+interface ProxyHooks
+{
+    /** An upstream request to {@code target} with the client's headers, as Jetty's proxy copies them. */
+    Request newUpstreamRequest(HttpServletRequest request, String target);
+
+    /** Upstream's response headers onto the client's response, through the servlet's header filter. */
+    void copyResponseHeaders(HttpServletRequest request, HttpServletResponse response, Response upstream);
+
+    /** Ends the client's response abnormally (after bytes went out, so it can tell) and completes it. */
+    void endAbnormally(HttpServletRequest request, HttpServletResponse response, int status);
+
+    /** Runs the timers of calls that wait for a key, on the pool's clock. */
+    TaskScheduler timers();
+}

@@ -1,0 +1,37 @@
+package dev.cerebrasproxy.forward;
+
+import java.nio.ByteBuffer;
+
+import org.eclipse.jetty.client.ByteBufferRequestContent;
+import org.eclipse.jetty.client.Request;
+
+/**
+ * The client's request body, held once so that every attempt sends exactly the same
+ * bytes. Each attempt gets its own read-only view; nothing is copied per attempt.
+ */
+final class RequestBody
+{
+    private final byte[] bytes;
+    private final int length;
+
+    RequestBody(byte[] bytes, int length)
+    {
+        this.bytes = bytes;
+        this.length = length;
+    }
+
+    int length()
+    {
+        return length;
+    }
+
+    /**
+     * A fresh content for one upstream attempt. It has no content type of its own: the
+     * client's {@code Content-Type} header, or its absence, is what upstream sees.
+     */
+    Request.Content toContent()
+    {
+        ByteBuffer view = ByteBuffer.wrap(bytes, 0, length).asReadOnlyBuffer();
+        return new ByteBufferRequestContent((String)null, view);
+    }
+}

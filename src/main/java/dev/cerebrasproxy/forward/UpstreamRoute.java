@@ -1,0 +1,56 @@
+package dev.cerebrasproxy.forward;
+
+import java.net.URI;
+import java.util.Locale;
+
+/**
+ * Maps a client's request target onto the upstream base. {@code /x} and {@code /v1/x}
+ * both go to {@code <upstream>/x}: users call the proxy without {@code /v1} today, the
+ * Cerebras SDKs add {@code /v1} to a bare base URL, and the OpenAI SDKs are given a base
+ * URL that ends in it. Path and query pass byte for byte, still percent-encoded.
+ */
+final class UpstreamRoute
+{
+    private static final String VERSION_PREFIX = "/v1";
+
+    private final String base;
+
+    UpstreamRoute(URI upstream)
+    {
+        this.base = upstream.toString();
+    }
+
+    /**
+     * @param rawPath the request path below the context, still percent-encoded
+     * @param rawQuery the query string as the client sent it, or null
+     * @return the upstream URL, or null when the path could step outside the upstream
+     * base (dot segments, encoded dots, slashes or backslashes)
+     */
+    String targetOf(String rawPath, String rawQuery)
+    {
+        if (rawPath.isEmpty())
+            rawPath = "/";
+        if (!rawPath.startsWith("/") || isTraversal(rawPath))
+            return null;
+        String path = rawPath;
+        if (path.equals(VERSION_PREFIX) || path.startsWith(VERSION_PREFIX + "/"))
+            path = path.substring(VERSION_PREFIX.length());
+        StringBuilder target = new StringBuilder(base.length() + path.length() + 16).append(base).append(path);
+        if (rawQuery != null)
+            target.append('?').append(rawQuery);
+        return target.toString();
+    }
+
+    private static boolean isTraversal(String rawPath)
+    {
+        String lower = rawPath.toLowerCase(Locale.ROOT);
+        if (lower.contains("%2e") || lower.contains("%2f") || lower.contains("%5c") || lower.indexOf('\\') >= 0)
+            return true;
+        for (String segment : rawPath.split("/", -1))
+        {
+            if (segment.equals(".") || segment.equals(".."))
+                return true;
+        }
+        return false;
+    }
+}

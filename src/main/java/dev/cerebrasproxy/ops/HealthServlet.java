@@ -1,0 +1,70 @@
+package dev.cerebrasproxy.ops;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import com.google.gson.JsonObject;
+import dev.cerebrasproxy.ProxyContext;
+import dev.cerebrasproxy.RetryAfter;
+import dev.cerebrasproxy.WholeBody;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.KeyState;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * {@code /_proxy/health} and {@code /_proxy/health/live}: the webapp runs (200).
+ * {@code /_proxy/health/ready}: some key can serve now (200), or none can (503, with
+ * the keys counted by state and when the soonest is back), so a load balancer can send
+ * traffic to another instance meanwhile. Needs no token: it tells nothing secret.
+ */
+public class HealthServlet extends HttpServlet
+{
+    static final String READY_PATH = "/_proxy/health/ready";
+
+    private KeyPool pool;
+
+    @Override
+    public void init()
+    {
+        pool = ProxyContext.of(getServletContext()).pool();
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
+    {
+        JsonObject body = new JsonObject();
+        int status = 200;
+        String[] headers = {"Cache-Control", "no-store"};
+        if (READY_PATH.equals(request.getServletPath()))
+        {
+            Duration wait = pool.untilAnyKeyRecovers();
+            boolean ready = wait.isZero() || wait.isNegative();
+            status = ready ? 200 : 503;
+            body.addProperty("status", ready ? "ready" : "not_ready");
+            JsonObject counts = new JsonObject();
+            Map<KeyState, Integer> byState = ProxyMetrics.countByState(pool.snapshot());
+            byState.forEach((state, count) -> counts.addProperty(state.label(), count));
+            body.add("keys", counts);
+            if (!ready)
+            {
+                long seconds = RetryAfter.of(wait).seconds();
+                body.addProperty("message", "No key can serve now (" + byState.entrySet().stream()
+                    .filter(entry -> entry.getValue() > 0)
+                    .map(entry -> entry.getValue() + " " + entry.getKey().label())
+                    .collect(Collectors.joining(", ")) + "); the soonest is back in " + seconds + " s.");
+                body.addProperty("retry_after_seconds", seconds);
+                headers = new String[] {"Cache-Control", "no-store", "Retry-After", Long.toString(seconds)};
+            }
+        }
+        else
+        {
+            body.addProperty("status", "up");
+        }
+        WholeBody.send(response, status, "application/json", body.toString().getBytes(StandardCharsets.UTF_8), headers);
+    }
+}

@@ -1,0 +1,58 @@
+package dev.cerebrasproxy.ops;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import dev.cerebrasproxy.pool.CooldownPolicy;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.KeySnapshot;
+import dev.cerebrasproxy.pool.KeyState;
+
+/**
+ * What the status page shows, at one moment: each key's state and use, each client's
+ * use. Names only, never a key's or a token's value. It knows nothing of HTTP or HTML,
+ * so the page and its JSON twin show the same thing.
+ */
+record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
+{
+    /**
+     * @param state available, cooling or quarantined
+     * @param recovers when the key serves again, in words ("in 42 s", "re-check in 5 min"), or "" if it does now
+     * @param tokens tokens used with this key, as the ledger counted them
+     */
+    record KeyRow(String name, String state, String recovers, long requests, long errors, long tokens, String lastError)
+    {
+    }
+
+    record ClientRow(String name, long requests, long errors, long tokens, String lastError)
+    {
+    }
+
+    static StatusReport of(KeyPool pool, UsageLedger ledger)
+    {
+        Instant now = pool.now();
+        Map<String, UsageLedger.Usage> usageByKey = ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
+        List<KeyRow> keys = pool.snapshot().stream().map(key ->
+        {
+            UsageLedger.Usage usage = usageByKey.get(key.name());
+            return new KeyRow(key.name(), key.state().label(), recovers(key, now), key.requests(), key.failures(), usage == null ? 0 : usage.totalTokens(),
+                key.lastError() == null ? "" : key.lastError());
+        }).toList();
+        List<ClientRow> clients = ledger.byClient().stream()
+            .map(c -> new ClientRow(c.name(), c.requests(), c.errors(), c.totalTokens(), c.lastError() == null ? "" : c.lastError()))
+            .toList();
+        return new StatusReport(keys, clients);
+    }
+
+    private static String recovers(KeySnapshot key, Instant now)
+    {
+        if (key.state() == KeyState.AVAILABLE || key.until() == null)
+            return "";
+        String in = CooldownPolicy.readable(Duration.between(now, key.until()));
+        return key.state() == KeyState.QUARANTINED ? "re-check in " + in : "in " + in;
+    }
+}

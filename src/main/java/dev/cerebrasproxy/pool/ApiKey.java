@@ -1,0 +1,55 @@
+package dev.cerebrasproxy.pool;
+
+import java.util.Objects;
+
+/**
+ * One Cerebras API key of the pool. The name is what logs, errors and metrics show;
+ * the secret is only ever written into the upstream {@code Authorization} header.
+ */
+public final class ApiKey
+{
+    private final String name;
+    private final String secret;
+
+    public ApiKey(String name, String secret)
+    {
+        this.name = Objects.requireNonNull(name);
+        this.secret = Objects.requireNonNull(secret);
+    }
+
+    public String name()
+    {
+        return name;
+    }
+
+    /** The upstream {@code Authorization} header's value: the one place the secret goes. */
+    public String authorization()
+    {
+        return "Bearer " + secret;
+    }
+
+    /** Whether the secret is in this text (an upstream header that echoes it must not reach the client). */
+    public boolean appearsIn(String text)
+    {
+        return text.contains(secret);
+    }
+
+    /** Replaces this key's value wherever it occurs in text the proxy is about to log. */
+    public String redact(String text)
+    {
+        return text.replace(secret, "<key " + name + ">");
+    }
+
+    /** Whether the other is the same key: the same name for the same value. A renamed or changed key is another key. */
+    boolean sameAs(ApiKey other)
+    {
+        return name.equals(other.name) && secret.equals(other.secret);
+    }
+
+    /** Deliberately the name only, so a key can be logged or formatted without leaking. */
+    @Override
+    public String toString()
+    {
+        return name;
+    }
+}

@@ -1,0 +1,76 @@
+package dev.cerebrasproxy.pool;
+
+/**
+ * Translates what upstream answered with a key into what the pool learns about that key,
+ * and into what becomes of the attempt. The pool decides how long a key rests; this
+ * class only knows which HTTP answer means what.
+ */
+public final class KeyFeedback
+{
+    /** What to do with an attempt whose answer was about the key. */
+    public enum Verdict
+    {
+        /** Another key may serve: send the same request with the next one. */
+        REPLAY,
+        /** Cerebras itself is out of capacity: no key would help, tell the client to come back soon. */
+        ANSWER_BUSY
+    }
+
+    private KeyFeedback()
+    {
+    }
+
+    /**
+     * Answers the client never sees while a key is left: rate limited (429), failing
+     * (500), and refusals of the key itself (401 invalid, 402 unpaid, 403 forbidden),
+     * none of which is the client's fault. Their bodies are read to learn why.
+     */
+    public static boolean isAboutTheKey(int status)
+    {
+        return status == 429 || status == 500 || isRefusal(status);
+    }
+
+    static boolean isRefusal(int status)
+    {
+        return status == 401 || status == 402 || status == 403;
+    }
+
+    /**
+     * An answer on its way to the client. Reads headers only, so a stream is not held up:
+     * the key worked, and if a window now has nothing left, the key rests until it resets
+     * instead of meeting a 429 first.
+     */
+    public static void passing(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers)
+    {
+        if (status < 500)
+            pool.served(key);
+        RateLimitHeaders.Window spent = RateLimitHeaders.read(headers, pool.now()).exhaustedWindow();
+        if (spent != null)
+            pool.exhausted(key, spent.reset(), spent.name());
+    }
+
+    /** An answer {@link #isAboutTheKey about the key}, with its body read. */
+    public static Verdict failed(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers, UpstreamError error)
+    {
+        // The code is kept in the key's record and logged: make sure it cannot carry the key.
+        String code = error.code() != null ? key.redact(error.code()) : "http_" + status;
+        if (status == 429)
+        {
+            if (error.isCapacity())
+            {
+                pool.busy(key, code);
+                return Verdict.ANSWER_BUSY;
+            }
+            pool.rateLimited(key, RateLimitHeaders.read(headers, pool.now()).recoveryAfter429(error.code()), code);
+        }
+        else if (isRefusal(status))
+        {
+            pool.quarantine(key, status + " " + code);
+        }
+        else
+        {
+            pool.serverError(key, code);
+        }
+        return Verdict.REPLAY;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.cerebrasproxy.pool;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.UnaryOperator;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One key of the pool and what the pool has learnt about it. Every change is one
+ * compare-and-set of an immutable {@link KeyCondition}; the counters are adders. No
+ * lock is taken, and requests on other keys never touch this key's memory.
+ */
+final class PooledKey
+{
+    private static final Logger LOG = LoggerFactory.getLogger(PooledKey.class);
+
+    final ApiKey key;
+    private final CooldownPolicy policy;
+    private final AtomicReference<KeyCondition> condition = new AtomicReference<>(KeyCondition.FRESH);
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+
+    PooledKey(ApiKey key, CooldownPolicy policy)
+    {
+        this.key = key;
+        this.policy = policy;
+    }
+
+    KeyCondition condition()
+    {
+        return condition.get();
+    }
+
+    /**
+     * Claims the key for one upstream attempt if it may serve now. Of the requests that
+     * find a quarantined key due for its re-check, exactly one wins it.
+     */
+    boolean tryTake(Instant now)
+    {
+        while (true)
+        {
+            KeyCondition current = condition.get();
+            if (current.canServeAt(now))
+                break;
+            if (!current.isRecheckDueAt(now))
+                return false;
+            if (condition.compareAndSet(current, current.probingUntil(now.plus(policy.quarantineRecheck()))))
+            {
+                LOG.info("key {} is re-checked with one request after its quarantine ({})", key, current.lastError());
+                break;
+            }
+        }
+        requests.increment();
+        return true;
+    }
+
+    void served()
+    {
+        KeyCondition before = update(KeyCondition::served);
+        if (before.state() == KeyState.QUARANTINED && before.probing())
+            LOG.info("key {} passed its re-check and is back in rotation", key);
+    }
+
+    /** A 429 about this key; {@code announced} is when upstream said it recovers, or null. */
+    void rateLimited(Instant now, Duration announced, String code)
+    {
+        failed(now, announced, policy.rateLimited(), code);
+    }
+
+    /** A 500: the key (or its shard) is failing; rest briefly. */
+    void serverError(Instant now, String code)
+    {
+        failed(now, null, policy.serverError(), code);
+    }
+
+    private void failed(Instant now, Duration announced, Duration firstGuess, String code)
+    {
+        failures.increment();
+        update(c ->
+        {
+            if (!c.acceptsFailureNews())
+                return c.withLastError(code);
+            int strike = c.strikes() + 1;
+            Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(firstGuess, strike);
+            return c.coolingUntil(now.plus(rest), code, strike);
+        });
+    }
+
+    /** A successful answer said a window has nothing left: rest until it resets, before any 429. */
+    void exhausted(Instant now, Duration untilReset, String window)
+    {
+        update(c -> c.acceptsFailureNews() ? c.coolingUntil(now.plus(CooldownPolicy.trusted(untilReset)), window + " exhausted", c.strikes()) : c);
+    }
+
+    /** Upstream refused the key itself (invalid, unpaid, forbidden): out until a re-check passes. */
+    void quarantine(Instant now, String reason)
+    {
+        failures.increment();
+        KeyCondition before = update(c -> c.quarantinedUntil(now.plus(policy.quarantineRecheck()), reason));
+        if (before.state() != KeyState.QUARANTINED)
+            LOG.warn("key {} is quarantined: upstream refused it ({}); requests use the other keys, and one request re-checks it every {}",
+                key, reason, CooldownPolicy.readable(policy.quarantineRecheck()));
+        else if (before.probing())
+            LOG.info("key {} failed its re-check ({}); it stays quarantined", key, reason);
+    }
+
+    /** Upstream had no capacity: not the key's fault, so only noted. */
+    void busy(String code)
+    {
+        failures.increment();
+        update(c -> c.withLastError(code));
+    }
+
+    void reset()
+    {
+        condition.set(KeyCondition.FRESH);
+    }
+
+    KeySnapshot snapshot(Instant now)
+    {
+        KeyCondition c = condition.get();
+        KeyState state = c.stateAt(now);
+        return new KeySnapshot(key.name(), state, state == KeyState.AVAILABLE ? null : c.until(), c.lastError(), requests.sum(), failures.sum());
+    }
+
+    /** @return the condition before the change */
+    private KeyCondition update(UnaryOperator<KeyCondition> change)
+    {
+        while (true)
+        {
+            KeyCondition current = condition.get();
+            KeyCondition next = change.apply(current);
+            if (next == current || condition.compareAndSet(current, next))
+                return current;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.cerebrasproxy.access;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+import com.google.gson.JsonObject;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.ProxyExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The status page behind the webapp's real admin access: PROXY_ADMIN_TOKEN, as a header or as a browser's ?token=. */
+class AdminAccessTest
+{
+    @RegisterExtension
+    static final ProxyExtension proxy = new ProxyExtension().settings(ProxySettings.ADMIN_TOKEN, "admin-token-7");
+
+    private static HttpResponse<String> get(String path, String... headers) throws Exception
+    {
+        HttpRequest.Builder request = HttpRequest.newBuilder(proxy.uri(path)).timeout(Duration.ofSeconds(10)).GET();
+        for (int i = 0; i + 1 < headers.length; i += 2)
+            request.header(headers[i], headers[i + 1]);
+        HttpResponse<String> response = Http.CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        assertFalse(response.body().contains("admin-token-7"), "the page never shows the admin token");
+        return response;
+    }
+
+    private static int status(String path, String... headers) throws Exception
+    {
+        return get(path, headers).statusCode();
+    }
+
+    @Test
+    void theAdminTokenGuardsThePageAndItsJson() throws Exception
+    {
+        assertEquals(401, status("/_proxy/status"));
+        assertEquals(401, status("/_proxy/status.json"));
+        assertEquals(401, status("/_proxy/status?token=wrong"));
+        assertEquals(200, status("/_proxy/status?token=admin-token-7"));
+        assertEquals(200, status("/_proxy/status.json?token=admin-token-7"));
+        assertEquals(200, status("/_proxy/status", "Authorization", "Bearer admin-token-7"));
+        assertEquals(0, proxy.upstream().received().size());
+    }
+
+    /** The refusal is the one 401 of every admin endpoint (it was invalid_request_error / admin_token_required here before AdminGate went). */
+    @Test
+    void withAdminAccessOnlyTheTokenLetsIn() throws Exception
+    {
+        HttpResponse<String> refused = get("/_proxy/status");
+        assertEquals(401, refused.statusCode());
+        assertEquals("invalid_admin_token", Http.json(refused).get("code").getAsString());
+        assertFalse(refused.body().contains("alpha"), "a refusal shows nothing of the pool");
+        assertEquals(401, status("/_proxy/status.json"));
+        assertEquals(401, status("/_proxy/status?token=wrong"));
+
+        HttpResponse<String> page = get("/_proxy/status?token=admin-token-7");
+        assertEquals(200, page.statusCode());
+        // The page's refresh asks for the JSON with the page's own query, so the token goes along.
+        assertTrue(page.body().contains("fetch('status.json' + location.search"), page.body());
+        assertEquals(200, status("/_proxy/status.json?token=admin-token-7"));
+        assertEquals("no-referrer", page.headers().firstValue("Referrer-Policy").orElse(""));
+    }
+
+    /** Metrics and the status page refuse alike: one admin check, one 401. */
+    @Test
+    void metricsAndTheStatusPageRefuseWithTheSame401() throws Exception
+    {
+        for (String path : new String[] {"/_proxy/metrics", "/_proxy/status", "/_proxy/status.json"})
+        {
+            HttpResponse<String> refused = get(path, "Authorization", "Bearer wrong");
+            assertEquals(401, refused.statusCode(), path);
+            JsonObject error = Http.error(refused);
+            assertEquals("authentication_error", error.get("type").getAsString(), path);
+            assertEquals("invalid_admin_token", error.get("code").getAsString(), path);
+            assertTrue(error.get("param").isJsonNull(), path);
+            String message = error.get("message").getAsString();
+            assertTrue(message.contains("Authorization: Bearer <token>") && message.contains("?token=<token>"), message);
+            assertEquals("Bearer", refused.headers().firstValue("WWW-Authenticate").orElse(null), path);
+            assertEquals("no-store", refused.headers().firstValue("Cache-Control").orElse(null), path);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package dev.cerebrasproxy.containers;
+
+import java.io.InputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+
+import com.google.gson.JsonObject;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.support.EventStream;
+import dev.cerebrasproxy.support.FakeCerebras;
+import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.Poll;
+import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.Scrape;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static dev.cerebrasproxy.support.TestData.ALPHA;
+import static dev.cerebrasproxy.support.TestData.BRAVO;
+import static dev.cerebrasproxy.support.TestData.CHARLIE;
+import static dev.cerebrasproxy.support.TestData.CHAT;
+import static dev.cerebrasproxy.support.TestData.COMPLETION;
+import static dev.cerebrasproxy.support.TestData.KEYS;
+import static dev.cerebrasproxy.support.TestData.RATE_LIMITED;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What must hold wherever users deploy the WAR, checked through a real container process
+ * configured by environment variables as in production, in front of a fake Cerebras in
+ * this JVM. Each subclass names one container; the container runs once for the class
+ * (plus once more with bad settings).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class ContainerSmokeSuite
+{
+    private static final List<String> KEY_VALUES = List.of(ALPHA, BRAVO, CHARLIE);
+    private static final String REQUEST_LOG_LINE = "POST /v1/chat/completions 200 key=";
+
+    /** The fake Cerebras the container's proxy is configured to call; reset before each test. */
+    @RegisterExtension
+    static final ProxyExtension fake = new ProxyExtension().upstreamOnly();
+
+    private final ServletContainer container;
+    private RunningProxy proxy;
+
+    ContainerSmokeSuite(ServletContainer container)
+    {
+        this.container = container;
+    }
+
+    @BeforeAll
+    void start() throws Exception
+    {
+        proxy = container.start(settings(KEYS));
+    }
+
+    @AfterAll
+    void stop() throws Exception
+    {
+        if (proxy == null)
+            return;
+        proxy.close();
+        assertTrue(proxy.log().contains(container.stoppedInOrderLine()), container.name() + " did not shut down in order");
+        assertNoKeyValueIn(proxy.log(), KEY_VALUES);
+    }
+
+    /**
+     * The proxy's settings as environment variables: these keys, in front of the fake.
+     * One container serves every test of the class, and its pool remembers failures: keys
+     * that fail in one test rest only briefly, so the next test finds them back (or waits
+     * for them within PROXY_WAIT_FOR_KEY_MS).
+     */
+    private Map<String, String> settings(String keys)
+    {
+        return Map.of(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, fake.upstream().baseUrl().toString(),
+            ProxySettings.RATE_LIMIT_COOLDOWN_MS, "200",
+            ProxySettings.SERVER_ERROR_COOLDOWN_MS, "200",
+            ProxySettings.MAX_COOLDOWN_MS, "400");
+    }
+
+    @Test
+    void aCompletionGoesThroughWithAKeyFromThePool() throws Exception
+    {
+        HttpResponse<String> response = proxy.post("/v1/chat/completions", CHAT);
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals(COMPLETION, response.body());
+        FakeCerebras.Received sent = fake.upstream().lastReceived();
+        assertEquals("/v1/chat/completions", sent.target());
+        assertTrue(KEY_VALUES.contains(sent.key()), "upstream got a key of the pool");
+        assertArrayEquals(CHAT.getBytes(StandardCharsets.UTF_8), sent.body());
+    }
+
+    @Test
+    void theOperationsEndpointsAnswerAndStayOffUpstream() throws Exception
+    {
+        // Exact-path servlets must win over the proxy's /* on every container. No request of
+        // its own here: the other tests expect the shared rotation where they left it, and the
+        // start-up probe (GET /) is already a request to count.
+        HttpResponse<String> ready = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/health/ready")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ready.statusCode(), ready.body());
+        assertTrue(ready.body().contains("\"status\":\"ready\""), ready.body());
+        Poll.untilTrue(Duration.ofSeconds(10), "a request counted in /_proxy/metrics", () ->
+        {
+            HttpResponse<String> metrics = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, metrics.statusCode(), metrics.body());
+            return new Scrape(metrics.body()).sum("cerebras_proxy_requests_total", "client", "anonymous") >= 1;
+        });
+        assertEquals(0, fake.upstream().received().size(), "operations endpoints never go upstream");
+    }
+
+    @Test
+    void streamedEventsReachTheClientBeforeUpstreamSendsTheNext() throws Exception
+    {
+        EventStream events = new EventStream(10);
+        fake.upstream().otherwise(events.reply());
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () ->
+        {
+            HttpResponse<InputStream> response = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .header("Accept", "text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"llama3.1-8b\",\"stream\":true,\"messages\":[]}"))
+                .build(), HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, response.statusCode());
+            assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("text/event-stream"));
+            try (InputStream body = response.body())
+            {
+                events.readAll(body);
+            }
+        });
+        assertFalse(events.gateTimedOut());
+    }
+
+    @Test
+    void a429FromOneKeyIsAbsorbedByTheNext() throws Exception
+    {
+        // Whichever key the shared rotation hands out first is rate limited.
+        AtomicBoolean first = new AtomicBoolean(true);
+        fake.upstream().route(request -> first.getAndSet(false) ? FakeCerebras.json(429, RATE_LIMITED) : null);
+        HttpResponse<String> response = proxy.post("/v1/chat/completions", CHAT);
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals(COMPLETION, response.body());
+        List<FakeCerebras.Received> attempts = fake.upstream().received();
+        assertEquals(2, attempts.size());
+        assertEquals(2, attempts.stream().map(FakeCerebras.Received::key).collect(Collectors.toSet()).size(), "the replay used another key");
+    }
+
+    @Test
+    void whenEveryKeyFailsTheClientGets503InCerebrasErrorShape() throws Exception
+    {
+        // Announced recoveries under a second, so the keys are back for the next test.
+        fake.upstream().answer(ALPHA, FakeCerebras.json(429, RATE_LIMITED, "retry-after-ms", "900"));
+        fake.upstream().answer(BRAVO, FakeCerebras.json(429, RATE_LIMITED, "retry-after-ms", "700"));
+        fake.upstream().answer(CHARLIE, FakeCerebras.json(429, RATE_LIMITED, "retry-after-ms", "800"));
+        HttpResponse<String> response = proxy.post("/v1/chat/completions", CHAT);
+        assertEquals(503, response.statusCode(), response.body());
+        // The soonest recovery (bravo's 700 ms, less the time since), rounded up to whole seconds.
+        assertEquals("1", response.headers().firstValue("Retry-After").orElseThrow());
+        long millis = Long.parseLong(response.headers().firstValue("retry-after-ms").orElseThrow());
+        assertTrue(millis > 0 && millis <= 700, "retry-after-ms " + millis);
+        JsonObject error = Http.error(response);
+        assertEquals("server_error", error.get("type").getAsString());
+        assertEquals("no_key_available", error.get("code").getAsString());
+        assertTrue(error.get("param").isJsonNull());
+        assertEquals(3, fake.upstream().received().size(), "each key tried once");
+    }
+
+    @Test
+    void eachRequestLeavesAnInfoLineInTheContainersLog() throws Exception
+    {
+        int before = proxy.countInLog(REQUEST_LOG_LINE);
+        assertEquals(200, proxy.post("/v1/chat/completions", CHAT).statusCode());
+        // The line is written as the exchange completes, possibly after the client has the answer.
+        Poll.untilTrue(Duration.ofSeconds(10), "the request's log line in " + container.name() + "'s output", () -> proxy.countInLog(REQUEST_LOG_LINE) > before);
+        String line = proxy.log().lines().filter(l -> l.contains(REQUEST_LOG_LINE)).reduce((a, b) -> b).orElseThrow();
+        assertTrue(line.contains("INFO") && line.contains("attempts=1"), line);
+    }
+
+    @Test
+    void theLogNeverShowsAKeysValueEvenWhenUpstreamEchoesIt() throws Exception
+    {
+        AtomicBoolean first = new AtomicBoolean(true);
+        fake.upstream().route(request -> first.getAndSet(false)
+            ? FakeCerebras.json(429, "{\"message\":\"Key " + request.key() + " is over quota\",\"code\":\"request_quota_exceeded\"}")
+            : null);
+        assertEquals(200, proxy.post("/v1/chat/completions", CHAT).statusCode());
+        Poll.untilTrue(Duration.ofSeconds(10), "the replay's log line", () -> proxy.log().contains("is over quota"));
+        assertNoKeyValueIn(proxy.log(), KEY_VALUES);
+    }
+
+    /** web.xml's exact-path mapping must win over the proxy's /* on every container. */
+    @Test
+    void theStatusPageAndItsJsonAnswerOnThisContainer() throws Exception
+    {
+        HttpResponse<String> page = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/status")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, page.statusCode(), page.body());
+        assertTrue(page.headers().firstValue("Content-Type").orElseThrow().startsWith("text/html"));
+        for (String name : List.of("alpha", "bravo", "charlie"))
+            assertTrue(page.body().contains("<td class=\"name\">" + name + "</td>"), page.body());
+        assertNoKeyValueIn(page.body(), KEY_VALUES);
+        HttpResponse<String> json = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/status.json")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, json.statusCode(), json.body());
+        assertEquals(3, Http.json(json).getAsJsonArray("keys").size());
+        assertTrue(fake.upstream().received().isEmpty(), "nothing under /_proxy/ goes upstream");
+    }
+
+    @Test
+    void withInvalidKeysTheWebappDoesNotStartAndOneLineSaysWhy() throws Exception
+    {
+        String twin = "sk-twin-SECRET-0009";
+        try (RunningProxy broken = container.start(settings("{\"first\":\"" + twin + "\",\"second\":\"" + twin + "\"}")))
+        {
+            int status = broken.post("/v1/chat/completions", CHAT).statusCode();
+            assertTrue(status == 404 || status == 503, "the proxy must not be serving, got " + status);
+            assertTrue(fake.upstream().received().isEmpty(), "nothing was proxied");
+            String log = broken.log();
+            List<String> lines = log.lines().filter(l -> l.contains("cerebras-proxy cannot start: ")).collect(Collectors.toList());
+            assertEquals(1, lines.size(), "one line says why:\n" + log);
+            assertTrue(lines.get(0).contains("CEREBRAS_API_KEYS entries \"first\" and \"second\" hold the same key"), lines.get(0));
+            assertNoKeyValueIn(log, List.of(twin));
+        }
+    }
+
+    private void assertNoKeyValueIn(String log, List<String> values)
+    {
+        for (String value : values)
+            assertFalse(log.contains(value), container.name() + "'s log shows a key's value");
+    }
+}

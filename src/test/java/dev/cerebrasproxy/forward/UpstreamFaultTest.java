@@ -1,0 +1,277 @@
+package dev.cerebrasproxy.forward;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.google.gson.JsonObject;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.support.EventStream;
+import dev.cerebrasproxy.support.FakeCerebras;
+import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.LogCapture;
+import dev.cerebrasproxy.support.MisbehavingUpstream;
+import dev.cerebrasproxy.support.Poll;
+import dev.cerebrasproxy.support.ProxyUnderTest;
+import dev.cerebrasproxy.support.RawHttp;
+import jakarta.servlet.ServletOutputStream;
+import org.junit.jupiter.api.Test;
+
+import static dev.cerebrasproxy.support.TestData.ALPHA;
+import static dev.cerebrasproxy.support.TestData.BRAVO;
+import static dev.cerebrasproxy.support.TestData.CHARLIE;
+import static dev.cerebrasproxy.support.TestData.CHAT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An upstream that is not there, goes silent, or misbehaves on cue, and a client that
+ * leaves or reads slowly: no request is lost, hung or charged twice.
+ */
+class UpstreamFaultTest
+{
+    @Test
+    void anUnreachableUpstreamIs502InCerebrasErrorShape() throws Exception
+    {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0))
+        {
+            closedPort = socket.getLocalPort();
+        }
+        try (FakeCerebras unused = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(unused, ProxySettings.UPSTREAM_URL, "http://127.0.0.1:" + closedPort + "/v1"))
+        {
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+            assertEquals(502, response.statusCode());
+            JsonObject error = Http.error(response);
+            assertEquals("upstream_unreachable", error.get("code").getAsString());
+            assertEquals("server_error", error.get("type").getAsString());
+        }
+    }
+
+    @Test
+    void anUpstreamThatClosesBeforeAnsweringIsTriedWithTheNextKey() throws Exception
+    {
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
+                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
+                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
+        {
+            int mark = LogCapture.mark();
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+            assertEquals(200, response.statusCode());
+            assertEquals("{\"ok\":true}", response.body());
+            assertEquals(3, upstream.requests(), "alpha, then bravo, both closed; charlie answered");
+            assertTrue(LogCapture.since(mark).contains("no answer from upstream with key alpha"));
+        }
+    }
+
+    @Test
+    void whenNoKeyGetsAnAnswerTheClientGets502() throws Exception
+    {
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
+                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
+                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
+                .on(CHARLIE, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
+        {
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+            assertEquals(502, response.statusCode());
+            JsonObject error = Http.json(response);
+            assertEquals("upstream_unreachable", error.get("code").getAsString());
+            assertEquals("server_error", error.get("type").getAsString());
+            assertEquals(3, upstream.requests(), "each key once");
+        }
+    }
+
+    @Test
+    void aStreamResetMidwayEndsAbnormallyAndIsNotReplayed() throws Exception
+    {
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
+                .on(ALPHA, MisbehavingUpstream.Fault.RESET_MID_STREAM)
+                .on(BRAVO, MisbehavingUpstream.Fault.RESET_MID_STREAM)
+                .on(CHARLIE, MisbehavingUpstream.Fault.RESET_MID_STREAM);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
+        {
+            String answer = rawStream(proxy);
+            assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+            assertTrue(answer.contains(EventStream.event(0)), answer);
+            assertFalse(answer.endsWith("\r\n0\r\n\r\n"), "no clean end of the chunked body: " + answer);
+            assertFalse(answer.contains("[DONE]"), answer);
+            assertEquals(1, upstream.requests(), "bytes went to the client: never replayed");
+        }
+    }
+
+    private static String rawStream(ProxyUnderTest proxy) throws IOException
+    {
+        try (Socket socket = new Socket("127.0.0.1", proxy.port()))
+        {
+            socket.setSoTimeout(20_000);
+            RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", "{\"stream\":true}");
+            return RawHttp.readUntilClosed(socket.getInputStream());
+        }
+    }
+
+    @Test
+    void anUpstreamSilentPastTheIdleTimeoutIs504() throws Exception
+    {
+        CountDownLatch release = new CountDownLatch(1);
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
+        {
+            upstream.otherwise((request, response) -> release.await(30, TimeUnit.SECONDS));
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+            release.countDown();
+            assertEquals(504, response.statusCode());
+            JsonObject error = Http.json(response);
+            assertEquals("upstream_timeout", error.get("code").getAsString());
+            assertEquals("Upstream sent nothing for 300 ms (PROXY_IDLE_TIMEOUT_MS).", error.get("message").getAsString());
+        }
+    }
+
+    @Test
+    void aStreamThatGoesSilentEndsAbnormallyNotCleanly() throws Exception
+    {
+        CountDownLatch release = new CountDownLatch(1);
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
+        {
+            upstream.otherwise((request, response) ->
+            {
+                response.setContentType("text/event-stream");
+                FakeCerebras.writeAndFlush(response.getOutputStream(), EventStream.event(0) + "\n\n");
+                release.await(30, TimeUnit.SECONDS);
+            });
+            try (Socket socket = new Socket("127.0.0.1", proxy.port()))
+            {
+                socket.setSoTimeout(20_000);
+                RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", CHAT);
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                release.countDown();
+                assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+                assertTrue(answer.contains(EventStream.event(0)), answer);
+                assertFalse(answer.endsWith("\r\n0\r\n\r\n"), "a cut stream must not end with the terminal chunk: " + answer);
+                assertEquals(1, upstream.received().size(), "once a byte went to the client, the call is never replayed");
+            }
+        }
+    }
+
+    @Test
+    void headersThenSilenceIs504WhileNothingWasSent() throws Exception
+    {
+        CountDownLatch release = new CountDownLatch(1);
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
+        {
+            upstream.otherwise((request, response) ->
+            {
+                response.setContentType("text/event-stream");
+                response.flushBuffer(); // status and headers go out, no body byte
+                release.await(30, TimeUnit.SECONDS);
+            });
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+            release.countDown();
+            assertEquals(504, response.statusCode());
+            assertEquals("upstream_timeout", Http.json(response).get("code").getAsString());
+            assertEquals(1, upstream.received().size(), "a silent upstream may be working on it: not replayed");
+        }
+    }
+
+    /** The client hangs up mid-stream: within a second the upstream exchange is aborted and its connection closed. */
+    @Test
+    void aClientLeavingMidStreamReleasesTheUpstreamConnectionWithinASecond() throws Exception
+    {
+        CountDownLatch clientLeft = new CountDownLatch(1);
+        AtomicLong leftAt = new AtomicLong();
+        AtomicLong abortedAt = new AtomicLong();
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            upstream.otherwise((request, response) ->
+            {
+                response.setContentType("text/event-stream");
+                ServletOutputStream output = response.getOutputStream();
+                try
+                {
+                    FakeCerebras.writeAndFlush(output, EventStream.event(0) + "\n\n");
+                    clientLeft.await(10, TimeUnit.SECONDS);
+                    for (int i = 1; i < 1_000_000; i++)
+                        FakeCerebras.writeAndFlush(output, EventStream.event(i) + "\n\n");
+                }
+                catch (IOException aborted)
+                {
+                    abortedAt.set(System.nanoTime());
+                    throw aborted;
+                }
+            });
+            try (Socket socket = new Socket("127.0.0.1", proxy.port()))
+            {
+                RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", CHAT);
+                RawHttp.readUntil(socket.getInputStream(), EventStream.event(0));
+                assertEquals(1, upstream.openConnections());
+            }
+            leftAt.set(System.nanoTime());
+            clientLeft.countDown();
+            assertTrue(Poll.until(Duration.ofSeconds(1), () -> upstream.openConnections() == 0),
+                "the upstream connection is still open a second after the client left");
+            assertTrue(abortedAt.get() != 0, "upstream saw the abort");
+            assertTrue(abortedAt.get() - leftAt.get() < TimeUnit.SECONDS.toNanos(1));
+        }
+    }
+
+    /**
+     * A client that reads nothing while upstream streams 40 MB as fast as it can: the proxy
+     * pushes back instead of buffering, so upstream stalls once the socket buffers along
+     * the way are full; then the client reads everything, whole.
+     */
+    @Test
+    void aSlowClientHoldsUpstreamBackInsteadOfFillingMemory() throws Exception
+    {
+        int events = 40_000;
+        byte[] event = ("data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(1000) + "\"}}]}\n\n").getBytes(StandardCharsets.UTF_8);
+        long total = (long)events * event.length;
+        AtomicLong written = new AtomicLong();
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            upstream.otherwise((request, response) ->
+            {
+                response.setContentType("text/event-stream");
+                ServletOutputStream output = response.getOutputStream();
+                for (int i = 0; i < events; i++)
+                {
+                    output.write(event);
+                    output.flush();
+                    written.addAndGet(event.length);
+                }
+            });
+            try (Socket socket = new Socket())
+            {
+                socket.setReceiveBufferSize(16 * 1024);
+                socket.connect(new java.net.InetSocketAddress("127.0.0.1", proxy.port()));
+                RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", CHAT);
+                // Wait until upstream's writes stall: the amount written stops growing.
+                long[] last = {-1};
+                assertTrue(Poll.until(Duration.ofSeconds(30), Duration.ofMillis(250), () ->
+                {
+                    long now = written.get();
+                    boolean stalled = now == last[0] && now > 0;
+                    last[0] = now;
+                    return stalled;
+                }), "upstream never got going");
+                long outstanding = written.get();
+                assertTrue(outstanding < total / 2, "with the client reading nothing, upstream still got " + outstanding + " of " + total + " bytes out");
+                // Now the client reads it all: nothing lost.
+                String response = RawHttp.readUntil(new java.io.BufferedInputStream(socket.getInputStream()), "\r\n0\r\n\r\n");
+                assertEquals(new String(event, StandardCharsets.UTF_8).repeat(events), RawHttp.dechunk(response));
+            }
+        }
+    }
+}

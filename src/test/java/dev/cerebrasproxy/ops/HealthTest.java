@@ -1,0 +1,98 @@
+package dev.cerebrasproxy.ops;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.support.FakeCerebras;
+import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.ProxyExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static dev.cerebrasproxy.support.TestData.ADMIN_TOKEN;
+import static dev.cerebrasproxy.support.TestData.CHAT;
+import static dev.cerebrasproxy.support.TestData.CI_TOKEN;
+import static dev.cerebrasproxy.support.TestData.RATE_LIMITED;
+import static dev.cerebrasproxy.support.TestData.TOKENS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Liveness says the webapp runs; readiness says whether some key can serve now. */
+class HealthTest
+{
+    @RegisterExtension
+    static final ProxyExtension proxy = // Tokens on both sides: health must need neither.
+        new ProxyExtension().settings(ProxySettings.CLIENT_TOKENS, TOKENS, ProxySettings.ADMIN_TOKEN, ADMIN_TOKEN, ProxySettings.WAIT_FOR_KEY_MS, "0");
+
+    private static HttpResponse<String> get(String path) throws Exception
+    {
+        return Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri(path)).GET().build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    private static JsonObject json(HttpResponse<String> response)
+    {
+        assertEquals("application/json", response.headers().firstValue("Content-Type").orElse(""));
+        return JsonParser.parseString(response.body()).getAsJsonObject();
+    }
+
+    /** One request tries every key once before it gives up. */
+    private static void useEveryKeyOnce() throws Exception
+    {
+        Http.post(proxy.uri("/v1/chat/completions"), CHAT, "Authorization", "Bearer " + CI_TOKEN);
+    }
+
+    @Test
+    void livenessIsUpWithoutAToken() throws Exception
+    {
+        for (String path : new String[] {"/_proxy/health", "/_proxy/health/live"})
+        {
+            HttpResponse<String> response = get(path);
+            assertEquals(200, response.statusCode(), path);
+            assertEquals("up", json(response).get("status").getAsString());
+        }
+        assertEquals(0, proxy.upstream().received().size(), "health never goes upstream");
+    }
+
+    @Test
+    void readyWhileAKeyCanServe() throws Exception
+    {
+        HttpResponse<String> response = get("/_proxy/health/ready");
+        assertEquals(200, response.statusCode(), response.body());
+        JsonObject body = json(response);
+        assertEquals("ready", body.get("status").getAsString());
+        assertEquals(3, body.getAsJsonObject("keys").get("available").getAsInt());
+    }
+
+    @Test
+    void notReadyWhenEveryKeyIsQuarantined() throws Exception
+    {
+        proxy.upstream().otherwise(FakeCerebras.json(401, "{\"message\":\"Wrong API Key\",\"code\":\"wrong_api_key\"}"));
+        useEveryKeyOnce();
+        HttpResponse<String> response = get("/_proxy/health/ready");
+        assertEquals(503, response.statusCode(), response.body());
+        JsonObject body = json(response);
+        assertEquals("not_ready", body.get("status").getAsString());
+        assertEquals(3, body.getAsJsonObject("keys").get("quarantined").getAsInt());
+        assertEquals(0, body.getAsJsonObject("keys").get("available").getAsInt());
+        assertTrue(body.get("message").getAsString().startsWith("No key can serve now (3 quarantined)"), response.body());
+        assertTrue(response.headers().firstValue("Retry-After").isPresent());
+        // Liveness is not readiness: the webapp still runs.
+        assertEquals(200, get("/_proxy/health/live").statusCode());
+    }
+
+    @Test
+    void notReadyWhenEveryKeyIsCooling() throws Exception
+    {
+        proxy.upstream().otherwise(FakeCerebras.json(429, RATE_LIMITED, "retry-after", "30"));
+        useEveryKeyOnce();
+        HttpResponse<String> response = get("/_proxy/health/ready");
+        assertEquals(503, response.statusCode(), response.body());
+        assertEquals(3, json(response).getAsJsonObject("keys").get("cooling").getAsInt());
+        proxy.pool().reset();
+        assertEquals(200, get("/_proxy/health/ready").statusCode(), "ready again once a key can serve");
+    }
+}

@@ -1,0 +1,292 @@
+package dev.cerebrasproxy.support;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * An in-process stand-in for the Cerebras API on a loopback ephemeral port. It records
+ * exactly what it received and answers what the test scripted, by the key a request
+ * carries: a test says "key sk-b answers 429" and later asks what each key was sent.
+ */
+public final class FakeCerebras implements AutoCloseable
+{
+    public static final String BASE_PATH = "/v1";
+
+    /** What the fake received, one per upstream request. */
+    public record Received(String method, String target, Map<String, List<String>> headers, byte[] body)
+    {
+        public String header(String name)
+        {
+            List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
+            return values == null ? null : values.get(0);
+        }
+
+        /** The key, from {@code Authorization: Bearer <key>}. */
+        public String key()
+        {
+            String authorization = header("Authorization");
+            return authorization == null ? null : authorization.substring("Bearer ".length());
+        }
+    }
+
+    /** How the fake answers one request; runs on the fake's servlet thread and may block. */
+    @FunctionalInterface
+    public interface Reply
+    {
+        void write(Received request, HttpServletResponse response) throws Exception;
+    }
+
+    public static Reply json(int status, String body, String... headers)
+    {
+        return bytes(status, "application/json", body.getBytes(StandardCharsets.UTF_8), headers);
+    }
+
+    public static Reply bytes(int status, String contentType, byte[] body, String... headers)
+    {
+        return (request, response) ->
+        {
+            response.setStatus(status);
+            if (contentType != null)
+                response.setContentType(contentType);
+            for (int i = 0; i + 1 < headers.length; i += 2)
+                response.addHeader(headers[i], headers[i + 1]);
+            response.setContentLength(body.length);
+            response.getOutputStream().write(body);
+        };
+    }
+
+    public static Reply ok()
+    {
+        return json(200, TestData.COMPLETION);
+    }
+
+    private final Server server;
+    private final boolean tls;
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final Map<String, Reply> byKey = new ConcurrentHashMap<>();
+    private volatile Reply otherwise = ok();
+    private volatile Function<Received, Reply> router;
+    private final AtomicInteger openConnections = new AtomicInteger();
+    private final AtomicInteger tlsHandshakes = new AtomicInteger();
+
+    public FakeCerebras() throws Exception
+    {
+        this(null);
+    }
+
+    /** A fake that speaks HTTPS with this certificate, like the real API. */
+    public static FakeCerebras overTls(SelfSignedCertificate certificate) throws Exception
+    {
+        SslContextFactory.Server tls = new SslContextFactory.Server();
+        tls.setKeyStorePath(certificate.keyStore().toString());
+        tls.setKeyStorePassword(SelfSignedCertificate.PASSWORD);
+        tls.setKeyStoreType("PKCS12");
+        return new FakeCerebras(tls);
+    }
+
+    private FakeCerebras(SslContextFactory.Server tls) throws Exception
+    {
+        QueuedThreadPool threads = new QueuedThreadPool(600);
+        threads.setName("fake-cerebras");
+        server = new Server(threads);
+        ServerConnector connector = tls == null
+            ? new ServerConnector(server)
+            : new ServerConnector(server, new SslConnectionFactory(tls, "http/1.1"), new HttpConnectionFactory());
+        // Each handshake is one new TLS connection: what connection reuse should keep rare.
+        connector.addBean(new SslHandshakeListener()
+        {
+            @Override
+            public void handshakeSucceeded(Event event)
+            {
+                tlsHandshakes.incrementAndGet();
+            }
+        });
+        this.tls = tls != null;
+        connector.setHost("127.0.0.1");
+        connector.setPort(0);
+        connector.addEventListener(new Connection.Listener()
+        {
+            @Override
+            public void onOpened(Connection connection)
+            {
+                openConnections.incrementAndGet();
+            }
+
+            @Override
+            public void onClosed(Connection connection)
+            {
+                openConnections.decrementAndGet();
+            }
+        });
+        server.addConnector(connector);
+        ServletContextHandler context = new ServletContextHandler("/");
+        context.addServlet(new ServletHolder(new HttpServlet()
+        {
+            @Override
+            protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException
+            {
+                Received r = record(request);
+                received.add(r);
+                Reply reply = replyFor(r);
+                try
+                {
+                    reply.write(r, response);
+                }
+                catch (IOException e)
+                {
+                    throw e;
+                }
+                catch (Exception e)
+                {
+                    throw new IOException(e);
+                }
+            }
+        }), "/*");
+        server.setHandler(context);
+        server.start();
+    }
+
+    private Reply replyFor(Received request)
+    {
+        Function<Received, Reply> route = router;
+        if (route != null)
+        {
+            Reply reply = route.apply(request);
+            if (reply != null)
+                return reply;
+        }
+        String key = request.key();
+        Reply reply = key == null ? null : byKey.get(key);
+        return reply != null ? reply : otherwise;
+    }
+
+    private static Received record(HttpServletRequest request) throws IOException
+    {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String name : Collections.list(request.getHeaderNames()))
+            headers.put(name.toLowerCase(Locale.ROOT), Collections.list(request.getHeaders(name)));
+        String target = request.getRequestURI() + (request.getQueryString() == null ? "" : "?" + request.getQueryString());
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        try (InputStream input = request.getInputStream())
+        {
+            input.transferTo(body);
+        }
+        return new Received(request.getMethod(), target, headers, body.toByteArray());
+    }
+
+    /** The base URL the proxy should be configured with, like https://api.cerebras.ai/v1. */
+    public URI baseUrl()
+    {
+        return URI.create((tls ? "https" : "http") + "://127.0.0.1:" + port() + BASE_PATH);
+    }
+
+    /** TLS handshakes completed so far: one per connection the proxy opened. */
+    public int tlsHandshakes()
+    {
+        return tlsHandshakes.get();
+    }
+
+    public int port()
+    {
+        return ((ServerConnector)server.getConnectors()[0]).getLocalPort();
+    }
+
+    /** Requests carrying this key get this reply. */
+    public FakeCerebras answer(String key, Reply reply)
+    {
+        byKey.put(key, reply);
+        return this;
+    }
+
+    /** Requests whose key has no reply of its own get this one (a 200 completion unless set). */
+    public FakeCerebras otherwise(Reply reply)
+    {
+        otherwise = reply;
+        return this;
+    }
+
+    /** Decides per request before the per-key replies; return null to fall through to them. */
+    public FakeCerebras route(Function<Received, Reply> router)
+    {
+        this.router = router;
+        return this;
+    }
+
+    /** Connections from the proxy that are open right now. */
+    public int openConnections()
+    {
+        return openConnections.get();
+    }
+
+    public List<Received> received()
+    {
+        return new ArrayList<>(received);
+    }
+
+    public Received lastReceived()
+    {
+        List<Received> all = received();
+        if (all.isEmpty())
+            throw new AssertionError("upstream received nothing");
+        return all.get(all.size() - 1);
+    }
+
+    public long countFor(String key)
+    {
+        return received.stream().filter(r -> key.equals(r.key())).count();
+    }
+
+    /** Drops what was recorded so far, e.g. so a long run measures the proxy's memory, not ours. */
+    public void forgetReceived()
+    {
+        received.clear();
+    }
+
+    public void reset()
+    {
+        received.clear();
+        byKey.clear();
+        otherwise = ok();
+        router = null;
+    }
+
+    public static void writeAndFlush(OutputStream output, String text) throws IOException
+    {
+        output.write(text.getBytes(StandardCharsets.UTF_8));
+        output.flush();
+    }
+
+    @Override
+    public void close() throws Exception
+    {
+        server.stop();
+    }
+}

@@ -1,0 +1,157 @@
+package dev.cerebrasproxy.support;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import dev.cerebrasproxy.ProxyContext;
+import dev.cerebrasproxy.ProxyWebapp;
+import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.forward.CerebrasProxyServlet;
+import dev.cerebrasproxy.pool.KeyPool;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.ee10.webapp.WebAppContext;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.resource.ResourceFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The proxy webapp as it ships (its web.xml, listener and servlet) on an embedded Jetty
+ * at a loopback ephemeral port, configured with settings the test gives instead of the
+ * environment.
+ */
+public final class ProxyUnderTest implements AutoCloseable
+{
+    /** The server's threads; the proxy servlet's HttpClient threads are named after the servlet, "cerebras-proxy". */
+    public static final String THREAD_NAME = "proxy-server";
+
+    private final Server server;
+    private final WebAppContext webapp;
+    private final ManualClock clock;
+
+    private ProxyUnderTest(Map<String, String> settings) throws Exception
+    {
+        this(settings, null);
+    }
+
+    /** @param clock the pool's time and timer, or null for the system's, as in production */
+    private ProxyUnderTest(Map<String, String> settings, ManualClock clock) throws Exception
+    {
+        this.clock = clock;
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName(THREAD_NAME);
+        // Idle threads go after a second, not a minute, so tests can see counts come back down.
+        threads.setIdleTimeout(1000);
+        server = new Server(threads);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost("127.0.0.1");
+        connector.setPort(0);
+        // Longer than java.net.http's 30 s keep-alive, as jetty-base's is: with both at 30 s the
+        // server could close an idle connection just as the test client reuses it for a POST.
+        connector.setIdleTimeout(120_000);
+        server.addConnector(connector);
+        webapp = new WebAppContext();
+        webapp.setContextPath("/");
+        webapp.setBaseResource(ResourceFactory.of(webapp).newResource(Path.of("src/main/webapp")));
+        webapp.setParentLoaderPriority(true);
+        webapp.setThrowUnavailableOnStartupException(true);
+        webapp.setAttribute(ProxyWebapp.EMBEDDING_ATTRIBUTE, new ProxyWebapp.Embedding(settings::get, clock, clock));
+        server.setHandler(webapp);
+        server.start();
+    }
+
+    /** A proxy in front of the fake with the test keys and these settings on top (name, value, ...). */
+    public static ProxyUnderTest start(FakeCerebras upstream, String... settings) throws Exception
+    {
+        return start(upstream.baseUrl(), settings);
+    }
+
+    /** A proxy in front of this upstream base URL with the test keys and these settings on top. */
+    public static ProxyUnderTest start(URI upstream, String... settings) throws Exception
+    {
+        return new ProxyUnderTest(withDefaults(upstream, settings));
+    }
+
+    /**
+     * Like {@link #start}, but the key pool's time stands still until the test moves it with
+     * {@link #clock()}: rests never end mid-test by themselves, and a request waiting for a
+     * key goes on only when the test advances the clock.
+     */
+    public static ProxyUnderTest startOnManualClock(FakeCerebras upstream, String... settings) throws Exception
+    {
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), settings), new ManualClock());
+    }
+
+    /** A proxy with exactly these settings, nothing added. */
+    public static ProxyUnderTest startWith(Map<String, String> settings) throws Exception
+    {
+        return new ProxyUnderTest(settings);
+    }
+
+    /** The test keys in front of this upstream, and these settings (name, value, ...) on top. */
+    private static Map<String, String> withDefaults(URI upstream, String... settings)
+    {
+        Map<String, String> map = new HashMap<>();
+        map.put(ProxySettings.API_KEYS, TestData.KEYS);
+        map.put(ProxySettings.UPSTREAM_URL, upstream.toString());
+        for (int i = 0; i + 1 < settings.length; i += 2)
+            map.put(settings[i], settings[i + 1]);
+        return map;
+    }
+
+    public URI uri(String pathAndQuery)
+    {
+        return URI.create("http://127.0.0.1:" + port() + pathAndQuery);
+    }
+
+    public int port()
+    {
+        return ((ServerConnector)server.getConnectors()[0]).getLocalPort();
+    }
+
+    /** Threads of the server in front of the proxy: its pool gives idle ones back after a second. */
+    public int serverThreads()
+    {
+        return ((QueuedThreadPool)server.getThreadPool()).getThreads();
+    }
+
+    /** Threads of the proxy's upstream client that are running a task right now. */
+    public int busyClientThreads()
+    {
+        HttpClient client = (HttpClient)webapp.getServletContext().getAttribute("cerebras-proxy.HttpClient");
+        return ((QueuedThreadPool)client.getExecutor()).getBusyThreads();
+    }
+
+    /** The proxy's clock, for a proxy {@link #startOnManualClock started on one}. */
+    public ManualClock clock()
+    {
+        if (clock == null)
+            throw new IllegalStateException("this proxy runs on the system clock: start it with startOnManualClock");
+        return clock;
+    }
+
+    /** What the running webapp shares between its servlets. */
+    public ProxyContext context()
+    {
+        return ProxyContext.of(webapp.getServletContext());
+    }
+
+    public KeyPool pool()
+    {
+        return context().pool();
+    }
+
+    /** The deployed servlet, to check how web.xml configured it. */
+    public CerebrasProxyServlet servlet() throws Exception
+    {
+        return (CerebrasProxyServlet)webapp.getServletHandler().getServlet("cerebras-proxy").getServlet();
+    }
+
+    @Override
+    public void close() throws Exception
+    {
+        server.stop();
+    }
+}
