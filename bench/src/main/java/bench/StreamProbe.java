@@ -1,6 +1,10 @@
 package bench;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -11,53 +15,91 @@ import org.eclipse.jetty.http.HttpMethod;
 /**
  * Streams, one at a time, and how fast their events travel: time to first event (request
  * sent to first event read) and each event's travel time from the stub's write to this
- * reader. Run once direct and once through a proxy; the difference is what the proxy adds.
+ * reader. Given several targets (direct, and through each proxy), it takes turns: one
+ * stream to each target, then the next round, so that the machine's load at any moment
+ * falls on all of them alike. The difference from direct is what a proxy adds.
  *
- * <p>Usage: {@code StreamProbe <url> <streams> <eventsPerStream> <delayMs>}. Prints one
- * line of {@code name=value} pairs (microseconds).
+ * <p>Usage: {@code StreamProbe <warmupStreams> <streams> <eventsPerStream> <delayMs>
+ * <label>=<url>...}. Prints one line per target: {@code label name=value ...}
+ * (microseconds). Warm-up streams go to every target first and are not counted.
  */
 public final class StreamProbe
 {
     public static void main(String[] args) throws Exception
     {
-        String url = args[0];
+        int warmup = Integer.parseInt(args[0]);
         int streams = Integer.parseInt(args[1]);
         int events = Integer.parseInt(args[2]);
         int delayMillis = Integer.parseInt(args[3]);
-        String target = url + (url.contains("?") ? "&" : "?") + "events=" + events + "&delay_ms=" + delayMillis;
+        Map<String, Target> targets = new LinkedHashMap<>();
+        for (int i = 4; i < args.length; i++)
+        {
+            int eq = args[i].indexOf('=');
+            String url = args[i].substring(eq + 1);
+            targets.put(args[i].substring(0, eq), new Target(url + (url.contains("?") ? "&" : "?") + "events=" + events + "&delay_ms=" + delayMillis));
+        }
 
-        HttpClient client = Clients.start(null, 4);
-        long[] firstEvent = new long[streams];
-        long[] travel = new long[streams * events];
-        int[] travelCount = {0};
-        int errors = 0;
+        HttpClient client = Clients.start(null, 4 * targets.size());
+        for (int s = 0; s < warmup; s++)
+        {
+            for (Target target : targets.values())
+                target.stream(client, events, false);
+        }
         for (int s = 0; s < streams; s++)
+        {
+            for (Target target : targets.values())
+                target.stream(client, events, true);
+        }
+        client.stop();
+        targets.forEach((label, target) -> System.out.println(label + " " + target.summary()));
+    }
+
+    private static final class Target
+    {
+        private final String url;
+        private final List<Long> firstEvent = new ArrayList<>();
+        private final List<Long> travel = new ArrayList<>();
+        private int errors;
+
+        Target(String url)
+        {
+            this.url = url;
+        }
+
+        void stream(HttpClient client, int events, boolean counted) throws Exception
         {
             long start = System.nanoTime();
             long[] first = {-1};
+            List<Long> travels = new ArrayList<>();
             EventReader reader = new EventReader((index, micros) ->
             {
                 if (index == 0)
                     first[0] = (System.nanoTime() - start) / 1_000;
-                travel[travelCount[0]++] = micros;
+                travels.add(micros);
             });
             CompletableFuture<Integer> status = new CompletableFuture<>();
-            client.newRequest(target)
+            client.newRequest(url)
                 .method(HttpMethod.POST)
                 .headers(h -> h.put("Accept", "text/event-stream"))
                 .body(new StringRequestContent("application/json", Clients.STREAM_BODY))
                 .onResponseContent((response, content) -> reader.feed(content))
                 .send(result -> status.complete(result.isFailed() ? -1 : result.getResponse().getStatus()));
             int code = status.get(60, TimeUnit.SECONDS);
+            if (!counted)
+                return;
             if (code != 200 || !reader.done() || reader.events() != events)
                 errors++;
-            firstEvent[s] = first[0];
+            firstEvent.add(first[0]);
+            travel.addAll(travels);
         }
-        client.stop();
 
-        long[] travels = Arrays.copyOf(travel, travelCount[0]);
-        System.out.printf("ttfe_p50_us=%d ttfe_p99_us=%d event_p50_us=%d event_p99_us=%d events=%d errors=%d%n",
-            percentile(firstEvent, 50), percentile(firstEvent, 99), percentile(travels, 50), percentile(travels, 99), travels.length, errors);
+        String summary()
+        {
+            long[] firsts = firstEvent.stream().mapToLong(Long::longValue).toArray();
+            long[] travels = travel.stream().mapToLong(Long::longValue).toArray();
+            return String.format("ttfe_p50_us=%d ttfe_p99_us=%d event_p50_us=%d event_p99_us=%d events=%d errors=%d",
+                percentile(firsts, 50), percentile(firsts, 99), percentile(travels, 50), percentile(travels, 99), travels.length, errors);
+        }
     }
 
     static long percentile(long[] values, double p)

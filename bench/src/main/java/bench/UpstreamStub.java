@@ -5,16 +5,26 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -30,9 +40,18 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * the event took to reach it.</li>
  * <li>A request whose {@code Authorization} contains {@code ratelimited} gets 429 with
  * {@code Retry-After: 1}, like a key over its limit.</li>
+ * <li>{@code GET /_stub/connections}: how many connections each listener accepted, has
+ * open, and had open at most, and requests by HTTP version (one line of
+ * {@code name=value}); {@code ?reset=1} starts the counts afresh.</li>
  * </ul>
  *
- * Usage: {@code UpstreamStub <host> <port>}.
+ * <p>The plain listener speaks HTTP/1.1 and prior-knowledge h2c (as Jetty does on one
+ * port). With a key store it also listens with TLS, where ALPN offers the given
+ * protocols in the server's order of preference (by default h2, then http/1.1), as
+ * Cerebras's front (Cloudflare) does.
+ *
+ * <p>Usage: {@code UpstreamStub <host> <port> [<tlsPort> <keyStore> <password> <alpn,...>
+ * <maxConcurrentStreams>]}.
  */
 public final class UpstreamStub extends Handler.Abstract.NonBlocking
 {
@@ -56,31 +75,89 @@ public final class UpstreamStub extends Handler.Abstract.NonBlocking
         return thread;
     });
 
+    private final CountingConnector[] connectors;
+    private final LongAdder http1Requests = new LongAdder();
+    private final LongAdder http2Requests = new LongAdder();
+
+    private UpstreamStub(CountingConnector... connectors)
+    {
+        this.connectors = connectors;
+    }
+
     public static void main(String[] args) throws Exception
     {
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("stub");
         Server server = new Server(threads);
-        HttpConnectionFactory http = new HttpConnectionFactory();
-        http.getHttpConfiguration().setSendServerVersion(false);
-        http.getHttpConfiguration().setSendDateHeader(false);
-        ServerConnector connector = new ServerConnector(server, 1, 1, http);
-        connector.setHost(args[0]);
-        connector.setPort(Integer.parseInt(args[1]));
-        connector.setAcceptQueueSize(4096);
-        connector.setIdleTimeout(300_000);
-        server.addConnector(connector);
-        server.setHandler(new UpstreamStub());
+        int maxStreams = args.length > 7 ? Integer.parseInt(args[7]) : 128;
+        HttpConfiguration config = new HttpConfiguration();
+        config.setSendServerVersion(false);
+        config.setSendDateHeader(false);
+        CountingConnector plain = new CountingConnector(server, "plain",
+            new HttpConnectionFactory(config), h2(new HTTP2CServerConnectionFactory(config), maxStreams));
+        plain.setHost(args[0]);
+        plain.setPort(Integer.parseInt(args[1]));
+        server.addConnector(plain);
+        CountingConnector tls = null;
+        if (args.length > 2)
+        {
+            SslContextFactory.Server ssl = new SslContextFactory.Server();
+            ssl.setKeyStorePath(args[3]);
+            ssl.setKeyStorePassword(args[4]);
+            String[] alpn = args.length > 5 ? args[5].split(",") : new String[]{"h2", "http/1.1"};
+            HttpConfiguration secure = new HttpConfiguration(config);
+            // A certificate for 127.0.0.1 is fine: SNI host checks are for names.
+            secure.addCustomizer(new SecureRequestCustomizer(false));
+            ALPNServerConnectionFactory negotiation = new ALPNServerConnectionFactory(alpn);
+            negotiation.setDefaultProtocol("http/1.1");
+            tls = new CountingConnector(server, "tls", new SslConnectionFactory(ssl, negotiation.getProtocol()), negotiation,
+                h2(new HTTP2ServerConnectionFactory(secure), maxStreams), new HttpConnectionFactory(secure));
+            tls.setHost(args[0]);
+            tls.setPort(Integer.parseInt(args[2]));
+            server.addConnector(tls);
+        }
+        server.setHandler(tls == null ? new UpstreamStub(plain) : new UpstreamStub(plain, tls));
         server.start();
-        System.out.println("stub listening on " + args[0] + ":" + connector.getLocalPort());
+        System.out.println("stub listening on " + args[0] + ":" + plain.getLocalPort() + " (http/1.1, h2c)"
+            + (tls == null ? "" : " and " + args[0] + ":" + tls.getLocalPort() + " (TLS, ALPN " + args[5] + ", " + maxStreams + " streams per h2 connection)"));
         server.join();
+    }
+
+    private static ConnectionFactory h2(AbstractHTTP2ServerConnectionFactory h2, int maxStreams)
+    {
+        h2.setMaxConcurrentStreams(maxStreams);
+        return h2;
     }
 
     @Override
     public boolean handle(Request request, Response response, Callback callback)
     {
+        if (request.getHttpURI().getPath().equals("/_stub/connections"))
+        {
+            connections(request, response, callback);
+            return true;
+        }
+        (request.getConnectionMetaData().getHttpVersion() == HttpVersion.HTTP_2 ? http2Requests : http1Requests).increment();
         drainThenAnswer(request, response, callback);
         return true;
+    }
+
+    private void connections(Request request, Response response, Callback callback)
+    {
+        StringBuilder line = new StringBuilder();
+        for (CountingConnector connector : connectors)
+            connector.describe(line);
+        line.append("requests_http1=").append(http1Requests.sum()).append(" requests_h2=").append(http2Requests.sum()).append('\n');
+        String query = request.getHttpURI().getQuery();
+        if (query != null && query.contains("reset=1"))
+        {
+            for (CountingConnector connector : connectors)
+                connector.reset();
+            http1Requests.reset();
+            http2Requests.reset();
+        }
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
+        response.write(true, ByteBuffer.wrap(line.toString().getBytes(StandardCharsets.US_ASCII)), callback);
     }
 
     /** Reads the request body to its end without a blocked thread, then answers. */
