@@ -38,6 +38,7 @@ public final class ProxySettings
     public static final String QUARANTINE_RECHECK_MS = "PROXY_QUARANTINE_RECHECK_MS";
     public static final String WAIT_FOR_KEY_MS = "PROXY_WAIT_FOR_KEY_MS";
     public static final String BUSY_RETRY_AFTER_MS = "PROXY_BUSY_RETRY_AFTER_MS";
+    public static final String DEFAULT_MAX_COMPLETION_TOKENS = "PROXY_DEFAULT_MAX_COMPLETION_TOKENS";
     public static final String TRUST_STORE = "PROXY_UPSTREAM_TRUST_STORE";
     public static final String TRUST_STORE_PASSWORD = "PROXY_UPSTREAM_TRUST_STORE_PASSWORD";
     public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
@@ -48,7 +49,13 @@ public final class ProxySettings
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
     static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
-    static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
+    /**
+     * What the SDKs tolerate: the Cerebras SDK's request timeout is about 60 s, the OpenAI
+     * SDK's 600 s; half the shorter leaves the client time to get its answer after the wait.
+     */
+    static final long DEFAULT_WAIT_FOR_KEY_MS = 30_000;
+    /** Cerebras holds the model's maximum against the budget when a request names none; 8192 is the smallest context of its models. */
+    static final long DEFAULT_DEFAULT_MAX_COMPLETION_TOKENS = 8_192;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
     static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
 
@@ -62,6 +69,7 @@ public final class ProxySettings
     private final CooldownPolicy cooldowns;
     private final Duration waitForKey;
     private final Duration busyRetryAfter;
+    private final long defaultMaxCompletionTokens;
     private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
     private final AdminToken adminToken;
@@ -79,6 +87,7 @@ public final class ProxySettings
         this.cooldowns = parseCooldowns(source);
         this.waitForKey = Duration.ofMillis(parseNotNegative(WAIT_FOR_KEY_MS, source.apply(WAIT_FOR_KEY_MS), DEFAULT_WAIT_FOR_KEY_MS));
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
+        this.defaultMaxCompletionTokens = parsePositive(DEFAULT_MAX_COMPLETION_TOKENS, source.apply(DEFAULT_MAX_COMPLETION_TOKENS), DEFAULT_DEFAULT_MAX_COMPLETION_TOKENS);
         this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
@@ -154,18 +163,19 @@ public final class ProxySettings
     /** Reads and checks the keys file; the messages name the file, never its content. */
     static List<ApiKey> readKeysFile(Path file)
     {
-        return keysOf(NamedSecrets.readFile(API_KEYS_FILE, file, NamedSecrets.KEYS));
+        return keysOf(NamedSecrets.readEntries(API_KEYS_FILE, file, NamedSecrets.KEYS));
     }
 
     static List<ApiKey> parseKeys(String json)
     {
-        return keysOf(NamedSecrets.parse(API_KEYS, json, NamedSecrets.KEYS));
+        return keysOf(NamedSecrets.parseEntries(API_KEYS, json, NamedSecrets.KEYS));
     }
 
-    private static List<ApiKey> keysOf(Map<String, String> secrets)
+    /** A key whose entry names no organization is its own: Cerebras limits per organization, and each key may be one. */
+    private static List<ApiKey> keysOf(Map<String, NamedSecrets.Entry> entries)
     {
-        List<ApiKey> keys = new ArrayList<>(secrets.size());
-        secrets.forEach((name, secret) -> keys.add(new ApiKey(name, secret)));
+        List<ApiKey> keys = new ArrayList<>(entries.size());
+        entries.forEach((name, entry) -> keys.add(new ApiKey(name, entry.secret(), entry.group() != null ? entry.group() : name)));
         return Collections.unmodifiableList(keys);
     }
 
@@ -296,6 +306,12 @@ public final class ProxySettings
     public Duration busyRetryAfter()
     {
         return busyRetryAfter;
+    }
+
+    /** Tokens a request that sets no max_completion_tokens (nor max_tokens) is estimated to complete. */
+    public long defaultMaxCompletionTokens()
+    {
+        return defaultMaxCompletionTokens;
     }
 
     /** The trust store for upstream's TLS certificate, or null for the JVM's default trust. */

@@ -90,6 +90,8 @@ final class AttemptListener implements Response.Listener
     public void onHeaders(Response response)
     {
         metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
+        // The answer's headers report the budget as upstream counts it, this request included.
+        call.attemptAnswered();
         int status = response.getStatus();
         if (KeyFeedback.isAboutTheKey(status))
         {
@@ -97,7 +99,7 @@ final class AttemptListener implements Response.Listener
             held = new ByteArrayOutputStream();
             return;
         }
-        KeyFeedback.passing(pool, key, status, headersOf(response));
+        KeyFeedback.passing(pool, key, call.model(), status, headersOf(response));
         if (!ContentCoding.accepts(acceptEncoding, response.getHeaders().get(HttpHeader.CONTENT_ENCODING)))
         {
             mode = Mode.DECODE;
@@ -144,6 +146,7 @@ final class AttemptListener implements Response.Listener
     @Override
     public void onComplete(Result result)
     {
+        call.attemptAnswered();
         Response response = result.getResponse();
         if (mode == Mode.DISCARD)
             discarded(response);
@@ -174,7 +177,7 @@ final class AttemptListener implements Response.Listener
         {
             error = UpstreamError.undecodable(e.getMessage());
         }
-        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, status, headersOf(response), error);
+        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, call.model(), status, headersOf(response), error);
         String code = error.code() == null ? null : key.redact(error.code());
         if (verdict == KeyFeedback.Verdict.ANSWER_BUSY)
             call.busy(key, decoded);

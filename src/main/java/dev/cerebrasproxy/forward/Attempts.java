@@ -49,6 +49,17 @@ final class Attempts
         return rotation.next();
     }
 
+    dev.cerebrasproxy.pool.Demand demand()
+    {
+        return rotation.demand();
+    }
+
+    /** The attempt under way has its answer: its budget's reservation ends (upstream's own count takes over). */
+    void release()
+    {
+        rotation.release();
+    }
+
     int count()
     {
         return rotation.attempts();
@@ -118,6 +129,18 @@ final class Attempts
     boolean upstreamIsDown()
     {
         return failures != null && failures.size() == 1 && failures.containsKey(UNREACHABLE) && !rotation.hasUntriedKeys();
+    }
+
+    /** How long until any key can serve this request, or null if none ever can. */
+    Duration untilAnyKeyRecovers()
+    {
+        return rotation.untilAnyKeyRecovers();
+    }
+
+    /** The largest limit when the request is above every budget's whole limit, else -1. */
+    long limitEveryBudgetIsBelow()
+    {
+        return rotation.limitEveryBudgetIsBelow();
     }
 
     /** How long until a key this request has not tried can serve, or null if it tried them all. */

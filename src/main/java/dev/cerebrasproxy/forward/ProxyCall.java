@@ -47,7 +47,8 @@ final class ProxyCall
     private final String target;
     /** The client's name from its token, or {@link ClientTokens#ANONYMOUS} when the proxy is open. */
     private final String client;
-    private final Attempts attempts;
+    /** Made once the body is read: the body says which budget the request draws on, and how much. */
+    private Attempts attempts;
     private final long startNanos = System.nanoTime();
     /** Writes to the client; listening from the start, so every write is non-blocking. */
     private final FlushingWriter writer;
@@ -65,7 +66,6 @@ final class ProxyCall
         this.response = response;
         this.target = admitted.target();
         this.client = admitted.client();
-        this.attempts = new Attempts(context.pool().rotation());
         // Registered here, on the container's thread: registered later, from the HTTP client's
         // thread, the container hands the first write to another thread (see FlushingWriter).
         this.writer = FlushingWriter.listenOn(response.getOutputStream());
@@ -92,7 +92,7 @@ final class ProxyCall
         // A declared length (even 0) or a chunked body: upstream must see a body too.
         if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
         {
-            nextAttempt();
+            firstAttempt();
             return;
         }
         RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), new RequestBodyReader.Outcome()
@@ -101,7 +101,7 @@ final class ProxyCall
             public void bodyRead(RequestBody read)
             {
                 body = read;
-                nextAttempt();
+                firstAttempt();
             }
 
             @Override
@@ -121,6 +121,25 @@ final class ProxyCall
                     "Connection", "close");
             }
         });
+    }
+
+    private void firstAttempt()
+    {
+        attempts = new Attempts(context.pool().rotation(
+            CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
+        nextAttempt();
+    }
+
+    /** Upstream answered the attempt under way, or it ended without an answer. */
+    void attemptAnswered()
+    {
+        attempts.release();
+    }
+
+    /** The model the request names, for what the pool learns from each answer; null if none. */
+    String model()
+    {
+        return attempts.demand().model();
     }
 
     /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
@@ -164,6 +183,14 @@ final class ProxyCall
         {
             answer(ProxyError.server(502, "upstream_unreachable",
                 "The proxy could not get an answer from upstream with any of its " + context.pool().size() + " keys (connection refused or closed before a response)."), null);
+            return;
+        }
+        long largestLimit = attempts.limitEveryBudgetIsBelow();
+        if (largestLimit > 0)
+        {
+            // Rests no key: the request is what cannot be served, not the keys.
+            NoKeyAvailable.Answer answer = NoKeyAvailable.tooLarge(attempts.demand().estimate(), largestLimit);
+            answer(answer.error(), null, answer.headers());
             return;
         }
         byte[] everyKeysAnswer = attempts.answerOfEveryKey();
@@ -349,6 +376,8 @@ final class ProxyCall
 
     private void complete(int status, ApiKey key)
     {
+        if (attempts != null)
+            attempts.release();
         count(status, key);
         request.getAsyncContext().complete();
     }
@@ -358,7 +387,7 @@ final class ProxyCall
     {
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+            LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
                 (System.nanoTime() - startNanos) / 1_000_000);
     }
 

@@ -25,6 +25,12 @@ final class RequestBody
         return length;
     }
 
+    /** The bytes as read, for the proxy's own look at them (the cost estimate); not a copy. */
+    java.io.InputStream stream()
+    {
+        return new java.io.ByteArrayInputStream(bytes, 0, length);
+    }
+
     /**
      * A fresh content for one upstream attempt. It has no content type of its own: the
      * client's {@code Content-Type} header, or its absence, is what upstream sees.

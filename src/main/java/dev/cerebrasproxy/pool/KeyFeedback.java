@@ -46,19 +46,29 @@ public final class KeyFeedback
      * the key worked, and if a window now has nothing left, the key rests until it resets
      * instead of meeting a 429 first.
      */
-    public static void passing(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers)
+    public static void passing(KeyPool pool, ApiKey key, String model, int status, UpstreamHeaders headers)
     {
         if (status < 500)
-            pool.served(key);
+            pool.served(key, model);
         else
             pool.inconclusive(key, "answered " + status);
-        RateLimitHeaders.Window spent = RateLimitHeaders.read(headers, pool.now()).exhaustedWindow();
+        RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
+        report(pool, key, model, read);
+        RateLimitHeaders.Window spent = read.exhaustedWindow();
         if (spent != null)
-            pool.exhausted(key, spent.reset(), spent.name());
+            pool.exhausted(key, model, spent.reset(), spent.name());
+    }
+
+    /** Every answer, served or refused, says what is left of the budget's tokens per minute. */
+    private static void report(KeyPool pool, ApiKey key, String model, RateLimitHeaders read)
+    {
+        RateLimitHeaders.Window tokens = read.window("tokens-minute");
+        if (tokens != null)
+            pool.tokensReported(key, model, tokens.limit(), tokens.remaining());
     }
 
     /** An answer {@link #isAboutTheKey about the key}, with its body read. */
-    public static Verdict failed(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers, UpstreamError error)
+    public static Verdict failed(KeyPool pool, ApiKey key, String model, int status, UpstreamHeaders headers, UpstreamError error)
     {
         // The code is kept in the key's record and logged: make sure it cannot carry the key.
         String code = error.code() != null ? key.redact(error.code()) : "http_" + status;
@@ -69,7 +79,9 @@ public final class KeyFeedback
                 pool.busy(key, code);
                 return Verdict.ANSWER_BUSY;
             }
-            pool.rateLimited(key, RateLimitHeaders.read(headers, pool.now()).recoveryAfter429(error.code()), code);
+            RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
+            report(pool, key, model, read);
+            pool.rateLimited(key, model, read.recoveryAfter429(error.code()), code);
         }
         else if (isRefusal(status))
         {

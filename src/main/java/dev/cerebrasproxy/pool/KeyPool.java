@@ -41,6 +41,7 @@ public final class KeyPool
     private final CooldownPolicy policy;
     private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
+    private final Budgets budgets = new Budgets();
     private volatile Generation generation;
 
     public KeyPool(List<ApiKey> keys)
@@ -100,27 +101,48 @@ public final class KeyPool
         return clock.instant();
     }
 
-    /** The keys one client request may use, each at most once. */
+    /** The keys a request that names no model may use, each at most once. */
     public Rotation rotation()
     {
-        return new Rotation();
+        return rotation(Demand.NONE);
     }
 
-    /** The key answered without complaint about itself. */
+    /** The keys one client request may use, each at most once, for what it asks of their budgets. */
+    public Rotation rotation(Demand demand)
+    {
+        return new Rotation(demand);
+    }
+
+    /** The key answered a request that named no model without complaint about itself. */
     public void served(ApiKey key)
     {
+        served(key, null);
+    }
+
+    /** The key answered without complaint about itself, for this model's budget. */
+    public void served(ApiKey key, String model)
+    {
         about(key, PooledKey::served);
+        budgets.of(key.organization(), model).served();
+    }
+
+    /** A 429 about the general state of the key's organization (a request that named no model). */
+    public void rateLimited(ApiKey key, Duration announced, String code)
+    {
+        rateLimited(key, null, announced, code);
     }
 
     /**
-     * A 429 about this key's own limits.
+     * A 429 about the quota of the key's organization for this model: every key of the
+     * organization rests for that model, none for another.
      *
-     * @param announced when upstream said the key recovers, or null to let the pool guess
-     * @param code upstream's error code, for the key's record
+     * @param announced when upstream said the budget recovers, or null to let the pool guess
+     * @param code upstream's error code, for the record
      */
-    public void rateLimited(ApiKey key, Duration announced, String code)
+    public void rateLimited(ApiKey key, String model, Duration announced, String code)
     {
-        about(key, pooled -> pooled.rateLimited(now(), announced, code));
+        about(key, PooledKey::countFailure);
+        budgets.of(key.organization(), model).rateLimited(now(), announced, code, policy);
     }
 
     /** A 500 with this key: a short rest. */
@@ -129,10 +151,22 @@ public final class KeyPool
         about(key, pooled -> pooled.serverError(now(), code));
     }
 
-    /** An answer said one of the key's windows has nothing left until it resets. */
+    /** An answer said one of the general state's windows has nothing left until it resets. */
     public void exhausted(ApiKey key, Duration untilReset, String window)
     {
-        about(key, pooled -> pooled.exhausted(now(), untilReset, window));
+        exhausted(key, null, untilReset, window);
+    }
+
+    /** An answer said one of the windows of (the key's organization, model) has nothing left until it resets. */
+    public void exhausted(ApiKey key, String model, Duration untilReset, String window)
+    {
+        budgets.of(key.organization(), model).exhausted(now(), untilReset, window);
+    }
+
+    /** An answer reported the tokens per minute of (the key's organization, model); -1 for what it did not say. */
+    public void tokensReported(ApiKey key, String model, long limit, long remaining)
+    {
+        budgets.of(key.organization(), model).reportTokens(now(), limit, remaining);
     }
 
     /** Upstream refused the key itself (invalid, unpaid, forbidden). */
@@ -157,11 +191,12 @@ public final class KeyPool
         about(key, pooled -> pooled.inconclusive(now(), what));
     }
 
-    /** Returns every key to rotation and forgets what upstream said, as a reload would. */
+    /** Returns every key to rotation and forgets what upstream said, as a fresh start would. */
     public void reset()
     {
         for (PooledKey pooled : generation.pooled())
             pooled.reset();
+        budgets.clear();
     }
 
     /** Each key's state now, in configured order. */
@@ -171,29 +206,20 @@ public final class KeyPool
         PooledKey[] pooled = generation.pooled();
         List<KeySnapshot> snapshot = new ArrayList<>(pooled.length);
         for (PooledKey each : pooled)
-            snapshot.add(each.snapshot(now));
+            snapshot.add(each.snapshot(now, budgets.ofOrganization(each.key.organization())));
         return List.copyOf(snapshot);
     }
 
-    /** How long until some key can serve: zero if one can now. */
-    public Duration untilAnyKeyRecovers()
+    /** Each (organization, model) budget met so far, by organization then model. */
+    public List<BudgetSnapshot> budgets()
     {
-        return untilRecovery(generation.pooled(), null);
+        return budgets.snapshot(now());
     }
 
-    private Duration untilRecovery(PooledKey[] pooled, boolean[] excluded)
+    /** How long until some key can serve a request that names no model: zero if one can now. */
+    public Duration untilAnyKeyRecovers()
     {
-        Instant now = now();
-        Instant soonest = null;
-        for (int i = 0; i < pooled.length; i++)
-        {
-            if (excluded != null && excluded[i])
-                continue;
-            Instant from = pooled[i].condition().usableFrom(now);
-            if (soonest == null || from.isBefore(soonest))
-                soonest = from;
-        }
-        return soonest == null ? null : Duration.between(now, soonest);
+        return rotation().untilAnyKeyRecovers();
     }
 
     /**
@@ -213,44 +239,103 @@ public final class KeyPool
         }
     }
 
-    /** Not thread-safe: one request uses it for one attempt at a time. */
+    /**
+     * The keys one request may use. Not thread-safe: one request uses it for one attempt
+     * at a time. It holds the reservation of the attempt under way on that attempt's budget
+     * until {@link #release}.
+     */
     public final class Rotation
     {
         private final PooledKey[] pooled = generation.pooled();
         private final boolean[] tried = new boolean[pooled.length];
+        private final Demand demand;
         private int triedCount;
+        private Budget reservedOn;
+
+        private Rotation(Demand demand)
+        {
+            this.demand = demand;
+        }
+
+        private Budget budgetOf(int index)
+        {
+            return budgets.of(pooled[index].key.organization(), demand.model());
+        }
 
         /**
-         * @return the next key to try, or null when every key this request has not tried
-         * yet is resting (see {@link #untilAnUntriedKeyRecovers()}) or none is left
+         * The key to try next: of the keys this request has not tried, whose key can serve
+         * and whose budget fits the request's estimate, the one whose budget has the most
+         * tokens left; among equals (keys of one organization, or budgets not reported yet)
+         * the next in the shared round-robin order. Its budget holds the estimate reserved
+         * until {@link #release}.
+         *
+         * @return the key, or null when no key this request has not tried can serve it now
+         * (see {@link #untilAnUntriedKeyRecovers()}) or none is left
          */
         public ApiKey next()
         {
+            release();
             int n = tried.length;
             if (triedCount == n)
                 return null;
-            Instant now = now();
-            int index = -1;
-            for (int slot = 0; slot < n && index < 0; slot++)
+            boolean[] lost = null;
+            while (true)
             {
-                int candidate = (int)Math.floorMod(cursor.getAndIncrement(), (long)n);
-                if (!tried[candidate] && pooled[candidate].tryTake(now))
-                    index = candidate;
+                Instant now = now();
+                // The round-robin slot: a slot whose key cannot serve passes to the next slot, so
+                // a resting key's turns spread over all the others instead of its neighbour.
+                int start = -1;
+                for (int slot = 0; slot < n && start < 0; slot++)
+                {
+                    int i = (int)Math.floorMod(cursor.getAndIncrement(), (long)n);
+                    if (eligible(i, lost, now))
+                        start = i;
+                }
+                if (start < 0)
+                    start = (int)Math.floorMod(cursor.get(), (long)n); // others moved the cursor meanwhile: look at each key once
+                int best = -1;
+                long bestRoom = Long.MIN_VALUE;
+                for (int step = 0; step < n; step++)
+                {
+                    int i = (start + step) % n;
+                    if (!eligible(i, lost, now))
+                        continue;
+                    long left = budgetOf(i).tokensLeft(now);
+                    long room = left < 0 ? Long.MAX_VALUE : left;
+                    if (room > bestRoom)
+                    {
+                        best = i;
+                        bestRoom = room;
+                    }
+                }
+                if (best < 0)
+                    return null;
+                // Of the requests that find a quarantined key due, one wins its re-check.
+                if (pooled[best].tryTake(now))
+                {
+                    tried[best] = true;
+                    triedCount++;
+                    reservedOn = budgetOf(best);
+                    reservedOn.reserve(demand.estimate());
+                    return pooled[best].key;
+                }
+                if (lost == null)
+                    lost = new boolean[n];
+                lost[best] = true;
             }
-            // Other requests moved the cursor between our slots, so the slots may have missed a
-            // key that can serve: look at each key once before saying there is none.
-            int start = (int)Math.floorMod(cursor.get(), (long)n);
-            for (int step = 0; step < n && index < 0; step++)
-            {
-                int candidate = (start + step) % n;
-                if (!tried[candidate] && pooled[candidate].tryTake(now))
-                    index = candidate;
-            }
-            if (index < 0)
-                return null;
-            tried[index] = true;
-            triedCount++;
-            return pooled[index].key;
+        }
+
+        private boolean eligible(int i, boolean[] lost, Instant now)
+        {
+            return !tried[i] && (lost == null || !lost[i]) && pooled[i].mayTakeAt(now) && budgetOf(i).fits(now, demand.estimate());
+        }
+
+        /** The attempt under way has its answer (or none will come): its budget no longer holds its estimate. Idempotent. */
+        public void release()
+        {
+            if (reservedOn != null)
+                reservedOn.release(demand.estimate());
+            reservedOn = null;
         }
 
         /** Whether some key has not been tried by this request, resting or not. */
@@ -259,21 +344,72 @@ public final class KeyPool
             return triedCount < tried.length;
         }
 
-        /** How long until a key this request has not tried can serve, or null if it tried them all. */
+        /**
+         * How long until a key this request has not tried can serve it, or null if it
+         * tried them all or none ever can (the estimate is above every budget's limit).
+         */
         public Duration untilAnUntriedKeyRecovers()
         {
-            return hasUntriedKeys() ? untilRecovery(pooled, tried) : null;
+            return hasUntriedKeys() ? untilRecovery(true) : null;
         }
 
-        /** What keeps each key this request has not tried from serving, as of now. */
+        /** How long until any key, tried by this request or not, can serve it; null if none ever can. */
+        public Duration untilAnyKeyRecovers()
+        {
+            return untilRecovery(false);
+        }
+
+        private Duration untilRecovery(boolean untriedOnly)
+        {
+            Instant now = now();
+            Instant soonest = null;
+            for (int i = 0; i < pooled.length; i++)
+            {
+                if (untriedOnly && tried[i])
+                    continue;
+                Budget budget = budgetOf(i);
+                long limit = budget.tokenLimit();
+                if (limit > 0 && demand.estimate() > limit)
+                    continue;
+                Instant from = pooled[i].condition().usableFrom(now);
+                Instant budgetFrom = budget.usableFrom(now, demand.estimate());
+                if (budgetFrom.isAfter(from))
+                    from = budgetFrom;
+                if (soonest == null || from.isBefore(soonest))
+                    soonest = from;
+            }
+            return soonest == null ? null : Duration.between(now, soonest.isBefore(now) ? now : soonest);
+        }
+
+        /**
+         * The largest whole tokens-per-minute limit among the budgets this request could use,
+         * when every one of them has reported its limit and the estimate is above all of them:
+         * no budget can ever admit the request. Otherwise -1.
+         */
+        public long limitEveryBudgetIsBelow()
+        {
+            long largest = -1;
+            for (int i = 0; i < pooled.length; i++)
+            {
+                long limit = budgetOf(i).tokenLimit();
+                if (limit <= 0 || demand.estimate() <= limit)
+                    return -1;
+                largest = Math.max(largest, limit);
+            }
+            return largest;
+        }
+
+        /** What keeps each key this request has not tried from serving it, as of now. */
         public List<KeyState> untriedStates()
         {
             Instant now = now();
             List<KeyState> untried = new ArrayList<>();
             for (int i = 0; i < tried.length; i++)
             {
-                if (!tried[i])
-                    untried.add(pooled[i].condition().stateAt(now));
+                if (tried[i])
+                    continue;
+                KeyState state = pooled[i].condition().stateAt(now);
+                untried.add(state == KeyState.AVAILABLE && !budgetOf(i).fits(now, demand.estimate()) ? KeyState.COOLING : state);
             }
             return untried;
         }
@@ -281,6 +417,11 @@ public final class KeyPool
         public int attempts()
         {
             return triedCount;
+        }
+
+        public Demand demand()
+        {
+            return demand;
         }
     }
 }

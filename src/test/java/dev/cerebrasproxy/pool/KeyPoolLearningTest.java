@@ -213,7 +213,7 @@ class KeyPoolLearningTest
         List<KeySnapshot> snapshot = pool.snapshot();
         assertEquals(List.of("k0", "k1", "k2"), snapshot.stream().map(KeySnapshot::name).toList());
         KeySnapshot cooling = snapshot.get(pool.keys().indexOf(first));
-        assertEquals(new KeySnapshot(first.name(), KeyState.COOLING, clock.instant().plusSeconds(7), "token_quota_exceeded", 1, 1), cooling);
+        assertEquals(new KeySnapshot(first.name(), first.name(), KeyState.COOLING, clock.instant().plusSeconds(7), "token_quota_exceeded", 1, 1), cooling);
         assertEquals(1, snapshot.stream().filter(s -> s.state() == KeyState.QUARANTINED && "402 payment_required".equals(s.lastError())).count());
         assertEquals(1, snapshot.stream().filter(s -> s.state() == KeyState.AVAILABLE && s.until() == null).count());
     }

@@ -1,0 +1,162 @@
+package dev.cerebrasproxy.pool;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * What the pool knows of one (organization, model) budget at Cerebras, which every key of
+ * the organization draws on: whether it rests after a 429 or a spent window, what its
+ * answers last reported of its tokens per minute, and what the requests in flight have
+ * reserved of it. Cerebras refills tokens per minute continuously, so what is left now is
+ * estimated from the last report plus the refill since, minus the reservations.
+ *
+ * <p>One lock per budget: a budget is touched by the requests of one organization and
+ * model only, and each touch is a few arithmetic steps.
+ */
+final class Budget
+{
+    /** Tokens per minute refill continuously: this much of the limit per period. */
+    private static final Duration TOKEN_PERIOD = Duration.ofMinutes(1);
+
+    final String organization;
+    /** The model, or {@link Budgets#GENERAL} for requests that name none. */
+    final String model;
+
+    private Instant restUntil;
+    private String lastError;
+    private int strikes;
+
+    /** From the last answer's x-ratelimit-*-tokens-minute headers; -1 while none said. */
+    private long tokenLimit = -1;
+    private long tokensRemaining = -1;
+    private Instant tokensReportedAt;
+    /** Estimates of requests sent with this budget whose answer has not come yet. */
+    private long reserved;
+    private int inFlight;
+
+    Budget(String organization, String model)
+    {
+        this.organization = organization;
+        this.model = model;
+    }
+
+    /** Whether a request estimated at {@code estimate} tokens may be sent with this budget now. */
+    synchronized boolean fits(Instant now, long estimate)
+    {
+        if (restingAt(now))
+            return false;
+        long left = tokensLeft(now);
+        return left < 0 || estimate <= left;
+    }
+
+    synchronized boolean restingAt(Instant now)
+    {
+        return restUntil != null && now.isBefore(restUntil);
+    }
+
+    /** When the budget can take a request of this estimate again; {@code now} if it can now. */
+    synchronized Instant usableFrom(Instant now, long estimate)
+    {
+        Instant from = restingAt(now) ? restUntil : now;
+        long left = tokensLeft(from);
+        if (left >= 0 && estimate > left && tokenLimit > 0 && estimate <= tokenLimit)
+        {
+            // The bucket refills limit per minute: the missing tokens take their share of it.
+            long missing = estimate - left;
+            from = from.plusNanos((long)Math.ceil(missing * (double)TOKEN_PERIOD.toNanos() / tokenLimit));
+        }
+        return from;
+    }
+
+    /**
+     * Tokens this budget can still give now (the last report, refilled since, less what is
+     * reserved), or -1 when no answer has reported them yet.
+     */
+    synchronized long tokensLeft(Instant now)
+    {
+        if (tokensRemaining < 0 || tokenLimit <= 0)
+            return -1;
+        long elapsed = Math.max(0, Duration.between(tokensReportedAt, now).toNanos());
+        double refilled = tokenLimit * (elapsed / (double)TOKEN_PERIOD.toNanos());
+        long estimate = (long)Math.min(tokenLimit, tokensRemaining + refilled);
+        return Math.max(0, estimate - reserved);
+    }
+
+    /** The whole tokens-per-minute limit, or -1 while unknown: no request above it can ever be admitted. */
+    synchronized long tokenLimit()
+    {
+        return tokenLimit;
+    }
+
+    synchronized void reserve(long estimate)
+    {
+        reserved += estimate;
+        inFlight++;
+    }
+
+    /** The request's answer has come (or it failed): upstream's own count covers it from here. */
+    synchronized void release(long estimate)
+    {
+        reserved = Math.max(0, reserved - estimate);
+        inFlight = Math.max(0, inFlight - 1);
+    }
+
+    /** What an answer's headers said of the tokens per minute. */
+    synchronized void reportTokens(Instant now, long limit, long remaining)
+    {
+        if (limit > 0)
+            tokenLimit = limit;
+        if (remaining >= 0)
+        {
+            tokensRemaining = remaining;
+            tokensReportedAt = now;
+        }
+    }
+
+    /** A request with this budget was served: guessed rests start short again. */
+    synchronized void served()
+    {
+        strikes = 0;
+    }
+
+    /**
+     * A 429 about this budget's quota. Upstream's announced recovery wins; else a guess that
+     * doubles with each 429 in a row. A longer rest already under way is kept.
+     */
+    synchronized void rateLimited(Instant now, Duration announced, String code, CooldownPolicy policy)
+    {
+        strikes++;
+        Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);
+        restUntil(now.plus(rest), code);
+    }
+
+    /** A served answer said a window has nothing left: rest until it resets, before any 429. */
+    synchronized void exhausted(Instant now, Duration untilReset, String window)
+    {
+        restUntil(now.plus(CooldownPolicy.trusted(untilReset)), window + " exhausted");
+    }
+
+    private void restUntil(Instant until, String error)
+    {
+        if (restUntil == null || until.isAfter(restUntil))
+            restUntil = until;
+        lastError = error;
+    }
+
+    synchronized BudgetSnapshot snapshot(Instant now)
+    {
+        return new BudgetSnapshot(organization, model, restingAt(now) ? restUntil : null, lastError,
+            tokenLimit, tokensLeft(now), inFlight);
+    }
+
+    /** For a key's own snapshot: when this budget rests until, or null if it does not. */
+    synchronized Instant restUntilAt(Instant now)
+    {
+        return restingAt(now) ? restUntil : null;
+    }
+
+    synchronized String lastError()
+    {
+        return lastError;
+    }
+}
