@@ -4,6 +4,7 @@ import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.ServletContext;
@@ -12,10 +13,11 @@ import jakarta.servlet.ServletContext;
  * Everything the webapp's servlets share, built once by {@link ProxyWebapp} when the
  * webapp starts and kept under one servlet-context attribute.
  *
+ * @param queue the requests waiting for capacity, fair across clients
  * @param scheduler runs the timers of requests that wait for a key, on the pool's clock;
  * null when no clock was embedded, and the proxy servlet's HTTP client times them
  */
-public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler)
+public record ProxyContext(ProxySettings settings, KeyPool pool, FairQueue queue, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler)
 {
     static final String ATTRIBUTE = ProxyContext.class.getName();
 

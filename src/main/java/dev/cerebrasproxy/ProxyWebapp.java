@@ -12,6 +12,7 @@ import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.ServletContext;
@@ -81,9 +82,10 @@ public class ProxyWebapp implements ServletContextListener
         KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock);
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
-        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
+        FairQueue queue = new FairQueue(settings.queueMax());
+        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler()));
+            new ProxyContext(settings, pool, queue, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler()));
 
         ClientTokens clients = settings.clientTokens();
         if (clients.required())

@@ -39,6 +39,7 @@ public final class ProxySettings
     public static final String WAIT_FOR_KEY_MS = "PROXY_WAIT_FOR_KEY_MS";
     public static final String BUSY_RETRY_AFTER_MS = "PROXY_BUSY_RETRY_AFTER_MS";
     public static final String DEFAULT_MAX_COMPLETION_TOKENS = "PROXY_DEFAULT_MAX_COMPLETION_TOKENS";
+    public static final String QUEUE_MAX = "PROXY_QUEUE_MAX";
     public static final String TRUST_STORE = "PROXY_UPSTREAM_TRUST_STORE";
     public static final String TRUST_STORE_PASSWORD = "PROXY_UPSTREAM_TRUST_STORE_PASSWORD";
     public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
@@ -56,6 +57,8 @@ public final class ProxySettings
     static final long DEFAULT_WAIT_FOR_KEY_MS = 30_000;
     /** Cerebras holds the model's maximum against the budget when a request names none; 8192 is the smallest context of its models. */
     static final long DEFAULT_DEFAULT_MAX_COMPLETION_TOKENS = 8_192;
+    /** Requests waiting for capacity at most; each holds a parked request and its body, no thread. */
+    static final long DEFAULT_QUEUE_MAX = 1_000;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
     static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
 
@@ -70,6 +73,7 @@ public final class ProxySettings
     private final Duration waitForKey;
     private final Duration busyRetryAfter;
     private final long defaultMaxCompletionTokens;
+    private final int queueMax;
     private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
     private final AdminToken adminToken;
@@ -87,6 +91,7 @@ public final class ProxySettings
         this.cooldowns = parseCooldowns(source);
         this.waitForKey = Duration.ofMillis(parseNotNegative(WAIT_FOR_KEY_MS, source.apply(WAIT_FOR_KEY_MS), DEFAULT_WAIT_FOR_KEY_MS));
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
+        this.queueMax = (int)Math.min(Integer.MAX_VALUE, parsePositive(QUEUE_MAX, source.apply(QUEUE_MAX), DEFAULT_QUEUE_MAX));
         this.defaultMaxCompletionTokens = parsePositive(DEFAULT_MAX_COMPLETION_TOKENS, source.apply(DEFAULT_MAX_COMPLETION_TOKENS), DEFAULT_DEFAULT_MAX_COMPLETION_TOKENS);
         this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
@@ -306,6 +311,12 @@ public final class ProxySettings
     public Duration busyRetryAfter()
     {
         return busyRetryAfter;
+    }
+
+    /** How many requests may wait for capacity at once (PROXY_QUEUE_MAX); past it, a 503 at once. */
+    public int queueMax()
+    {
+        return queueMax;
     }
 
     /** Tokens a request that sets no max_completion_tokens (nor max_tokens) is estimated to complete. */

@@ -28,15 +28,7 @@ final class Attempts
     private byte[] lastServerError;
     /** Set when the request first waits for a key: it never waits past this. */
     private Instant waitDeadline;
-    /** Times this request was put on the timer: bounded whatever the clock and the pool say. */
-    private int waits;
 
-    /**
-     * A request waits again only when the key it waited for was taken from under it, so a
-     * handful of waits is plenty; the bound keeps a pool that keeps promising "now" (a wait of
-     * zero that finds no key) from rescheduling the request for ever on the timer thread.
-     */
-    static final int MAX_WAITS = 16;
 
     Attempts(KeyPool.Rotation rotation)
     {
@@ -158,10 +150,7 @@ final class Attempts
     {
         if (waitDeadline == null)
             waitDeadline = now.plus(grace);
-        if (wait.isNegative() || waits >= MAX_WAITS || now.plus(wait).isAfter(waitDeadline))
-            return false;
-        waits++;
-        return true;
+        return !wait.isNegative() && !now.plus(wait).isAfter(waitDeadline);
     }
 
     /** E.g. "3 tried: 2 answered 429, 1 answered 500" or "none tried: 2 cooling, 1 quarantined". */

@@ -41,6 +41,15 @@ final class NoKeyAvailable
         return new Answer(error, headers.toArray(String[]::new));
     }
 
+    /** The 503 when the queue of waiting requests is full: the same Retry-After, and why it did not wait. */
+    static Answer queueFull(Attempts attempts, KeyPool pool, int capacity)
+    {
+        Answer answer = of(attempts, pool);
+        ProxyError full = answer.error();
+        return new Answer(ProxyError.server(503, "no_key_available", full.message().replace("). Retry after",
+            "; " + capacity + " requests wait already, PROXY_QUEUE_MAX). Retry after")), answer.headers());
+    }
+
     /**
      * A request estimated above the whole tokens-per-minute limit of every budget: Cerebras
      * would refuse it on every key, now and later. Cerebras's own 429 shape, and no retry.

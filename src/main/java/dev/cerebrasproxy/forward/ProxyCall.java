@@ -49,6 +49,8 @@ final class ProxyCall
     private final String client;
     /** Made once the body is read: the body says which budget the request draws on, and how much. */
     private Attempts attempts;
+    /** The call's place in the queue when it waits for capacity; made with the attempts. */
+    private Parking parking;
     private final long startNanos = System.nanoTime();
     /** Writes to the client; listening from the start, so every write is non-blocking. */
     private final FlushingWriter writer;
@@ -78,6 +80,29 @@ final class ProxyCall
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
         ProxyCall call = new ProxyCall(hooks, context, request, response, admitted);
         request.setAttribute(ATTRIBUTE, call);
+        async.addListener(new jakarta.servlet.AsyncListener()
+        {
+            @Override
+            public void onComplete(jakarta.servlet.AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onTimeout(jakarta.servlet.AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onError(jakarta.servlet.AsyncEvent event)
+            {
+                call.clientLeft();
+            }
+
+            @Override
+            public void onStartAsync(jakarta.servlet.AsyncEvent event)
+            {
+            }
+        });
         call.readBody();
     }
 
@@ -127,13 +152,30 @@ final class ProxyCall
     {
         attempts = new Attempts(context.pool().rotation(
             CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
+        parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
+            this::send, this::giveUp);
+        // With requests waiting already, a newcomer queues behind them, so the queue's fairness decides.
+        if (parking.othersWait() && parking.park(attempts.untilAnUntriedKeyRecovers()))
+            return;
         nextAttempt();
+    }
+
+    /** The client went away: a call waiting in the queue leaves it and ends without an answer. */
+    void clientLeft()
+    {
+        if (parking != null && parking.leave() && ended.compareAndSet(false, true))
+        {
+            LOG.info("{} {}: the client left while its request waited for capacity", request.getMethod(), request.getRequestURI());
+            complete(499, null);
+        }
     }
 
     /** Upstream answered the attempt under way, or it ended without an answer. */
     void attemptAnswered()
     {
         attempts.release();
+        // What the attempt held is free, and its answer may have reported more: offer it to who waits.
+        context.queue().drain();
     }
 
     /** The model the request names, for what the pool learns from each answer; null if none. */
@@ -151,6 +193,11 @@ final class ProxyCall
             waitForKeyOrGiveUp();
             return;
         }
+        send(key);
+    }
+
+    private void send(ApiKey key)
+    {
         boolean clientTokensOn = context.settings().clientTokens().required();
         Request upstream = hooks.newUpstreamRequest(request, target);
         upstream.headers(headers ->
@@ -199,13 +246,17 @@ final class ProxyCall
             passOnServerError(everyKeysAnswer);
             return;
         }
-        Duration wait = attempts.untilAnUntriedKeyRecovers();
-        if (wait != null && attempts.mayWait(context.pool().now(), wait, context.settings().waitForKey()))
-        {
-            hooks.timers().runAfter(wait, this::nextAttempt);
+        if (parking.park(attempts.untilAnUntriedKeyRecovers()))
             return;
-        }
-        NoKeyAvailable.Answer answer = NoKeyAvailable.of(attempts, context.pool());
+        giveUp();
+    }
+
+    /** No key can serve the call now, and it may wait no longer (or the queue is full): 503 with when to come back. */
+    private void giveUp()
+    {
+        NoKeyAvailable.Answer answer = parking.full() && context.settings().waitForKey().compareTo(Duration.ZERO) > 0
+            ? NoKeyAvailable.queueFull(attempts, context.pool(), context.queue().capacity())
+            : NoKeyAvailable.of(attempts, context.pool());
         answer(answer.error(), null, answer.headers());
     }
 
@@ -380,6 +431,7 @@ final class ProxyCall
             attempts.release();
         count(status, key);
         request.getAsyncContext().complete();
+        context.queue().drain();
     }
 
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeySnapshot;
 import dev.cerebrasproxy.pool.KeyState;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -35,9 +36,10 @@ public final class ProxyMetrics
     private final Counter tokens;
     private final Histogram upstreamLatency;
     private final Histogram firstEvent;
+    private final Histogram queueWait;
 
     /** @param keyStates each key's state at scrape time (a supplier, so a reloaded pool is what is shown) */
-    public ProxyMetrics(UsageLedger ledger, Supplier<List<KeySnapshot>> keyStates)
+    public ProxyMetrics(UsageLedger ledger, Supplier<List<KeySnapshot>> keyStates, FairQueue queue)
     {
         this.ledger = ledger;
         requests = Counter.builder().name("cerebras_proxy_requests")
@@ -67,6 +69,13 @@ public final class ProxyMetrics
                 }
             })
             .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_queue_length")
+            .help("Requests waiting for capacity now (PROXY_QUEUE_MAX at most).")
+            .callback(callback -> callback.call(queue.size()))
+            .register(registry);
+        queueWait = Histogram.builder().name("cerebras_proxy_queue_wait").unit(Unit.SECONDS)
+            .help("Time requests waited for capacity, by how the wait ended (sent, gave_up, full, left).")
+            .labelNames("outcome").classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
         GaugeWithCallback.builder().name("cerebras_proxy_keys")
             .help("How many keys are in each state now.")
             .labelNames("state")
@@ -112,6 +121,12 @@ public final class ProxyMetrics
     public void upstreamAnswered(ApiKey key, long nanos)
     {
         upstreamLatency.labelValues(key.name()).observe(nanos / 1e9);
+    }
+
+    /** A request's wait for capacity ended: sent, gave_up (its time was up), full (never queued), left (its client went). */
+    public void waited(String outcome, long nanos)
+    {
+        queueWait.labelValues(outcome).observe(nanos / 1e9);
     }
 
     /** A stream's first bytes went to the client this long after the request arrived. */
