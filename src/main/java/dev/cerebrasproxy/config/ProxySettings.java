@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 import dev.cerebrasproxy.access.AdminToken;
+import dev.cerebrasproxy.access.AllowedHosts;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.CooldownPolicy;
@@ -43,6 +44,7 @@ public final class ProxySettings
     public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
     public static final String CLIENT_TOKENS_FILE = "PROXY_CLIENT_TOKENS_FILE";
     public static final String ADMIN_TOKEN = "PROXY_ADMIN_TOKEN";
+    public static final String ALLOWED_HOSTS = AllowedHosts.SETTING;
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
@@ -65,6 +67,7 @@ public final class ProxySettings
     private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
     private final AdminToken adminToken;
+    private final AllowedHosts allowedHosts;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -82,6 +85,28 @@ public final class ProxySettings
         this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
+        this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+    }
+
+    /** Comma-separated host names; blank entries (a trailing comma) are ignored. */
+    static AllowedHosts parseAllowedHosts(String value)
+    {
+        if (value == null || value.isBlank())
+            return AllowedHosts.LOOPBACK;
+        List<String> names = new ArrayList<>();
+        for (String entry : value.split(","))
+        {
+            if (!entry.isBlank())
+                names.add(entry.strip());
+        }
+        try
+        {
+            return AllowedHosts.of(names);
+        }
+        catch (IllegalArgumentException e)
+        {
+            throw new InvalidSettingsException(ALLOWED_HOSTS + " entry " + e.getMessage() + "; separate names with commas, e.g. proxy.example.com,cerebras-proxy.");
+        }
     }
 
     private static Duration millis(UnaryOperator<String> source, String name, long defaultMillis)
@@ -314,5 +339,11 @@ public final class ProxySettings
     public AdminToken adminToken()
     {
         return adminToken;
+    }
+
+    /** The host names an open pool answers to besides the loopback ones (against DNS rebinding). */
+    public AllowedHosts allowedHosts()
+    {
+        return allowedHosts;
     }
 }
