@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.ProxyError;
+import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.pool.ApiKey;
@@ -211,6 +212,7 @@ final class ProxyCall
     {
         relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos);
         response.setStatus(upstream.getStatus());
+        ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
         String[] limits = quota.headers();
         for (int i = 0; i + 1 < limits.length; i += 2)
