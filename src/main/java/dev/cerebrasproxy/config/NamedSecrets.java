@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.google.gson.JsonElement;
-import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
@@ -32,26 +31,36 @@ final class NamedSecrets
      * @param whenEmpty what to say when the object has no entry
      * @param whenTwin what to say when two entries hold the same secret
      */
-    record Kind(String noun, String contents, String example, String whenEmpty, String whenTwin, boolean grouped)
-    {
-    }
-
-    /**
-     * One entry: its secret, and for keys the organization it belongs to (null when the
-     * entry is a plain string, which makes the key its own organization).
-     */
-    record Entry(String secret, String group)
+    record Kind(String noun, String contents, String example, String whenEmpty, String whenTwin)
     {
     }
 
     static final Kind KEYS = new Kind("key", "name to key",
         " Set it to a JSON object of name to key, e.g. {\"key1\":\"csk-...\",\"key2\":\"csk-...\"}.",
         "the pool needs at least one key.",
-        "remove one, a key counts once against its rate limit.", true);
+        "remove one, a key counts once against its rate limit.");
     static final Kind CLIENT_TOKENS = new Kind("token", "client name to token",
         " Set it to a JSON object of client name to token, e.g. {\"ci\":\"a-long-random-token\",\"alice\":\"another-one\"}.",
         "give at least one client a token, or unset it to leave the proxy open.",
-        "give each client its own, so requests are told apart.", false);
+        "give each client its own, so requests are told apart.");
+
+    /** Reads the secret of one entry, or throws an {@link InvalidSettingsException} that names the entry and never a value. */
+    @FunctionalInterface
+    interface SecretOf
+    {
+        String read(String origin, String name, JsonElement value);
+    }
+
+    /** The plain form: the entry's value is the secret (a {@code noun}), as a string. */
+    static SecretOf string(String noun)
+    {
+        return (origin, name, value) ->
+        {
+            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
+                throw new InvalidSettingsException(origin + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the " + noun + " in quotes.");
+            return value.getAsString();
+        };
+    }
 
     private NamedSecrets()
     {
@@ -64,11 +73,11 @@ final class NamedSecrets
      */
     static Map<String, String> readFile(String setting, Path file, Kind kind)
     {
-        return secretsOf(readEntries(setting, file, kind));
+        return readFile(setting, file, kind, string(kind.noun()));
     }
 
-    /** As {@link #readFile}, with each key's organization. */
-    static Map<String, Entry> readEntries(String setting, Path file, Kind kind)
+    /** {@link #readFile(String, Path, Kind)} with entries read by {@code secretOf}. */
+    static Map<String, String> readFile(String setting, Path file, Kind kind, SecretOf secretOf)
     {
         String origin = setting + " " + file;
         String json;
@@ -83,26 +92,20 @@ final class NamedSecrets
         }
         if (json.isBlank())
             throw new InvalidSettingsException(origin + " is empty." + kind.example());
-        return parseEntries(origin, json, kind);
-    }
-
-    static Map<String, String> parse(String origin, String json, Kind kind)
-    {
-        return secretsOf(parseEntries(origin, json, kind));
-    }
-
-    private static Map<String, String> secretsOf(Map<String, Entry> entries)
-    {
-        Map<String, String> secrets = new LinkedHashMap<>();
-        entries.forEach((name, entry) -> secrets.put(name, entry.secret()));
-        return Collections.unmodifiableMap(secrets);
+        return parse(origin, json, kind, secretOf);
     }
 
     /**
      * @param origin the setting (or setting and file) the JSON came from, as the messages name it
-     * @return name to stripped secret (and organization), in the order given, no secret twice
+     * @return name to stripped secret, in the order given, no secret twice
      */
-    static Map<String, Entry> parseEntries(String origin, String json, Kind kind)
+    static Map<String, String> parse(String origin, String json, Kind kind)
+    {
+        return parse(origin, json, kind, string(kind.noun()));
+    }
+
+    /** {@link #parse(String, String, Kind)} with each entry's secret read by {@code secretOf}. */
+    static Map<String, String> parse(String origin, String json, Kind kind, SecretOf secretOf)
     {
         if (json == null || json.isBlank())
             throw new InvalidSettingsException(origin + " is not set." + kind.example());
@@ -123,7 +126,7 @@ final class NamedSecrets
             throw new InvalidSettingsException(origin + " is an empty object: " + kind.whenEmpty() + kind.example());
 
         String noun = kind.noun();
-        Map<String, Entry> secrets = new LinkedHashMap<>();
+        Map<String, String> secrets = new LinkedHashMap<>();
         Map<String, String> nameBySecret = new LinkedHashMap<>();
         for (Map.Entry<String, JsonElement> entry : object.entrySet())
         {
@@ -131,43 +134,18 @@ final class NamedSecrets
             JsonElement value = entry.getValue();
             if (name.isBlank())
                 throw new InvalidSettingsException(origin + " has a " + noun + " with a blank name: give every " + noun + " a name, e.g. \"" + noun + "1\".");
-            String group = null;
-            if (kind.grouped() && value.isJsonObject())
-            {
-                JsonObject fields = value.getAsJsonObject();
-                group = organizationOf(origin, name, fields.get("organization"));
-                for (String field : fields.keySet())
-                {
-                    if (!field.equals("key") && !field.equals("organization"))
-                        throw new InvalidSettingsException(origin + " entry \"" + name + "\" has an unknown field \"" + field + "\": an entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.");
-                }
-                value = fields.has("key") ? fields.get("key") : JsonNull.INSTANCE;
-            }
-            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
-                throw new InvalidSettingsException(origin + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the " + noun + " in quotes"
-                    + (kind.grouped() ? ", or write {\"key\":\"...\",\"organization\":\"...\"}." : "."));
-            String secret = value.getAsString().strip();
+            String secret = secretOf.read(origin, name, value).strip();
             if (secret.isEmpty())
                 throw new InvalidSettingsException(origin + " entry \"" + name + "\" is blank: set it to the " + noun + "'s value or remove the entry.");
             String twin = nameBySecret.putIfAbsent(secret, name);
             if (twin != null)
                 throw new InvalidSettingsException(origin + " entries \"" + twin + "\" and \"" + name + "\" hold the same " + noun + ": " + kind.whenTwin());
-            secrets.put(name, new Entry(secret, group));
+            secrets.put(name, secret);
         }
         return Collections.unmodifiableMap(secrets);
     }
 
-    /** An entry's organization: a non-blank string, or absent (the key is its own). */
-    private static String organizationOf(String origin, String name, JsonElement value)
-    {
-        if (value == null || value.isJsonNull())
-            return null;
-        if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString() || value.getAsString().isBlank())
-            throw new InvalidSettingsException(origin + " entry \"" + name + "\" has an organization that is not a non-blank string: name the organization the key belongs to, e.g. \"organization\":\"org-a\", or leave it out.");
-        return value.getAsString().strip();
-    }
-
-    private static String describe(JsonElement element)
+    static String describe(JsonElement element)
     {
         if (element.isJsonNull())
             return "null";

@@ -37,7 +37,7 @@ final class CostEstimate
         long promptChars = 0;
         long maxCompletion = -1;
         long maxTokens = -1;
-        try (JsonReader json = new JsonReader(new InputStreamReader(body.stream(), StandardCharsets.UTF_8)))
+        try (JsonReader json = new JsonReader(new InputStreamReader(body.open(), StandardCharsets.UTF_8)))
         {
             if (json.peek() != JsonToken.BEGIN_OBJECT)
                 return new Demand(null, defaultMaxCompletion);

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.ProxyError;
+import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.pool.ApiKey;
@@ -59,6 +60,10 @@ final class ProxyCall
     private RequestBody body;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
+    /** The request against its client's own limits, once its body is read. */
+    private ClientQuota quota;
+    /** The tokens the answer's usage reported, or -1 while it reported none. */
+    private long reportedTokens = -1;
 
     private ProxyCall(ProxyHooks hooks, ProxyContext context, HttpServletRequest request, HttpServletResponse response, Admission.Admitted admitted) throws IOException
     {
@@ -117,7 +122,7 @@ final class ProxyCall
         // A declared length (even 0) or a chunked body: upstream must see a body too.
         if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
         {
-            firstAttempt();
+            withinClientLimits();
             return;
         }
         RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), new RequestBodyReader.Outcome()
@@ -126,7 +131,7 @@ final class ProxyCall
             public void bodyRead(RequestBody read)
             {
                 body = read;
-                firstAttempt();
+                withinClientLimits();
             }
 
             @Override
@@ -147,6 +152,24 @@ final class ProxyCall
             }
         });
     }
+
+    /**
+     * The client's own limits, checked before the pool is asked for a key (and before any
+     * queue for one): a client over its limit gets its 429 (or 403 for a model it may not
+     * use) here, touches no key and waits behind no one.
+     */
+    private void withinClientLimits()
+    {
+        quota = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding"));
+        if (quota.refusal() != null)
+        {
+            context.metrics().refusedByClientLimit(client, quota.refusal().code());
+            answer(quota.error(), null, quota.refusalHeaders());
+            return;
+        }
+        firstAttempt();
+    }
+
 
     private void firstAttempt()
     {
@@ -276,7 +299,11 @@ final class ProxyCall
             blameServerErrors();
         relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos);
         response.setStatus(upstream.getStatus());
+        ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
+        String[] limits = quota.headers();
+        for (int i = 0; i + 1 < limits.length; i += 2)
+            response.setHeader(limits[i], limits[i + 1]);
         if (decodedLength >= 0)
             response.setContentLength(decodedLength);
         if (relay.streaming())
@@ -302,7 +329,10 @@ final class ProxyCall
             return;
         UsageScanner.Usage used = relay.usage();
         if (used != null)
+        {
+            reportedTokens = used.promptTokens() + used.completionTokens();
             context.metrics().tokens(key, client, used.promptTokens(), used.completionTokens());
+        }
         complete(status, key);
     }
 
@@ -437,6 +467,11 @@ final class ProxyCall
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
     private void count(int status, ApiKey key)
     {
+        if (quota != null && quota.refusal() == null)
+        {
+            quota.settle(reportedTokens, relay != null && status / 100 == 2);
+            context.ledger().usedModel(context.pool().now(), client, quota.model(), Math.max(0, reportedTokens));
+        }
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
             LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,

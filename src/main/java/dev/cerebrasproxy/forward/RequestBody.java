@@ -25,8 +25,8 @@ final class RequestBody
         return length;
     }
 
-    /** The bytes as read, for the proxy's own look at them (the cost estimate); not a copy. */
-    java.io.InputStream stream()
+    /** The bytes, to read without copying (the client's limits look for the model and the token estimate). */
+    java.io.InputStream open()
     {
         return new java.io.ByteArrayInputStream(bytes, 0, length);
     }

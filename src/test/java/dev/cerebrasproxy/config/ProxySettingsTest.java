@@ -75,7 +75,7 @@ class ProxySettingsTest
     @Test
     void aKeyThatIsNotAStringStopsStartup()
     {
-        assertEquals("CEREBRAS_API_KEYS entry \"key2\" must be a string, not a number: put the key in quotes, or write {\"key\":\"...\",\"organization\":\"...\"}.",
+        assertEquals("CEREBRAS_API_KEYS entry \"key2\" must be a string, not a number: put the key in quotes. An entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.",
             ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":12345}"));
         assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":null}").contains("not null"));
     }
@@ -92,18 +92,11 @@ class ProxySettingsTest
     @Test
     void aBadKeyObjectStopsStartupWithoutShowingTheKey()
     {
-        assertEquals("CEREBRAS_API_KEYS entry \"a\" has an unknown field \"org\": an entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.",
+        assertEquals("CEREBRAS_API_KEYS entry \"a\" has an unknown field (not shown, in case it is a secret): remove it. An entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.",
             ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"org\":\"x\"}}"));
         assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"organization\":\" \"}}").contains("has an organization that is not a non-blank string"));
-        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"organization\":\"o\"}}").startsWith("CEREBRAS_API_KEYS entry \"a\" must be a string, not null"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"organization\":\"o\"}}").startsWith("CEREBRAS_API_KEYS entry \"a\" needs \"key\" as a string."));
         assertFalse(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"org\":\"x\"}}").contains(SECRET));
-    }
-
-    @Test
-    void clientTokensHaveNoObjectForm()
-    {
-        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":\"csk-a\"}", ProxySettings.CLIENT_TOKENS, "{\"ci\":{\"key\":\"" + SECRET + "\"}}")
-            .contains("must be a string, not an object: put the token in quotes."));
     }
 
     @Test
@@ -189,5 +182,19 @@ class ProxySettingsTest
         assertTrue(token.matches(SECRET), "stripped");
         assertFalse(token.matches(" " + SECRET + " "));
         assertFalse(token.toString().contains(SECRET));
+    }
+
+    @Test
+    void allowedHostsAreCheckedAtStartup()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertEquals(java.util.Set.of(), ReadSettings.from(ProxySettings.API_KEYS, keys).allowedHosts().extra());
+        assertEquals(java.util.Set.of("proxy.example.com", "cerebras-proxy", "10.0.0.5", "[fd00:0:0:0:0:0:0:1]"),
+            ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, " Proxy.Example.com., cerebras-proxy,,10.0.0.5,[fd00::1],").allowedHosts().extra());
+        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1"})
+        {
+            String problem = ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, "ok.example," + bad);
+            assertTrue(problem.startsWith("PROXY_ALLOWED_HOSTS entry \"" + bad + "\""), problem);
+        }
     }
 }
