@@ -92,7 +92,7 @@ public class ProxyWebapp implements ServletContextListener
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
         FairQueue queue = new FairQueue(settings.queueMax());
-        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue);
+        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue, pool::budgets, pool::now);
         // Each client's counts live here, by name; the shared-state issue puts them in Redis instead.
         Clients clientsNow = new Clients(settings.clientTokens(), new InMemoryClientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.BudgetSnapshot;
 import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeySnapshot;
 import dev.cerebrasproxy.pool.KeyState;
@@ -40,7 +41,7 @@ public final class ProxyMetrics
     private final Histogram queueWait;
 
     /** @param keyStates each key's state at scrape time (a supplier, so a reloaded pool is what is shown) */
-    public ProxyMetrics(UsageLedger ledger, Supplier<List<KeySnapshot>> keyStates, FairQueue queue)
+    public ProxyMetrics(UsageLedger ledger, Supplier<List<KeySnapshot>> keyStates, FairQueue queue, Supplier<List<BudgetSnapshot>> budgets, Supplier<java.time.Instant> clock)
     {
         this.ledger = ledger;
         requests = Counter.builder().name("cerebras_proxy_requests")
@@ -72,6 +73,26 @@ public final class ProxyMetrics
                         callback.call(key.state() == state ? 1 : 0, key.name(), state.label());
                 }
             })
+            .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_budget_tokens_left")
+            .help("Tokens per minute each (organization, model) budget is estimated to have left now: reported, refilled since, less what requests in flight reserved. Absent until an answer reported them.")
+            .labelNames("organization", "model")
+            .callback(callback -> budgets.get().stream().filter(b -> b.tokensLeft() >= 0).forEach(b -> callback.call(b.tokensLeft(), b.organization(), b.model())))
+            .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_budget_resting_seconds")
+            .help("Seconds until each (organization, model) budget takes requests again; 0 when it does now.")
+            .labelNames("organization", "model")
+            .callback(callback ->
+            {
+                java.time.Instant now = clock.get();
+                for (BudgetSnapshot b : budgets.get())
+                    callback.call(b.restUntil() == null ? 0 : Math.max(0, java.time.Duration.between(now, b.restUntil()).toMillis() / 1000.0), b.organization(), b.model());
+            })
+            .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_budget_in_flight")
+            .help("Requests sent with each (organization, model) budget whose answer has not come yet.")
+            .labelNames("organization", "model")
+            .callback(callback -> budgets.get().forEach(b -> callback.call(b.inFlight(), b.organization(), b.model())))
             .register(registry);
         GaugeWithCallback.builder().name("cerebras_proxy_queue_length")
             .help("Requests waiting for capacity now (PROXY_QUEUE_MAX at most).")

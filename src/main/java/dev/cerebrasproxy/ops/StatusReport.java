@@ -8,6 +8,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.pool.CooldownPolicy;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeySnapshot;
 import dev.cerebrasproxy.pool.KeyState;
@@ -17,8 +18,27 @@ import dev.cerebrasproxy.pool.KeyState;
  * use. Names only, never a key's or a token's value. It knows nothing of HTTP or HTML,
  * so the page and its JSON twin show the same thing.
  */
-record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
+record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<ClientRow> clients, List<WaitingRow> waiting)
 {
+    /**
+     * One (organization, model) budget.
+     *
+     * @param model the model, or "*" for the organization's general state
+     * @param state "available" or "resting"
+     * @param recovers when a resting budget takes requests again, in words, or ""
+     * @param tokensLeft tokens per minute estimated left now, or "" while no answer reported them
+     * @param tokenLimit tokens per minute as reported, or ""
+     * @param inFlight requests sent with it and not answered yet
+     */
+    record BudgetRow(String organization, String model, String state, String recovers, String tokensLeft, String tokenLimit, int inFlight, String lastError)
+    {
+    }
+
+    /** Requests of one client waiting for capacity in the fair queue. */
+    record WaitingRow(String client, int waiting)
+    {
+    }
+
     /**
      * @param state available, cooling or quarantined
      * @param recovers when the key serves again, in words ("in 42 s", "re-check in 5 min"), or "" if it does now
@@ -32,7 +52,7 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
     {
     }
 
-    static StatusReport of(KeyPool pool, UsageLedger ledger)
+    static StatusReport of(KeyPool pool, FairQueue queue, UsageLedger ledger)
     {
         Instant now = pool.now();
         Map<String, UsageLedger.Usage> usageByKey = ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
@@ -45,7 +65,12 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
         List<ClientRow> clients = ledger.byClient().stream()
             .map(c -> new ClientRow(c.name(), c.requests(), c.errors(), c.totalTokens(), c.lastError() == null ? "" : c.lastError()))
             .toList();
-        return new StatusReport(keys, clients);
+        List<BudgetRow> budgets = pool.budgets().stream().map(b -> new BudgetRow(b.organization(), b.model(), b.restUntil() == null ? "available" : "resting",
+            b.restUntil() == null ? "" : "in " + CooldownPolicy.readable(Duration.between(now, b.restUntil())),
+            b.tokensLeft() < 0 ? "" : Long.toString(b.tokensLeft()), b.tokenLimit() < 0 ? "" : Long.toString(b.tokenLimit()), b.inFlight(),
+            b.lastError() == null ? "" : b.lastError())).toList();
+        List<WaitingRow> waiting = queue.sizes().entrySet().stream().map(e -> new WaitingRow(e.getKey(), e.getValue())).toList();
+        return new StatusReport(keys, budgets, clients, waiting);
     }
 
     private static String recovers(KeySnapshot key, Instant now)
