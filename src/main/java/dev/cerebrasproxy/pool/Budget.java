@@ -2,6 +2,10 @@ package dev.cerebrasproxy.pool;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the pool knows of one (organization, model) budget at Cerebras, which every key of
@@ -15,6 +19,8 @@ import java.time.Instant;
  */
 final class Budget
 {
+    private static final Logger LOG = LoggerFactory.getLogger(Budget.class);
+
     /** Tokens per minute refill continuously: this much of the limit per period. */
     private static final Duration TOKEN_PERIOD = Duration.ofMinutes(1);
 
@@ -34,16 +40,28 @@ final class Budget
     private long reserved;
     private int inFlight;
 
-    Budget(String organization, String model)
+    /**
+     * Requests per window, learnt: Cerebras sends no header for requests per minute, so when
+     * a 429 request_quota_exceeded comes, the requests this budget sent in the window before
+     * it are its limit, and the pool sends no more than that in any window from then on
+     * instead of meeting the limit again each window. -1 until a 429 taught it.
+     */
+    private int learntRequestLimit = -1;
+    /** When each request of the last window was sent (those not refused), oldest first. */
+    private final ArrayDeque<Instant> sent = new ArrayDeque<>();
+    private final Duration requestWindow;
+
+    Budget(String organization, String model, Duration requestWindow)
     {
         this.organization = organization;
         this.model = model;
+        this.requestWindow = requestWindow;
     }
 
     /** Whether a request estimated at {@code estimate} tokens may be sent with this budget now. */
     synchronized boolean fits(Instant now, long estimate)
     {
-        if (restingAt(now))
+        if (restingAt(now) || !requestRoomAt(now))
             return false;
         long left = tokensLeft(now);
         return left < 0 || estimate <= left;
@@ -58,6 +76,14 @@ final class Budget
     synchronized Instant usableFrom(Instant now, long estimate)
     {
         Instant from = restingAt(now) ? restUntil : now;
+        forgetSentBefore(now.minus(requestWindow));
+        if (learntRequestLimit > 0 && sent.size() >= learntRequestLimit)
+        {
+            // The oldest of the window's requests leaves it first; the one after it makes room.
+            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().orElse(now).plus(requestWindow);
+            if (room.isAfter(from))
+                from = room;
+        }
         long left = tokensLeft(from);
         if (left >= 0 && estimate > left && tokenLimit > 0 && estimate <= tokenLimit)
         {
@@ -88,10 +114,30 @@ final class Budget
         return tokenLimit;
     }
 
-    synchronized void reserve(long estimate)
+    synchronized void reserve(long estimate, Instant now)
     {
         reserved += estimate;
         inFlight++;
+        forgetSentBefore(now.minus(requestWindow));
+        sent.addLast(now);
+    }
+
+    private boolean requestRoomAt(Instant now)
+    {
+        forgetSentBefore(now.minus(requestWindow));
+        return learntRequestLimit <= 0 || sent.size() < learntRequestLimit;
+    }
+
+    private void forgetSentBefore(Instant start)
+    {
+        while (!sent.isEmpty() && !sent.peekFirst().isAfter(start))
+            sent.pollFirst();
+    }
+
+    /** The learnt requests per window, or -1. */
+    synchronized int learntRequestLimit()
+    {
+        return learntRequestLimit;
     }
 
     /** The request's answer has come (or it failed): upstream's own count covers it from here. */
@@ -125,9 +171,27 @@ final class Budget
      */
     synchronized void rateLimited(Instant now, Duration announced, String code, CooldownPolicy policy)
     {
+        if (RateLimitHeaders.REQUEST_QUOTA_EXCEEDED.equals(code))
+            learnRequestLimit(now);
         strikes++;
         Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);
         restUntil(now.plus(rest), code);
+    }
+
+    /**
+     * A refused request counts against nothing at Cerebras: it leaves the window's count, and
+     * what is left is what the window held. Learnt from the newest 429, so a limit that was
+     * raised or lowered is followed.
+     */
+    private void learnRequestLimit(Instant now)
+    {
+        sent.pollLast();
+        forgetSentBefore(now.minus(requestWindow));
+        int limit = Math.max(1, sent.size());
+        if (limit != learntRequestLimit)
+            LOG.info("budget {}/{}: learnt a limit of {} requests per {} from a 429 request_quota_exceeded; the pool sends no more than that in any such window",
+                organization, model, limit, CooldownPolicy.readable(requestWindow));
+        learntRequestLimit = limit;
     }
 
     /** A served answer said a window has nothing left: rest until it resets, before any 429. */
@@ -146,7 +210,7 @@ final class Budget
     synchronized BudgetSnapshot snapshot(Instant now)
     {
         return new BudgetSnapshot(organization, model, restingAt(now) ? restUntil : null, lastError,
-            tokenLimit, tokensLeft(now), inFlight);
+            tokenLimit, tokensLeft(now), inFlight, learntRequestLimit);
     }
 
     /** For a key's own snapshot: when this budget rests until, or null if it does not. */

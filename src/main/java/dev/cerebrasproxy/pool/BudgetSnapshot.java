@@ -13,7 +13,8 @@ import java.time.Instant;
  * @param tokenLimit tokens per minute as upstream reported, or -1 while unknown
  * @param tokensLeft tokens estimated to be left now (reported, refilled, less reservations), or -1 while unknown
  * @param inFlight requests sent with it whose answer has not come yet
+ * @param learntRequestLimit requests per window learnt from its 429s (Cerebras sends no header for them), or -1
  */
-public record BudgetSnapshot(String organization, String model, Instant restUntil, String lastError, long tokenLimit, long tokensLeft, int inFlight)
+public record BudgetSnapshot(String organization, String model, Instant restUntil, String lastError, long tokenLimit, long tokensLeft, int inFlight, int learntRequestLimit)
 {
 }

@@ -1,5 +1,6 @@
 package dev.cerebrasproxy.pool;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -22,11 +23,18 @@ final class Budgets
     }
 
     private final ConcurrentMap<Id, Budget> budgets = new ConcurrentHashMap<>();
+    private final Duration requestWindow;
+
+    /** @param requestWindow the window a requests-per-minute limit counts over (a minute at Cerebras) */
+    Budgets(Duration requestWindow)
+    {
+        this.requestWindow = requestWindow;
+    }
 
     Budget of(String organization, String model)
     {
         String m = model == null || model.isBlank() ? GENERAL : model;
-        return budgets.computeIfAbsent(new Id(organization, m), id -> new Budget(id.organization(), id.model()));
+        return budgets.computeIfAbsent(new Id(organization, m), id -> new Budget(id.organization(), id.model(), requestWindow));
     }
 
     /** The budgets of one organization, for a key's own snapshot. */

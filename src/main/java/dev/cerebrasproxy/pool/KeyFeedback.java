@@ -81,6 +81,10 @@ public final class KeyFeedback
             }
             RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
             report(pool, key, model, read);
+            // A spent day says nothing of the per-minute limit the pool learns from these 429s.
+            RateLimitHeaders.Window day = read.window("requests-day");
+            if (day != null && day.isExhausted())
+                code = "requests-day exhausted";
             pool.rateLimited(key, model, read.recoveryAfter429(error.code()), code);
         }
         else if (isRefusal(status))

@@ -41,7 +41,7 @@ public final class KeyPool
     private final CooldownPolicy policy;
     private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
-    private final Budgets budgets = new Budgets();
+    private final Budgets budgets;
     private volatile Generation generation;
 
     public KeyPool(List<ApiKey> keys)
@@ -53,6 +53,7 @@ public final class KeyPool
     {
         this.policy = policy;
         this.clock = clock;
+        this.budgets = new Budgets(policy.requestWindow());
         this.generation = generationOf(keys, new PooledKey[0]);
     }
 
@@ -316,7 +317,7 @@ public final class KeyPool
                     tried[best] = true;
                     triedCount++;
                     reservedOn = budgetOf(best);
-                    reservedOn.reserve(demand.estimate());
+                    reservedOn.reserve(demand.estimate(), now);
                     return pooled[best].key;
                 }
                 if (lost == null)
