@@ -396,7 +396,7 @@ final class ProxyCall
     {
         LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
         attempts.unreachable();
-        context.pool().inconclusive(key, "unreachable");
+        context.pool().upstreamFailed(key, "unreachable");
         context.metrics().retried(key, "unreachable", null);
         nextAttempt();
     }

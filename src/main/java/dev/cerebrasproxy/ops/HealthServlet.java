@@ -47,12 +47,18 @@ public class HealthServlet extends HttpServlet
             // Ready only with a key in rotation: a quarantined key that is merely due for its
             // re-check may well be refused again.
             boolean ready = byState.getOrDefault(KeyState.AVAILABLE, 0) > 0;
-            status = ready ? 200 : 503;
-            body.addProperty("status", ready ? "ready" : "not_ready");
+            java.time.Instant down = pool.upstreamDownSince();
+            status = ready && down == null ? 200 : 503;
+            body.addProperty("status", down != null ? "upstream_down" : ready ? "ready" : "not_ready");
             JsonObject counts = new JsonObject();
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
-            if (!ready)
+            if (down != null)
+            {
+                // The keys are fine: upstream answers 502/503/504 or nothing, which benches no key.
+                body.addProperty("message", "Upstream is failing (502, 503, 504 or no answer) since " + down + "; no key is to blame and none is benched.");
+            }
+            else if (!ready)
             {
                 long seconds = RetryAfter.of(wait).seconds();
                 body.addProperty("message", "No key can serve now (" + byState.entrySet().stream()

@@ -50,6 +50,8 @@ public final class KeyFeedback
     {
         if (status < 500)
             pool.served(key, model);
+        else if (status == 502 || status == 503 || status == 504)
+            pool.upstreamFailed(key, "answered " + status);
         else
             pool.inconclusive(key, "answered " + status);
         RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());

@@ -42,6 +42,11 @@ public final class KeyPool
     private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
     private final Budgets budgets;
+    /** Set when upstream itself failed (502, 503, 504, no answer), cleared by the next good answer. */
+    private volatile Instant upstreamFailingSince;
+    private final java.util.concurrent.atomic.LongAdder upstreamFailures = new java.util.concurrent.atomic.LongAdder();
+    /** Failures in a row that make an outage: one 503 passed to a client is not one. */
+    static final int OUTAGE_FAILURES = 3;
     private volatile Generation generation;
 
     public KeyPool(List<ApiKey> keys)
@@ -123,6 +128,8 @@ public final class KeyPool
     /** The key answered without complaint about itself, for this model's budget. */
     public void served(ApiKey key, String model)
     {
+        upstreamFailingSince = null;
+        upstreamFailures.reset();
         about(key, PooledKey::served);
         budgets.of(key.organization(), model).served();
     }
@@ -192,12 +199,36 @@ public final class KeyPool
         about(key, pooled -> pooled.inconclusive(now(), what));
     }
 
+    /**
+     * Upstream itself failed with this key (502, 503, 504, or no answer): it benches no key,
+     * but until a good answer comes, readiness says upstream is down rather than "no key".
+     */
+    public void upstreamFailed(ApiKey key, String what)
+    {
+        if (upstreamFailingSince == null)
+            upstreamFailingSince = now();
+        upstreamFailures.increment();
+        inconclusive(key, what);
+    }
+
+    /**
+     * Since when upstream has been down: {@value #OUTAGE_FAILURES} or more failures of
+     * upstream itself without a good answer between. Null while it answers.
+     */
+    public Instant upstreamDownSince()
+    {
+        Instant since = upstreamFailingSince;
+        return since != null && upstreamFailures.sum() >= OUTAGE_FAILURES ? since : null;
+    }
+
     /** Returns every key to rotation and forgets what upstream said, as a fresh start would. */
     public void reset()
     {
         for (PooledKey pooled : generation.pooled())
             pooled.reset();
         budgets.clear();
+        upstreamFailingSince = null;
+        upstreamFailures.reset();
     }
 
     /** Each key's state now, in configured order. */
