@@ -182,7 +182,7 @@ final class AttemptListener implements Response.Listener
         if (verdict == KeyFeedback.Verdict.ANSWER_BUSY)
             call.busy(key, decoded);
         else if (verdict == KeyFeedback.Verdict.REPLAY_SUSPECT)
-            call.serverError(key, key.redact(error.description()), code, decoded);
+            call.suspect(key, status, key.redact(error.description()), code, decoded);
         else
             call.aboutTheKey(key, status, key.redact(error.description()), code);
     }

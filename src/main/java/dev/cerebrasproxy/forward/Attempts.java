@@ -26,6 +26,7 @@ final class Attempts
     /** Keys that answered 500 and are not blamed yet; allocated on the first. */
     private List<Suspect> suspects;
     private byte[] lastServerError;
+    private int lastSuspectStatus;
     /** Set when the request first waits for a key: it never waits past this. */
     private Instant waitDeadline;
 
@@ -63,8 +64,8 @@ final class Attempts
         failed("answered " + status);
     }
 
-    /** A key that answered this request 500, not yet blamed: see {@link #suspect}. */
-    record Suspect(ApiKey key, String code)
+    /** A key that answered this request 500 or 403, not yet blamed: see {@link #suspect}. */
+    record Suspect(ApiKey key, int status, String code)
     {
     }
 
@@ -75,13 +76,20 @@ final class Attempts
      *
      * @param body upstream's answer, decoded, or null if it could not be
      */
-    void suspect(ApiKey key, String code, byte[] body)
+    void suspect(ApiKey key, int status, String code, byte[] body)
     {
-        answered(500);
+        answered(status);
         if (suspects == null)
             suspects = new ArrayList<>();
-        suspects.add(new Suspect(key, code));
+        suspects.add(new Suspect(key, status, code));
         lastServerError = body;
+        lastSuspectStatus = status;
+    }
+
+    /** The status every key answered, when {@link #answerOfEveryKey} is not null. */
+    int statusOfEveryKey()
+    {
+        return lastSuspectStatus;
     }
 
     /** The keys that answered 500 before another served: each is to blame. Empty the second time. */
@@ -99,7 +107,7 @@ final class Attempts
      */
     byte[] answerOfEveryKey()
     {
-        if (rotation.hasUntriedKeys() || failures == null || failures.size() != 1 || !failures.containsKey("answered 500"))
+        if (rotation.hasUntriedKeys() || failures == null || failures.size() != 1 || !failures.containsKey("answered " + lastSuspectStatus))
             return null;
         return lastServerError != null ? lastServerError : "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }

@@ -266,7 +266,7 @@ final class ProxyCall
         byte[] everyKeysAnswer = attempts.answerOfEveryKey();
         if (everyKeysAnswer != null)
         {
-            passOnServerError(everyKeysAnswer);
+            passOnEveryKeysAnswer(attempts.statusOfEveryKey(), everyKeysAnswer);
             return;
         }
         if (parking.park(attempts.untilAnUntriedKeyRecovers()))
@@ -370,15 +370,21 @@ final class ProxyCall
     private void blameServerErrors()
     {
         for (Attempts.Suspect suspect : attempts.takeSuspects())
-            context.pool().serverError(suspect.key(), suspect.code() != null ? suspect.code() : "http_500");
+        {
+            String code = suspect.code() != null ? suspect.code() : "http_" + suspect.status();
+            if (suspect.status() == 403)
+                context.pool().refusedForModel(suspect.key(), attempts.demand().model(), "403 " + code);
+            else
+                context.pool().serverError(suspect.key(), code);
+        }
     }
 
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
-    void serverError(ApiKey key, String reason, String code, byte[] body)
+    void suspect(ApiKey key, int status, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, reason);
-        attempts.suspect(key, code, body);
-        context.metrics().retried(key, "answered_500", code);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, reason);
+        attempts.suspect(key, status, code, body);
+        context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
     }
 
@@ -422,21 +428,21 @@ final class ProxyCall
         complete(429, key);
     }
 
-    /** Every key answered this request 500: about the request, so it gets upstream's answer and no key rests. */
-    private void passOnServerError(byte[] upstreamBody)
+    /** Every key answered this request 500 (or 403): about the request, so it gets upstream's answer and no key rests. */
+    private void passOnEveryKeysAnswer(int status, byte[] upstreamBody)
     {
         if (!ended.compareAndSet(false, true))
             return;
-        LOG.info("{} {}: every key answered 500; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI());
+        LOG.info("{} {}: every key answered {}; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI(), status);
         try
         {
-            ProxyError.sendJson(response, 500, upstreamBody);
+            ProxyError.sendJson(response, status, upstreamBody);
         }
         catch (IOException e)
         {
-            LOG.debug("could not send 500 to the client", e);
+            LOG.debug("could not send {} to the client", status, e);
         }
-        complete(500, null);
+        complete(status, null);
     }
 
     /** Answers the client with the proxy's own error and ends the call. */

@@ -89,6 +89,11 @@ public final class KeyFeedback
                 code = "requests-day exhausted";
             pool.rateLimited(key, model, read.recoveryAfter429(error.code()), code);
         }
+        else if (status == 403 && model != null)
+        {
+            // Forbidden may be about this key and this model only, or about the request: the call decides.
+            return Verdict.REPLAY_SUSPECT;
+        }
         else if (isRefusal(status))
         {
             pool.quarantine(key, status + " " + code);

@@ -177,6 +177,20 @@ public final class KeyPool
         budgets.of(key.organization(), model).reportTokens(now(), limit, remaining);
     }
 
+    /**
+     * Upstream forbade the key this model (403, while another key served the same request):
+     * the key leaves rotation for that model until the re-check interval has passed.
+     */
+    public void refusedForModel(ApiKey key, String model, String reason)
+    {
+        if (model == null)
+        {
+            quarantine(key, reason);
+            return;
+        }
+        about(key, pooled -> pooled.refusedFor(model, now().plus(policy.quarantineRecheck()), reason));
+    }
+
     /** Upstream refused the key itself (invalid, unpaid, forbidden). */
     public void quarantine(ApiKey key, String reason)
     {
@@ -359,7 +373,8 @@ public final class KeyPool
 
         private boolean eligible(int i, boolean[] lost, Instant now)
         {
-            return !tried[i] && (lost == null || !lost[i]) && pooled[i].mayTakeAt(now) && budgetOf(i).fits(now, demand.estimate());
+            return !tried[i] && (lost == null || !lost[i]) && pooled[i].mayTakeAt(now) && !pooled[i].refusedAt(demand.model(), now)
+                && budgetOf(i).fits(now, demand.estimate());
         }
 
         /** The attempt under way has its answer (or none will come): its budget no longer holds its estimate. Idempotent. */

@@ -58,6 +58,32 @@ final class PooledKey
         return true;
     }
 
+    /** Models upstream forbade this key (403), until when; the key serves other models meanwhile. */
+    private final java.util.concurrent.ConcurrentMap<String, Instant> refusedModels = new java.util.concurrent.ConcurrentHashMap<>();
+
+    void refusedFor(String model, Instant until, String reason)
+    {
+        failures.increment();
+        if (refusedModels.put(model, until) == null)
+            LOG.warn("key {} may not use model {} ({}); it serves other models, and is tried for this one again in {}",
+                key, model, reason, CooldownPolicy.readable(policy.quarantineRecheck()));
+    }
+
+    boolean refusedAt(String model, Instant now)
+    {
+        if (model == null || refusedModels.isEmpty())
+            return false;
+        Instant until = refusedModels.get(model);
+        if (until == null)
+            return false;
+        if (!now.isBefore(until))
+        {
+            refusedModels.remove(model, until);
+            return false;
+        }
+        return true;
+    }
+
     /** Whether the key itself (not its budgets) lets it serve now, or is due for its re-check. */
     boolean mayTakeAt(Instant now)
     {
@@ -134,6 +160,7 @@ final class PooledKey
     void reset()
     {
         condition.set(KeyCondition.FRESH);
+        refusedModels.clear();
     }
 
     /**
