@@ -41,7 +41,7 @@ public final class ProxySettings
     public static final String BUSY_RETRY_AFTER_MS = "PROXY_BUSY_RETRY_AFTER_MS";
     public static final String DEFAULT_MAX_COMPLETION_TOKENS = "PROXY_DEFAULT_MAX_COMPLETION_TOKENS";
     public static final String QUEUE_MAX = "PROXY_QUEUE_MAX";
-    public static final String REQUEST_WINDOW_MS = "PROXY_REQUEST_WINDOW_MS";
+    public static final String MINUTE_MS = "PROXY_MINUTE_MS";
     public static final String TRUST_STORE = "PROXY_UPSTREAM_TRUST_STORE";
     public static final String TRUST_STORE_PASSWORD = "PROXY_UPSTREAM_TRUST_STORE_PASSWORD";
     public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
@@ -146,7 +146,7 @@ public final class ProxySettings
                 throw new InvalidSettingsException(MAX_COOLDOWN_MS + " (" + longest.toMillis() + ") is shorter than " + name + " (" + first.toMillis()
                     + "): raise " + MAX_COOLDOWN_MS + " or lower " + name + ", the longest cooldown cannot be shorter than the first.");
         }
-        Duration window = millis(source, REQUEST_WINDOW_MS, defaults.requestWindow().toMillis());
+        Duration window = millis(source, MINUTE_MS, defaults.minute().toMillis());
         return new CooldownPolicy(rateLimited, serverError, longest, recheck, window);
     }
 

@@ -21,8 +21,6 @@ final class Budget
 {
     private static final Logger LOG = LoggerFactory.getLogger(Budget.class);
 
-    /** Tokens per minute refill continuously: this much of the limit per period. */
-    private static final Duration TOKEN_PERIOD = Duration.ofMinutes(1);
 
     final String organization;
     /** The model, or {@link Budgets#GENERAL} for requests that name none. */
@@ -39,6 +37,8 @@ final class Budget
     /** Estimates of requests sent with this budget whose answer has not come yet. */
     private long reserved;
     private int inFlight;
+    /** Whether any request of this budget has had its answer (or failed): until then one probes it. */
+    private boolean everAnswered;
 
     /**
      * Requests per window, learnt: Cerebras sends no header for requests per minute, so when
@@ -49,19 +49,24 @@ final class Budget
     private int learntRequestLimit = -1;
     /** When each request of the last window was sent (those not refused), oldest first. */
     private final ArrayDeque<Instant> sent = new ArrayDeque<>();
-    private final Duration requestWindow;
+    private final Duration minute;
 
-    Budget(String organization, String model, Duration requestWindow)
+    Budget(String organization, String model, Duration minute)
     {
         this.organization = organization;
         this.model = model;
-        this.requestWindow = requestWindow;
+        this.minute = minute;
     }
 
     /** Whether a request estimated at {@code estimate} tokens may be sent with this budget now. */
     synchronized boolean fits(Instant now, long estimate)
     {
         if (restingAt(now) || !requestRoomAt(now))
+            return false;
+        // A model's budget never answered yet is probed by one request: a burst into a budget
+        // whose limits are unknown could meet nothing but 429s. Its answer reports it, and wakes
+        // the queue. (The general state is not: requests without a model cost no tokens.)
+        if (!everAnswered && inFlight > 0 && !Budgets.GENERAL.equals(model))
             return false;
         long left = tokensLeft(now);
         return left < 0 || estimate <= left;
@@ -76,11 +81,11 @@ final class Budget
     synchronized Instant usableFrom(Instant now, long estimate)
     {
         Instant from = restingAt(now) ? restUntil : now;
-        forgetSentBefore(now.minus(requestWindow));
+        forgetSentBefore(now.minus(minute));
         if (learntRequestLimit > 0 && sent.size() >= learntRequestLimit)
         {
             // The oldest of the window's requests leaves it first; the one after it makes room.
-            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().orElse(now).plus(requestWindow);
+            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().orElse(now).plus(minute);
             if (room.isAfter(from))
                 from = room;
         }
@@ -89,7 +94,7 @@ final class Budget
         {
             // The bucket refills limit per minute: the missing tokens take their share of it.
             long missing = estimate - left;
-            from = from.plusNanos((long)Math.ceil(missing * (double)TOKEN_PERIOD.toNanos() / tokenLimit));
+            from = from.plusNanos((long)Math.ceil(missing * (double)minute.toNanos() / tokenLimit));
         }
         return from;
     }
@@ -103,7 +108,7 @@ final class Budget
         if (tokensRemaining < 0 || tokenLimit <= 0)
             return -1;
         long elapsed = Math.max(0, Duration.between(tokensReportedAt, now).toNanos());
-        double refilled = tokenLimit * (elapsed / (double)TOKEN_PERIOD.toNanos());
+        double refilled = tokenLimit * (elapsed / (double)minute.toNanos());
         long estimate = (long)Math.min(tokenLimit, tokensRemaining + refilled);
         return Math.max(0, estimate - reserved);
     }
@@ -118,13 +123,13 @@ final class Budget
     {
         reserved += estimate;
         inFlight++;
-        forgetSentBefore(now.minus(requestWindow));
+        forgetSentBefore(now.minus(minute));
         sent.addLast(now);
     }
 
     private boolean requestRoomAt(Instant now)
     {
-        forgetSentBefore(now.minus(requestWindow));
+        forgetSentBefore(now.minus(minute));
         return learntRequestLimit <= 0 || sent.size() < learntRequestLimit;
     }
 
@@ -143,6 +148,7 @@ final class Budget
     /** The request's answer has come (or it failed): upstream's own count covers it from here. */
     synchronized void release(long estimate)
     {
+        everAnswered = true;
         reserved = Math.max(0, reserved - estimate);
         inFlight = Math.max(0, inFlight - 1);
     }
@@ -186,11 +192,11 @@ final class Budget
     private void learnRequestLimit(Instant now)
     {
         sent.pollLast();
-        forgetSentBefore(now.minus(requestWindow));
+        forgetSentBefore(now.minus(minute));
         int limit = Math.max(1, sent.size());
         if (limit != learntRequestLimit)
             LOG.info("budget {}/{}: learnt a limit of {} requests per {} from a 429 request_quota_exceeded; the pool sends no more than that in any such window",
-                organization, model, limit, CooldownPolicy.readable(requestWindow));
+                organization, model, limit, CooldownPolicy.readable(minute));
         learntRequestLimit = limit;
     }
 

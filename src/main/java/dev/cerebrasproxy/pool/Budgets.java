@@ -23,18 +23,18 @@ final class Budgets
     }
 
     private final ConcurrentMap<Id, Budget> budgets = new ConcurrentHashMap<>();
-    private final Duration requestWindow;
+    private final Duration minute;
 
-    /** @param requestWindow the window a requests-per-minute limit counts over (a minute at Cerebras) */
-    Budgets(Duration requestWindow)
+    /** @param minute the window a requests-per-minute limit counts over (a minute at Cerebras) */
+    Budgets(Duration minute)
     {
-        this.requestWindow = requestWindow;
+        this.minute = minute;
     }
 
     Budget of(String organization, String model)
     {
         String m = model == null || model.isBlank() ? GENERAL : model;
-        return budgets.computeIfAbsent(new Id(organization, m), id -> new Budget(id.organization(), id.model(), requestWindow));
+        return budgets.computeIfAbsent(new Id(organization, m), id -> new Budget(id.organization(), id.model(), minute));
     }
 
     /** The budgets of one organization, for a key's own snapshot. */

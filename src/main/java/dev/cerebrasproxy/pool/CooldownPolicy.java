@@ -13,10 +13,11 @@ import java.time.Duration;
  * @param longest cap for the doubled guesses (not for upstream's announced times)
  * @param quarantineRecheck how long a refused key (401/402/403) waits before one request
  * re-checks it
- * @param requestWindow what a requests-per-minute limit counts over: a minute at Cerebras,
- * shorter against a simulator whose time runs faster
+ * @param minute how long a minute of Cerebras's limits lasts: what a learnt requests-per-minute
+ * limit counts over and what tokens per minute refill in; a minute, shorter only against a
+ * simulator whose time runs faster
  */
-public record CooldownPolicy(Duration rateLimited, Duration serverError, Duration longest, Duration quarantineRecheck, Duration requestWindow)
+public record CooldownPolicy(Duration rateLimited, Duration serverError, Duration longest, Duration quarantineRecheck, Duration minute)
 {
     public static final CooldownPolicy DEFAULTS = new CooldownPolicy(
         Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(5), Duration.ofMinutes(1));

@@ -58,7 +58,7 @@ public final class KeyPool
     {
         this.policy = policy;
         this.clock = clock;
-        this.budgets = new Budgets(policy.requestWindow());
+        this.budgets = new Budgets(policy.minute());
         this.generation = generationOf(keys, new PooledKey[0]);
     }
 

@@ -145,4 +145,18 @@ class BudgetRotationTest
         pool.reload(List.of(new ApiKey("k9", "s9", "o1"), new ApiKey("k2", "s2")));
         assertEquals(List.of("k2", "k2"), firstKeys(of("m", 1), 2), "the new key of o1 draws on o1's resting budget");
     }
+
+    @Test
+    void aModelsBudgetNoAnswerHasReportedIsProbedByOneRequestAtATime()
+    {
+        KeyPool.Rotation first = pool.rotation(of("m", 10));
+        KeyPool.Rotation second = pool.rotation(of("m", 10));
+        String a = first.next().organization();
+        String b = second.next().organization();
+        assertTrue(!a.equals(b), "one probe per organization: " + a + ", " + b);
+        assertNull(pool.rotation(of("m", 10)).next(), "both budgets are being probed");
+        assertTrue(pool.rotation(Demand.NONE).next() != null, "requests naming no model are not held");
+        first.release();
+        assertTrue(pool.rotation(of("m", 10)).next().organization().equals(a), "answered: no longer probed");
+    }
 }
