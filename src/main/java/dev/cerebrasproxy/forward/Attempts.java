@@ -10,6 +10,7 @@ import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.Rotation;
 import dev.cerebrasproxy.pool.KeyState;
 
 /**
@@ -20,7 +21,7 @@ final class Attempts
 {
     private static final String UNREACHABLE = "unreachable";
 
-    private final KeyPool.Rotation rotation;
+    private final Rotation rotation;
     /** Failed attempts by what happened ("answered 429", "unreachable"); allocated on the first failure. */
     private Map<String, Integer> failures;
     /** Keys that answered 500 and are not blamed yet; allocated on the first. */
@@ -31,7 +32,7 @@ final class Attempts
     private Instant waitDeadline;
 
 
-    Attempts(KeyPool.Rotation rotation)
+    Attempts(Rotation rotation)
     {
         this.rotation = rotation;
     }

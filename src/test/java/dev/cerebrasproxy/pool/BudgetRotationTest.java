@@ -36,7 +36,7 @@ class BudgetRotationTest
         List<String> names = new ArrayList<>();
         for (int i = 0; i < count; i++)
         {
-            KeyPool.Rotation rotation = pool.rotation(demand);
+            Rotation rotation = pool.rotation(demand);
             ApiKey key = rotation.next();
             rotation.release();
             names.add(key == null ? null : key.name());
@@ -66,7 +66,7 @@ class BudgetRotationTest
         pool.rateLimited(key(0), "model-a", Duration.ofSeconds(10), "token_quota_exceeded");
         assertEquals(List.of("k2", "k2", "k2", "k2"), firstKeys(of("model-a", 10), 4));
         assertEquals(3, new java.util.HashSet<>(firstKeys(of("model-b", 10), 30)).size());
-        KeyPool.Rotation rotation = pool.rotation(of("model-a", 10));
+        Rotation rotation = pool.rotation(of("model-a", 10));
         assertEquals("k2", rotation.next().name());
         assertNull(rotation.next());
         assertEquals(Duration.ofSeconds(10), rotation.untilAnUntriedKeyRecovers());
@@ -77,7 +77,7 @@ class BudgetRotationTest
     {
         pool.tokensReported(key(0), "m", 6_000, 100);
         pool.tokensReported(key(2), "m", 6_000, 100);
-        KeyPool.Rotation rotation = pool.rotation(of("m", 1_100));
+        Rotation rotation = pool.rotation(of("m", 1_100));
         assertNull(rotation.next(), "100 left, 1100 asked");
         // The bucket refills 6000 a minute, 100 a second: 10 s for the missing 1000.
         assertEquals(Duration.ofSeconds(10), rotation.untilAnUntriedKeyRecovers());
@@ -90,7 +90,7 @@ class BudgetRotationTest
     {
         pool.tokensReported(key(2), "m", 6_000, 1_000);
         pool.tokensReported(key(0), "m", 6_000, 0);
-        KeyPool.Rotation first = pool.rotation(of("m", 800));
+        Rotation first = pool.rotation(of("m", 800));
         assertEquals("k2", first.next().name());
         assertNull(pool.rotation(of("m", 800)).next(), "800 of k2's 1000 are reserved");
         first.release();
@@ -115,7 +115,7 @@ class BudgetRotationTest
     void aRequestAboveEveryBudgetsWholeLimitIsKnownNeverToFit()
     {
         pool.tokensReported(key(0), "m", 1_000, 1_000);
-        KeyPool.Rotation rotation = pool.rotation(of("m", 5_000));
+        Rotation rotation = pool.rotation(of("m", 5_000));
         assertEquals(-1, rotation.limitEveryBudgetIsBelow(), "k2's limit is not known yet: it may be larger");
         pool.tokensReported(key(2), "m", 2_000, 2_000);
         rotation = pool.rotation(of("m", 5_000));
@@ -149,8 +149,8 @@ class BudgetRotationTest
     @Test
     void aModelsBudgetNoAnswerHasReportedIsProbedByOneRequestAtATime()
     {
-        KeyPool.Rotation first = pool.rotation(of("m", 10));
-        KeyPool.Rotation second = pool.rotation(of("m", 10));
+        Rotation first = pool.rotation(of("m", 10));
+        Rotation second = pool.rotation(of("m", 10));
         String a = first.next().organization();
         String b = second.next().organization();
         assertTrue(!a.equals(b), "one probe per organization: " + a + ", " + b);

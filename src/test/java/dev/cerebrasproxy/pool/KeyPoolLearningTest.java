@@ -181,7 +181,7 @@ class KeyPoolLearningTest
         KeyPool pool = poolOf(3);
         pool.rateLimited(key(pool, 0), Duration.ofSeconds(30), "request_quota_exceeded");
         pool.rateLimited(key(pool, 1), Duration.ofSeconds(8), "request_quota_exceeded");
-        KeyPool.Rotation rotation = pool.rotation();
+        Rotation rotation = pool.rotation();
         assertEquals("k2", rotation.next().name());
         pool.rateLimited(key(pool, 2), Duration.ofSeconds(2), "request_quota_exceeded");
         assertNull(rotation.next());
@@ -206,7 +206,7 @@ class KeyPoolLearningTest
     void theSnapshotShowsEachKeysStateUntilErrorAndCounts()
     {
         KeyPool pool = poolOf(3);
-        KeyPool.Rotation rotation = pool.rotation();
+        Rotation rotation = pool.rotation();
         ApiKey first = rotation.next();
         pool.rateLimited(first, Duration.ofSeconds(7), "token_quota_exceeded");
         pool.quarantine(key(pool, (pool.keys().indexOf(first) + 1) % 3), "402 payment_required");
@@ -234,7 +234,7 @@ class KeyPoolLearningTest
         {
             for (int r = 0; r < rounds; r++)
             {
-                KeyPool.Rotation rotation = pool.rotation();
+                Rotation rotation = pool.rotation();
                 Set<String> met = new HashSet<>();
                 ApiKey key;
                 while ((key = rotation.next()) != null)

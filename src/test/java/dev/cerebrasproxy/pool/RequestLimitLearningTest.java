@@ -24,7 +24,7 @@ class RequestLimitLearningTest
     /** One request with its answer: the key, or null when the pool sends none now. */
     private ApiKey send()
     {
-        KeyPool.Rotation rotation = pool.rotation(demand);
+        Rotation rotation = pool.rotation(demand);
         ApiKey key = rotation.next();
         rotation.release();
         return key;
@@ -44,7 +44,7 @@ class RequestLimitLearningTest
         // The guessed rest is 5 s, but the window still holds 3 requests until the first is 60 s old.
         clock.advance(Duration.ofSeconds(10));
         assertNull(send());
-        KeyPool.Rotation waiting = pool.rotation(demand);
+        Rotation waiting = pool.rotation(demand);
         assertNull(waiting.next());
         assertEquals(Duration.ofSeconds(47), waiting.untilAnUntriedKeyRecovers(), "the first request leaves the window at 60 s");
         clock.advance(Duration.ofSeconds(47));
@@ -68,7 +68,7 @@ class RequestLimitLearningTest
         assertNotNull(send());
         pool.rateLimited(send(), "m", Duration.ZERO, "request_quota_exceeded");
         assertNull(send(), "one a window on m");
-        KeyPool.Rotation other = pool.rotation(new Demand("other", 10));
+        Rotation other = pool.rotation(new Demand("other", 10));
         assertNotNull(other.next());
     }
 }
