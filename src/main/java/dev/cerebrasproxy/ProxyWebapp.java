@@ -1,11 +1,13 @@
 package dev.cerebrasproxy;
 
 import java.time.InstantSource;
+import java.util.EnumSet;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.access.HostCheck;
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.access.InMemoryClientCounters;
 import dev.cerebrasproxy.config.InvalidSettingsException;
@@ -17,6 +19,8 @@ import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.FilterRegistration;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
@@ -93,10 +97,15 @@ public class ProxyWebapp implements ServletContextListener
             new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow));
 
         ClientTokens clients = settings.clientTokens();
+        // Before every servlet and every other filter: a refused host reaches nothing.
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(clients.required() ? null : settings.allowedHosts()));
+        hostCheck.setAsyncSupported(true);
+        hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
             LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
         else
-            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client", ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE);
+            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+                ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE, settings.allowedHosts(), ProxySettings.ALLOWED_HOSTS);
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
             settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.ProxyError;
+import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.pool.ApiKey;
@@ -187,6 +188,12 @@ final class ProxyCall
                 "The proxy could not get an answer from upstream with any of its " + context.pool().size() + " keys (connection refused or closed before a response)."), null);
             return;
         }
+        byte[] everyKeysAnswer = attempts.answerOfEveryKey();
+        if (everyKeysAnswer != null)
+        {
+            passOnServerError(everyKeysAnswer);
+            return;
+        }
         Duration wait = attempts.untilAnUntriedKeyRecovers();
         if (wait != null && attempts.mayWait(context.pool().now(), wait, context.settings().waitForKey()))
         {
@@ -209,8 +216,11 @@ final class ProxyCall
      */
     void begin(ApiKey key, Response upstream, int decodedLength)
     {
+        if (upstream.getStatus() / 100 == 2)
+            blameServerErrors();
         relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos);
         response.setStatus(upstream.getStatus());
+        ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
         String[] limits = quota.headers();
         for (int i = 0; i + 1 < limits.length; i += 2)
@@ -250,6 +260,7 @@ final class ProxyCall
     /** The attempt failed without a replayable answer: silent, cut off, undecodable. */
     void failed(ApiKey key, Throwable failure)
     {
+        context.pool().inconclusive(key, brief(failure));
         if (response.isCommitted())
         {
             if (!ended.compareAndSet(false, true))
@@ -276,6 +287,22 @@ final class ProxyCall
         }
     }
 
+    /** Another key served this request: the 500s before it were about their keys, which now rest. */
+    private void blameServerErrors()
+    {
+        for (Attempts.Suspect suspect : attempts.takeSuspects())
+            context.pool().serverError(suspect.key(), suspect.code() != null ? suspect.code() : "http_500");
+    }
+
+    /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
+    void serverError(ApiKey key, String reason, String code, byte[] body)
+    {
+        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, reason);
+        attempts.suspect(key, code, body);
+        context.metrics().retried(key, "answered_500", code);
+        nextAttempt();
+    }
+
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
@@ -290,6 +317,7 @@ final class ProxyCall
     {
         LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
         attempts.unreachable();
+        context.pool().inconclusive(key, "unreachable");
         context.metrics().retried(key, "unreachable", null);
         nextAttempt();
     }
@@ -313,6 +341,23 @@ final class ProxyCall
             LOG.debug("could not send 429 to the client", e);
         }
         complete(429, key);
+    }
+
+    /** Every key answered this request 500: about the request, so it gets upstream's answer and no key rests. */
+    private void passOnServerError(byte[] upstreamBody)
+    {
+        if (!ended.compareAndSet(false, true))
+            return;
+        LOG.info("{} {}: every key answered 500; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI());
+        try
+        {
+            ProxyError.sendJson(response, 500, upstreamBody);
+        }
+        catch (IOException e)
+        {
+            LOG.debug("could not send 500 to the client", e);
+        }
+        complete(500, null);
     }
 
     /** Answers the client with the proxy's own error and ends the call. */
