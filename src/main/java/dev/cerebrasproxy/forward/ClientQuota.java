@@ -66,7 +66,7 @@ final class ClientQuota
         Clients.Refusal refusal = verdict.refusal();
         return switch (refusal)
         {
-            case MODEL_NOT_ALLOWED -> new ProxyError(403, "permission_denied_error", refusal.code(), "model", facts.readable()
+            case MODEL_NOT_ALLOWED -> new ProxyError(403, "permission_denied", refusal.code(), "model", facts.readable()
                 ? "This client may not use the model " + (facts.model() == null ? "(none)" : "'" + facts.model() + "'") + " (its models in PROXY_CLIENT_TOKENS)."
                 : "This client may use only some models, and the proxy could not read the model from the request body: send it as uncompressed JSON naming the model once.");
             case REQUESTS_PER_MINUTE -> tooMany(refusal, "This client's requests per minute are used up (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");

@@ -12,6 +12,7 @@ import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
@@ -388,7 +389,8 @@ final class ProxyCall
         if (quota != null && quota.refusal() == null)
         {
             quota.settle(reportedTokens, relay != null && status / 100 == 2);
-            context.ledger().usedModel(context.pool().now(), client, quota.model(), Math.max(0, reportedTokens));
+            // Only a model upstream served is named: made-up names in failed requests must not grow the table.
+            context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
