@@ -190,6 +190,11 @@ class ClientLimitsTest
         assertEquals("59000", response.headers().firstValue("x-ratelimit-remaining-tokens-minute").orElse(null), "Cerebras's own pass unchanged");
         assertEquals("3600.5", response.headers().firstValue("x-ratelimit-reset-requests-day").orElse(null));
 
+        proxy.upstream().otherwise(FakeCerebras.json(429, dev.cerebrasproxy.support.TestData.RATE_LIMITED));
+        HttpResponse<String> noKey = chat(ALICE_TOKEN, SMALL);
+        assertEquals(503, noKey.statusCode(), "every key answered 429: the proxy's own answer");
+        assertEquals("1", noKey.headers().firstValue("x-proxy-ratelimit-remaining-requests-minute").orElse(null), "it carries them too");
+
         HttpResponse<String> unlimited = chat(CI_TOKEN, SMALL);
         assertTrue(unlimited.headers().map().keySet().stream().noneMatch(h -> h.startsWith("x-proxy-ratelimit")), "ci has no limits to report");
     }
