@@ -34,12 +34,7 @@ final class ClientQuota
     {
         ClientLimits limits = clients.tokens().limitsOf(client);
         RequestFacts facts = RequestFacts.of(body, contentEncoding);
-        Clients.Verdict verdict;
-        if (limits.models() != null && !facts.readable())
-            verdict = new Clients.Verdict(Clients.Refusal.MODEL_NOT_ALLOWED, null, null, new String[0]);
-        else
-            verdict = clients.admit(client, limits, facts.model(), facts.estimate());
-        return new ClientQuota(clients, client, facts, verdict);
+        return new ClientQuota(clients, client, facts, clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()));
     }
 
     /** The model the request names, or null. */

@@ -91,6 +91,32 @@ class ClientLimitsTest
     }
 
     @Test
+    void concurrentRequestsGetNoMoreThanTheLimitBetweenThem() throws Exception
+    {
+        // The admitted ones are held upstream until every refusal is in, so all 20 overlap.
+        java.util.concurrent.CountDownLatch refusalsIn = new java.util.concurrent.CountDownLatch(1);
+        proxy.upstream().otherwise((request, response) ->
+        {
+            if (!refusalsIn.await(20, java.util.concurrent.TimeUnit.SECONDS))
+                throw new AssertionError("the refusals never came");
+            FakeCerebras.ok().write(request, response);
+        });
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++)
+        {
+            all.add(Http.CLIENT.sendAsync(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions")).header("Authorization", "Bearer " + ALICE_TOKEN)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(SMALL)).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        dev.cerebrasproxy.support.Poll.untilTrue(Duration.ofSeconds(20), "17 refusals", () -> all.stream().filter(f -> f.isDone() && f.join().statusCode() == 429).count() == 17);
+        refusalsIn.countDown();
+        long served = 0;
+        for (var each : all)
+            served += each.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode() == 200 ? 1 : 0;
+        assertEquals(3, served);
+        assertEquals(3, proxy.upstream().received().size());
+    }
+
+    @Test
     void tokensPerMinuteHoldTheEstimateAtAdmissionAndSettleWithTheReportedUsage() throws Exception
     {
         proxy.upstream().otherwise(FakeCerebras.json(200, USED_40));
