@@ -404,8 +404,8 @@ final class ProxyCall
         }
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000);
+            LOG.info("{} {} {} key={} attempts={} client={} {}ms{}", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+                (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : "");
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */
