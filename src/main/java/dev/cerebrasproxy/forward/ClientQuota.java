@@ -1,12 +1,14 @@
 package dev.cerebrasproxy.forward;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientLimits;
 import dev.cerebrasproxy.access.Clients;
+import jakarta.servlet.http.HttpServletResponse;
 
 /**
  * One request against its client's own limits ({@link Clients}): checked once its body is
@@ -53,6 +55,29 @@ final class ClientQuota
     String[] headers()
     {
         return verdict.headers();
+    }
+
+    /** Puts the client's own headers on the answer upstream began. */
+    void setHeadersOn(HttpServletResponse response)
+    {
+        String[] headers = headers();
+        for (int i = 0; i + 1 < headers.length; i += 2)
+            response.setHeader(headers[i], headers[i + 1]);
+    }
+
+    /**
+     * The headers of the proxy's own answer to an admitted request (no key, Cerebras busy)
+     * with the client's added, so it knows where it stands there too; a refusal has them already.
+     *
+     * @param quota null when the request ended before its limits were checked
+     */
+    static String[] withHeadersOf(ClientQuota quota, String[] headers)
+    {
+        if (quota == null || quota.refusal() != null || quota.headers().length == 0)
+            return headers;
+        String[] all = Arrays.copyOf(headers, headers.length + quota.headers().length);
+        System.arraycopy(quota.headers(), 0, all, headers.length, quota.headers().length);
+        return all;
     }
 
     /** The answer to a refused request, in Cerebras's shape, with param "client" (or "model"). */

@@ -223,9 +223,7 @@ final class ProxyCall
         response.setStatus(upstream.getStatus());
         ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
-        String[] limits = quota.headers();
-        for (int i = 0; i + 1 < limits.length; i += 2)
-            response.setHeader(limits[i], limits[i + 1]);
+        quota.setHeadersOn(response);
         if (decodedLength >= 0)
             response.setContentLength(decodedLength);
         if (relay.streaming())
@@ -335,7 +333,7 @@ final class ProxyCall
         LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", request.getMethod(), request.getRequestURI(), key, retryAfter.millis());
         try
         {
-            ProxyError.sendJson(response, 429, upstreamBody, withClientLimits(retryAfter.headers()));
+            ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
         }
         catch (IOException e)
         {
@@ -368,23 +366,13 @@ final class ProxyCall
             return;
         try
         {
-            error.sendTo(response, withClientLimits(headers));
+            error.sendTo(response, ClientQuota.withHeadersOf(quota, headers));
         }
         catch (IOException e)
         {
             LOG.debug("could not send {} to the client", error.status(), e);
         }
         complete(error.status(), key);
-    }
-
-    /** An admitted request's own error (no key, upstream down) tells the client where it stands too; a refusal has them already. */
-    private String[] withClientLimits(String[] headers)
-    {
-        if (quota == null || quota.refusal() != null || quota.headers().length == 0)
-            return headers;
-        String[] all = java.util.Arrays.copyOf(headers, headers.length + quota.headers().length);
-        System.arraycopy(quota.headers(), 0, all, headers.length, quota.headers().length);
-        return all;
     }
 
     private void complete(int status, ApiKey key)
