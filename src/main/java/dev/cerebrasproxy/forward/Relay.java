@@ -58,6 +58,9 @@ final class Relay
         // repeated headers (the Vercel AI SDK) see an unparsable one.
         if (HttpHeader.DATE.is(name) || HttpHeader.SERVER.is(name))
             return null;
+        // These are the proxy's word about the client's own limits (ClientQuota), never upstream's.
+        if (name.regionMatches(true, 0, ClientQuota.HEADER_PREFIX, 0, ClientQuota.HEADER_PREFIX.length()))
+            return null;
         // An upstream that echoes the key in a header must not hand it to the client.
         return key.appearsIn(value) ? null : value;
     }

@@ -206,7 +206,8 @@ class ClientLimitsTest
     @Test
     void everyAnswerCarriesTheClientsOwnHeadersBesideCerebrasOnes() throws Exception
     {
-        proxy.upstream().otherwise(FakeCerebras.json(200, USED_40, "x-ratelimit-remaining-tokens-minute", "59000", "x-ratelimit-reset-requests-day", "3600.5"));
+        proxy.upstream().otherwise(FakeCerebras.json(200, USED_40, "x-ratelimit-remaining-tokens-minute", "59000", "x-ratelimit-reset-requests-day", "3600.5",
+            "x-proxy-ratelimit-remaining-requests-minute", "999"));
         HttpResponse<String> response = chat(ALICE_TOKEN, SMALL);
         assertEquals(200, response.statusCode());
         assertEquals("3", response.headers().firstValue("x-proxy-ratelimit-limit-requests-minute").orElse(null));
@@ -215,14 +216,14 @@ class ClientLimitsTest
         assertFalse(response.headers().firstValue("x-proxy-ratelimit-limit-tokens-minute").isPresent(), "only the limits alice has");
         assertEquals("59000", response.headers().firstValue("x-ratelimit-remaining-tokens-minute").orElse(null), "Cerebras's own pass unchanged");
         assertEquals("3600.5", response.headers().firstValue("x-ratelimit-reset-requests-day").orElse(null));
+        HttpResponse<String> unlimited = chat(CI_TOKEN, SMALL);
+        assertEquals(200, unlimited.statusCode());
+        assertTrue(unlimited.headers().map().keySet().stream().noneMatch(h -> h.startsWith("x-proxy-ratelimit")), "ci has no limits to report, and upstream cannot speak for the proxy");
 
         proxy.upstream().otherwise(FakeCerebras.json(429, dev.cerebrasproxy.support.TestData.RATE_LIMITED));
         HttpResponse<String> noKey = chat(ALICE_TOKEN, SMALL);
         assertEquals(503, noKey.statusCode(), "every key answered 429: the proxy's own answer");
         assertEquals("1", noKey.headers().firstValue("x-proxy-ratelimit-remaining-requests-minute").orElse(null), "it carries them too");
-
-        HttpResponse<String> unlimited = chat(CI_TOKEN, SMALL);
-        assertTrue(unlimited.headers().map().keySet().stream().noneMatch(h -> h.startsWith("x-proxy-ratelimit")), "ci has no limits to report");
     }
 
     @Test
