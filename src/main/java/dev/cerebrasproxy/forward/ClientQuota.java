@@ -18,9 +18,6 @@ import jakarta.servlet.http.HttpServletResponse;
  */
 final class ClientQuota
 {
-    /** What every header of the client's own limits begins with (see {@link Clients}). */
-    static final String HEADER_PREFIX = "x-proxy-ratelimit-";
-
     private final Clients clients;
     private final String client;
     private final RequestFacts facts;
