@@ -193,6 +193,9 @@ class ClientLimitsTest
         HttpResponse<String> refused = chat(MODELS_TOKEN, SMALL.replace("llama3.1-8b", "qwen-3-32b"));
         assertRefused(refused, 403, "model_not_allowed", "model");
         assertTrue(refused.body().contains("qwen-3-32b"), refused.body());
+        HttpResponse<String> long_ = chat(MODELS_TOKEN, SMALL.replace("llama3.1-8b", "m".repeat(100_000)));
+        assertRefused(long_, 403, "model_not_allowed", "model");
+        assertTrue(long_.body().length() < 1000, "the model is not echoed whole: " + long_.body().length());
         // Named twice, upstream might take the other one; in gzip, the proxy cannot read it.
         assertRefused(chat(MODELS_TOKEN, "{\"model\":\"llama3.1-8b\",\"model\":\"qwen-3-32b\",\"messages\":[]}"), 403, "model_not_allowed", "model");
         HttpResponse<String> gzipped = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
