@@ -102,7 +102,8 @@ public class ProxyWebapp implements ServletContextListener
         hostCheck.setAsyncSupported(true);
         hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
-            LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
+            LOG.info("cerebras-proxy: requests need a client token; {} {} ({}), {} with limits of their own", clients.names().size(), clients.names().size() == 1 ? "client" : "clients",
+                String.join(", ", clients.names()), clients.names().stream().filter(name -> clients.limitsOf(name).any()).count());
         else
             LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
                 ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE, settings.allowedHosts(), ProxySettings.ALLOWED_HOSTS);
