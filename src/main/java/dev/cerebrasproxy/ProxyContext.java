@@ -14,8 +14,9 @@ import jakarta.servlet.ServletContext;
  *
  * @param scheduler runs the timers of requests that wait for a key, on the pool's clock;
  * null when no clock was embedded, and the proxy servlet's HTTP client times them
+ * @param drain whether the container is stopping, for readiness
  */
-public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler)
+public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler, Drain drain)
 {
     static final String ATTRIBUTE = ProxyContext.class.getName();
 

@@ -62,6 +62,8 @@ public class ProxyWebapp implements ServletContextListener
 
     /** Reloads the pool from CEREBRAS_API_KEYS_FILE; null when the keys came from the environment. */
     private KeysFileWatcher watcher;
+    private Drain drain;
+    private Thread shutdownHook;
 
     @Override
     public void contextInitialized(ServletContextEvent event)
@@ -83,11 +85,16 @@ public class ProxyWebapp implements ServletContextListener
         }
         InstantSource clock = embedding.clock() == null ? InstantSource.system() : embedding.clock();
         KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock);
+        drain = new Drain(settings.drainGrace());
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
         ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler()));
+            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), drain));
+        // SIGTERM reaches no servlet: the JVM's shutdown hooks run, the container's among them.
+        // Ours only turns readiness off, at once, while the container drains.
+        shutdownHook = new Thread(drain::begin, "cerebras-proxy-drain");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
 
         ClientTokens clients = settings.clientTokens();
         // Before every servlet and every other filter: a refused host reaches nothing.
@@ -97,7 +104,8 @@ public class ProxyWebapp implements ServletContextListener
         if (clients.required())
             LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
         else
-            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+            LOG.warn("cerebras-proxy is open{}: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+                settings.listensPublicly() ? " and listens on all interfaces (" + ProxySettings.PUBLIC + "=true, as the Docker image sets)" : "",
                 ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE, settings.allowedHosts(), ProxySettings.ALLOWED_HOSTS);
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
@@ -112,6 +120,21 @@ public class ProxyWebapp implements ServletContextListener
     @Override
     public void contextDestroyed(ServletContextEvent event)
     {
+        if (drain != null)
+            drain.begin();
+        if (shutdownHook != null)
+        {
+            try
+            {
+                // A hook left behind would hold this webapp's class loader until the JVM exits.
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            }
+            catch (IllegalStateException shuttingDown)
+            {
+                // the JVM is exiting: the hook has run or is running
+            }
+            shutdownHook = null;
+        }
         // The watcher's thread would otherwise outlive the webapp and keep its class loader alive.
         if (watcher != null)
             watcher.close();
