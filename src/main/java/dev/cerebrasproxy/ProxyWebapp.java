@@ -8,9 +8,12 @@ import java.util.stream.Collectors;
 import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.access.HostCheck;
+import dev.cerebrasproxy.access.Clients;
+import dev.cerebrasproxy.access.InMemoryClientCounters;
 import dev.cerebrasproxy.config.InvalidSettingsException;
 import dev.cerebrasproxy.config.KeysFileWatcher;
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.config.TokensFileWatcher;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
@@ -62,6 +65,8 @@ public class ProxyWebapp implements ServletContextListener
 
     /** Reloads the pool from CEREBRAS_API_KEYS_FILE; null when the keys came from the environment. */
     private KeysFileWatcher watcher;
+    /** Reloads the clients from PROXY_CLIENT_TOKENS_FILE; null when they came from the environment (or there are none). */
+    private TokensFileWatcher tokensWatcher;
     private Drain drain;
     private Thread shutdownHook;
 
@@ -89,8 +94,10 @@ public class ProxyWebapp implements ServletContextListener
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
         ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
+        // Each client's counts live here, by name; the shared-state issue puts them in Redis instead.
+        Clients clientsNow = new Clients(settings.clientTokens(), new InMemoryClientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), drain));
+            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain));
         // SIGTERM reaches no servlet: the JVM's shutdown hooks run, the container's among them.
         // Ours only turns readiness off, at once, while the container drains.
         shutdownHook = new Thread(drain::begin, "cerebras-proxy-drain");
@@ -98,7 +105,7 @@ public class ProxyWebapp implements ServletContextListener
 
         ClientTokens clients = settings.clientTokens();
         // Before every servlet and every other filter: a refused host reaches nothing.
-        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(clients.required() ? null : settings.allowedHosts()));
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required()));
         hostCheck.setAsyncSupported(true);
         hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
@@ -114,6 +121,11 @@ public class ProxyWebapp implements ServletContextListener
         {
             watcher = new KeysFileWatcher(settings.keysFile(), pool, settings.keysFilePoll());
             LOG.info("keys come from {} and are reloaded when it changes (checked every {} ms)", settings.keysFile(), settings.keysFilePoll().toMillis());
+        }
+        if (settings.clientTokensFile() != null)
+        {
+            tokensWatcher = new TokensFileWatcher(settings.clientTokensFile(), clientsNow, settings.keysFilePoll());
+            LOG.info("client tokens come from {} and are reloaded when it changes (checked every {} ms)", settings.clientTokensFile(), settings.keysFilePoll().toMillis());
         }
     }
 
@@ -139,6 +151,9 @@ public class ProxyWebapp implements ServletContextListener
         if (watcher != null)
             watcher.close();
         watcher = null;
+        if (tokensWatcher != null)
+            tokensWatcher.close();
+        tokensWatcher = null;
         event.getServletContext().removeAttribute(ProxyContext.ATTRIBUTE);
     }
 }

@@ -69,6 +69,8 @@ public final class ProxySettings
     private final Duration busyRetryAfter;
     private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
+    /** Where the client tokens come from when they reload live; null when they came from the environment. */
+    private final Path clientTokensFile;
     private final AdminToken adminToken;
     private final AllowedHosts allowedHosts;
     private final boolean listensPublicly;
@@ -89,6 +91,7 @@ public final class ProxySettings
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
         this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
+        this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
         this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
         this.listensPublicly = parseBoolean(PUBLIC, source.apply(PUBLIC));
@@ -223,8 +226,14 @@ public final class ProxySettings
         if (hasInline && file != null)
             throw new InvalidSettingsException(CLIENT_TOKENS + " and " + CLIENT_TOKENS_FILE + " are both set: set only one of them.");
         if (file != null)
-            return ClientTokens.of(NamedSecrets.readFile(CLIENT_TOKENS_FILE, file, NamedSecrets.CLIENT_TOKENS));
-        return hasInline ? ClientTokens.of(NamedSecrets.parse(CLIENT_TOKENS, inline, NamedSecrets.CLIENT_TOKENS)) : ClientTokens.OPEN;
+            return readClientTokensFile(file);
+        return hasInline ? ClientEntries.parse(CLIENT_TOKENS, inline) : ClientTokens.OPEN;
+    }
+
+    /** The clients of a tokens file, as at startup and at each reload. */
+    static ClientTokens readClientTokensFile(Path file)
+    {
+        return ClientEntries.readFile(CLIENT_TOKENS_FILE, file);
     }
 
     static URI parseUpstream(String value)
@@ -343,6 +352,12 @@ public final class ProxySettings
     public UpstreamTrust upstreamTrust()
     {
         return upstreamTrust;
+    }
+
+    /** The file the client tokens come from and reload from, or null. */
+    public Path clientTokensFile()
+    {
+        return clientTokensFile;
     }
 
     /** Who may use the pool; {@link ClientTokens#OPEN} when anyone may. */

@@ -46,7 +46,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     public void init() throws ServletException
     {
         context = ProxyContext.of(getServletContext());
-        admission = new Admission(context.settings().clientTokens(), new UpstreamRoute(context.settings().upstream()), context.metrics());
+        admission = new Admission(context.clients(), new UpstreamRoute(context.settings().upstream()), context.metrics());
         TaskScheduler timers = context.scheduler() != null ? context.scheduler()
             // The HTTP client's own timer thread: nothing extra to start or stop.
             : (delay, task) -> getHttpClient().getScheduler().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);

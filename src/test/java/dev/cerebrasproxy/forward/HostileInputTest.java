@@ -51,6 +51,7 @@ class HostileInputTest
     {
         JsonObject error = JsonParser.parseString(answer.substring(answer.indexOf("\r\n\r\n") + 4)).getAsJsonObject();
         assertTrue(error.has("message") && error.has("type") && error.has("param") && error.has("code"), error.toString());
+        assertTrue(error.get("param").isJsonPrimitive() && error.get("param").getAsJsonPrimitive().isString(), "param must be a string: " + error);
         return error;
     }
 
