@@ -89,6 +89,11 @@ final class AttemptListener implements Response.Listener
     @Override
     public void onHeaders(Response response)
     {
+        call.guarded(() -> headers(response));
+    }
+
+    private void headers(Response response)
+    {
         metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
         int status = response.getStatus();
         if (KeyFeedback.isAboutTheKey(status))
@@ -112,6 +117,11 @@ final class AttemptListener implements Response.Listener
 
     @Override
     public void onContent(Response response, Content.Chunk chunk, Runnable demander)
+    {
+        call.guarded(() -> content(response, chunk, demander));
+    }
+
+    private void content(Response response, Content.Chunk chunk, Runnable demander)
     {
         if (mode == Mode.PASS)
         {
@@ -143,6 +153,11 @@ final class AttemptListener implements Response.Listener
 
     @Override
     public void onComplete(Result result)
+    {
+        call.guarded(() -> complete(result));
+    }
+
+    private void complete(Result result)
     {
         Response response = result.getResponse();
         if (mode == Mode.DISCARD)

@@ -1,6 +1,7 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
+import java.net.URI;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -40,13 +41,15 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
 {
     private ProxyContext context;
     private Admission admission;
+    private UpstreamRoute route;
     private ProxyHooks hooks;
 
     @Override
     public void init() throws ServletException
     {
         context = ProxyContext.of(getServletContext());
-        admission = new Admission(context.settings().clientTokens(), new UpstreamRoute(context.settings().upstream()), context.metrics());
+        route = new UpstreamRoute(context.settings().upstream());
+        admission = new Admission(context.settings().clientTokens(), route, context.metrics());
         TaskScheduler timers = context.scheduler() != null ? context.scheduler()
             // The HTTP client's own timer thread: nothing extra to start or stop.
             : (delay, task) -> getHttpClient().getScheduler().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
@@ -79,6 +82,21 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
         };
         super.init();
+    }
+
+    /**
+     * Jetty's own parses the target with {@link java.net.URI}, which throws on queries that
+     * clients send and upstream takes ({@code ?q=a|b}): see {@link RawTargetRequest}.
+     */
+    @Override
+    protected Request newProxyRequest(HttpServletRequest request, String rewrittenTarget)
+    {
+        String origin = route.origin();
+        if (!rewrittenTarget.startsWith(origin))
+            throw new IllegalArgumentException("not a target of this upstream");
+        return new RawTargetRequest(getHttpClient(), URI.create(origin), rewrittenTarget.substring(origin.length()))
+            .method(request.getMethod())
+            .attribute(CLIENT_REQUEST_ATTRIBUTE, request);
     }
 
     @Override
