@@ -195,10 +195,10 @@ final class ProxyCall
                 headers.put(HttpHeader.ACCEPT_ENCODING, "identity");
         });
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        if (body != null)
-            upstream.body(body.toContent());
+        Delivery delivery = new Delivery(request.getMethod());
+        delivery.watch(upstream, body == null ? null : body.toContent());
         current = upstream;
-        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding")));
+        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding"), delivery));
     }
 
     /**
@@ -314,6 +314,14 @@ final class ProxyCall
         attempts.unreachable();
         context.metrics().retried(key, "unreachable", null);
         nextAttempt();
+    }
+
+    /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
+    void dropped(ApiKey key, Throwable failure)
+    {
+        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        answer(ProxyError.server(502, "upstream_dropped",
+            "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
     }
 
     /**
