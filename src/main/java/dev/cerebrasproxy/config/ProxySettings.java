@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 import dev.cerebrasproxy.access.AdminToken;
+import dev.cerebrasproxy.access.AllowedHosts;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.CooldownPolicy;
@@ -43,6 +44,7 @@ public final class ProxySettings
     public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
     public static final String CLIENT_TOKENS_FILE = "PROXY_CLIENT_TOKENS_FILE";
     public static final String ADMIN_TOKEN = "PROXY_ADMIN_TOKEN";
+    public static final String ALLOWED_HOSTS = AllowedHosts.SETTING;
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
@@ -64,7 +66,10 @@ public final class ProxySettings
     private final Duration busyRetryAfter;
     private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
+    /** Where the client tokens come from when they reload live; null when they came from the environment. */
+    private final Path clientTokensFile;
     private final AdminToken adminToken;
+    private final AllowedHosts allowedHosts;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -81,7 +86,30 @@ public final class ProxySettings
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
         this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
+        this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
+        this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+    }
+
+    /** Comma-separated host names; blank entries (a trailing comma) are ignored. */
+    static AllowedHosts parseAllowedHosts(String value)
+    {
+        if (value == null || value.isBlank())
+            return AllowedHosts.LOOPBACK;
+        List<String> names = new ArrayList<>();
+        for (String entry : value.split(","))
+        {
+            if (!entry.isBlank())
+                names.add(entry.strip());
+        }
+        try
+        {
+            return AllowedHosts.of(names);
+        }
+        catch (IllegalArgumentException e)
+        {
+            throw new InvalidSettingsException(ALLOWED_HOSTS + " entry " + e.getMessage() + "; separate names with commas, e.g. proxy.example.com,cerebras-proxy.");
+        }
     }
 
     private static Duration millis(UnaryOperator<String> source, String name, long defaultMillis)
@@ -182,8 +210,14 @@ public final class ProxySettings
         if (hasInline && file != null)
             throw new InvalidSettingsException(CLIENT_TOKENS + " and " + CLIENT_TOKENS_FILE + " are both set: set only one of them.");
         if (file != null)
-            return ClientTokens.of(NamedSecrets.readFile(CLIENT_TOKENS_FILE, file, NamedSecrets.CLIENT_TOKENS));
-        return hasInline ? ClientTokens.of(NamedSecrets.parse(CLIENT_TOKENS, inline, NamedSecrets.CLIENT_TOKENS)) : ClientTokens.OPEN;
+            return readClientTokensFile(file);
+        return hasInline ? ClientEntries.parse(CLIENT_TOKENS, inline) : ClientTokens.OPEN;
+    }
+
+    /** The clients of a tokens file, as at startup and at each reload. */
+    static ClientTokens readClientTokensFile(Path file)
+    {
+        return ClientEntries.readFile(CLIENT_TOKENS_FILE, file);
     }
 
     static URI parseUpstream(String value)
@@ -304,6 +338,12 @@ public final class ProxySettings
         return upstreamTrust;
     }
 
+    /** The file the client tokens come from and reload from, or null. */
+    public Path clientTokensFile()
+    {
+        return clientTokensFile;
+    }
+
     /** Who may use the pool; {@link ClientTokens#OPEN} when anyone may. */
     public ClientTokens clientTokens()
     {
@@ -314,5 +354,11 @@ public final class ProxySettings
     public AdminToken adminToken()
     {
         return adminToken;
+    }
+
+    /** The host names an open pool answers to besides the loopback ones (against DNS rebinding). */
+    public AllowedHosts allowedHosts()
+    {
+        return allowedHosts;
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 
 import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -29,11 +30,12 @@ final class Admission
     {
     }
 
-    private final ClientTokens clients;
+    /** Read at each request: the tokens file reloads live. */
+    private final Clients clients;
     private final UpstreamRoute route;
     private final ProxyMetrics metrics;
 
-    Admission(ClientTokens clients, UpstreamRoute route, ProxyMetrics metrics)
+    Admission(Clients clients, UpstreamRoute route, ProxyMetrics metrics)
     {
         this.clients = clients;
         this.route = route;
@@ -62,7 +64,7 @@ final class Admission
             ProxyError.invalidRequest(404, "not_found", "Nothing under " + RESERVED_PREFIX + " goes upstream, and " + path + " is not one of the proxy's own endpoints.").sendTo(response);
             return null;
         }
-        String client = clients.clientOf(request.getHeader("Authorization"), request.getHeader("x-api-key"));
+        String client = clients.tokens().clientOf(request.getHeader("Authorization"), request.getHeader("x-api-key"));
         if (client == null)
         {
             refuseClient(request, response);

@@ -201,10 +201,14 @@ final class AttemptListener implements Response.Listener
         {
             error = UpstreamError.undecodable(e.getMessage());
         }
-        if (KeyFeedback.failed(pool, key, status, headersOf(response), error) == KeyFeedback.Verdict.ANSWER_BUSY)
+        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, status, headersOf(response), error);
+        String code = error.code() == null ? null : key.redact(error.code());
+        if (verdict == KeyFeedback.Verdict.ANSWER_BUSY)
             call.busy(key, decoded);
+        else if (verdict == KeyFeedback.Verdict.REPLAY_SUSPECT)
+            call.serverError(key, key.redact(error.description()), code, decoded);
         else
-            call.aboutTheKey(key, status, key.redact(error.description()), error.code() == null ? null : key.redact(error.code()));
+            call.aboutTheKey(key, status, key.redact(error.description()), code);
     }
 
     /** The answer was in a coding the client did not accept: send it decoded. */

@@ -49,7 +49,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     {
         context = ProxyContext.of(getServletContext());
         route = new UpstreamRoute(context.settings().upstream());
-        admission = new Admission(context.settings().clientTokens(), route, context.metrics());
+        admission = new Admission(context.clients(), route, context.metrics());
         TaskScheduler timers = context.scheduler() != null ? context.scheduler()
             // The HTTP client's own timer thread: nothing extra to start or stop.
             : (delay, task) -> getHttpClient().getScheduler().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);

@@ -59,6 +59,10 @@ final class ProxyCall
     private Relay relay;
     /** The attempt under way upstream, to abort when the call ends without it. */
     private volatile Request current;
+    /** The request against its client's own limits, once its body is read. */
+    private ClientQuota quota;
+    /** The tokens the answer's usage reported, or -1 while it reported none. */
+    private long reportedTokens = -1;
 
     private ProxyCall(ProxyHooks hooks, ProxyContext context, HttpServletRequest request, HttpServletResponse response, Admission.Admitted admitted) throws IOException
     {
@@ -136,7 +140,7 @@ final class ProxyCall
         // A declared length (even 0) or a chunked body: upstream must see a body too.
         if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
         {
-            nextAttempt();
+            withinClientLimits();
             return;
         }
         RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), new RequestBodyReader.Outcome()
@@ -145,7 +149,7 @@ final class ProxyCall
             public void bodyRead(RequestBody read)
             {
                 body = read;
-                guarded(ProxyCall.this::nextAttempt);
+                guarded(ProxyCall.this::withinClientLimits);
             }
 
             @Override
@@ -165,6 +169,23 @@ final class ProxyCall
                     "Connection", "close");
             }
         });
+    }
+
+    /**
+     * The client's own limits, checked before the pool is asked for a key (and before any
+     * queue for one): a client over its limit gets its 429 (or 403 for a model it may not
+     * use) here, touches no key and waits behind no one.
+     */
+    private void withinClientLimits()
+    {
+        quota = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding"));
+        if (quota.refusal() != null)
+        {
+            context.metrics().refusedByClientLimit(client, quota.refusal().code());
+            answer(quota.error(), null, quota.refusalHeaders());
+            return;
+        }
+        nextAttempt();
     }
 
     /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
@@ -214,6 +235,12 @@ final class ProxyCall
                 "The proxy could not get an answer from upstream with any of its " + context.pool().size() + " keys (connection refused or closed before a response)."), null);
             return;
         }
+        byte[] everyKeysAnswer = attempts.answerOfEveryKey();
+        if (everyKeysAnswer != null)
+        {
+            passOnServerError(everyKeysAnswer);
+            return;
+        }
         Duration wait = attempts.untilAnUntriedKeyRecovers();
         if (wait != null && attempts.mayWait(context.pool().now(), wait, context.settings().waitForKey()))
         {
@@ -236,10 +263,15 @@ final class ProxyCall
      */
     void begin(ApiKey key, Response upstream, int decodedLength)
     {
+        if (upstream.getStatus() / 100 == 2)
+            blameServerErrors();
         relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos);
         response.setStatus(upstream.getStatus());
         ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
+        String[] limits = quota.headers();
+        for (int i = 0; i + 1 < limits.length; i += 2)
+            response.setHeader(limits[i], limits[i + 1]);
         if (decodedLength >= 0)
             response.setContentLength(decodedLength);
         if (relay.streaming())
@@ -265,13 +297,17 @@ final class ProxyCall
             return;
         UsageScanner.Usage used = relay.usage();
         if (used != null)
+        {
+            reportedTokens = used.promptTokens() + used.completionTokens();
             context.metrics().tokens(key, client, used.promptTokens(), used.completionTokens());
+        }
         complete(status, key);
     }
 
     /** The attempt failed without a replayable answer: silent, cut off, undecodable. */
     void failed(ApiKey key, Throwable failure)
     {
+        context.pool().inconclusive(key, brief(failure));
         if (response.isCommitted())
         {
             if (!ended.compareAndSet(false, true))
@@ -298,6 +334,22 @@ final class ProxyCall
         }
     }
 
+    /** Another key served this request: the 500s before it were about their keys, which now rest. */
+    private void blameServerErrors()
+    {
+        for (Attempts.Suspect suspect : attempts.takeSuspects())
+            context.pool().serverError(suspect.key(), suspect.code() != null ? suspect.code() : "http_500");
+    }
+
+    /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
+    void serverError(ApiKey key, String reason, String code, byte[] body)
+    {
+        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, reason);
+        attempts.suspect(key, code, body);
+        context.metrics().retried(key, "answered_500", code);
+        nextAttempt();
+    }
+
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
@@ -312,6 +364,7 @@ final class ProxyCall
     {
         LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
         attempts.unreachable();
+        context.pool().inconclusive(key, "unreachable");
         context.metrics().retried(key, "unreachable", null);
         nextAttempt();
     }
@@ -343,6 +396,23 @@ final class ProxyCall
             LOG.debug("could not send 429 to the client", e);
         }
         complete(429, key);
+    }
+
+    /** Every key answered this request 500: about the request, so it gets upstream's answer and no key rests. */
+    private void passOnServerError(byte[] upstreamBody)
+    {
+        if (!ended.compareAndSet(false, true))
+            return;
+        LOG.info("{} {}: every key answered 500; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI());
+        try
+        {
+            ProxyError.sendJson(response, 500, upstreamBody);
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not send 500 to the client", e);
+        }
+        complete(500, null);
     }
 
     /** Answers the client with the proxy's own error and ends the call. */
@@ -434,6 +504,11 @@ final class ProxyCall
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
     private void count(int status, ApiKey key)
     {
+        if (quota != null && quota.refusal() == null)
+        {
+            quota.settle(reportedTokens, relay != null && status / 100 == 2);
+            context.ledger().usedModel(context.pool().now(), client, quota.model(), Math.max(0, reportedTokens));
+        }
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
             LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,

@@ -28,6 +28,12 @@ final class RequestBody
         return length;
     }
 
+    /** The bytes, to read without copying (the client's limits look for the model and the token estimate). */
+    java.io.InputStream open()
+    {
+        return new java.io.ByteArrayInputStream(bytes, 0, length);
+    }
+
     /**
      * A fresh content for one upstream attempt. It has no content type of its own: the
      * client's {@code Content-Type} header, or its absence, is what upstream sees.

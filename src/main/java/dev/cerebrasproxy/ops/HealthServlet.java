@@ -43,11 +43,13 @@ public class HealthServlet extends HttpServlet
         if (READY_PATH.equals(request.getServletPath()))
         {
             Duration wait = pool.untilAnyKeyRecovers();
-            boolean ready = wait.isZero() || wait.isNegative();
+            Map<KeyState, Integer> byState = ProxyMetrics.countByState(pool.snapshot());
+            // Ready only with a key in rotation: a quarantined key that is merely due for its
+            // re-check may well be refused again.
+            boolean ready = byState.getOrDefault(KeyState.AVAILABLE, 0) > 0;
             status = ready ? 200 : 503;
             body.addProperty("status", ready ? "ready" : "not_ready");
             JsonObject counts = new JsonObject();
-            Map<KeyState, Integer> byState = ProxyMetrics.countByState(pool.snapshot());
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
             if (!ready)

@@ -98,7 +98,7 @@ final class StatusPage
         return list.append(']').toString();
     }
 
-    /** Keeps the query (it carries ?token= when the page needs one) so each refresh is let in like the page was. */
+    /** Each refresh is let in like the page was: by the admin cookie, which a same-origin fetch carries. */
     private static String script()
     {
         return """
@@ -123,7 +123,7 @@ final class StatusPage
               }
               function refresh() {
                 var updated = document.getElementById('updated');
-                fetch('status.json' + location.search, {cache: 'no-store', credentials: 'same-origin'})
+                fetch('status.json', {cache: 'no-store', credentials: 'same-origin'})
                   .then(function (response) {
                     if (!response.ok) throw new Error('HTTP ' + response.status);
                     return response.json();

@@ -54,7 +54,7 @@ public class StatusServlet extends AdminServlet
     {
         response.setHeader("Cache-Control", "no-store");
         response.setHeader("X-Content-Type-Options", "nosniff");
-        // The URL may carry ?token=: never send it on to another site.
+        // Nothing of the page's address goes to another site.
         response.setHeader("Referrer-Policy", "no-referrer");
         WholeBody.send(response, 200, contentType, body.getBytes(StandardCharsets.UTF_8), headers);
     }

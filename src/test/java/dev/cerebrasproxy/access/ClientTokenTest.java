@@ -92,6 +92,16 @@ class ClientTokenTest
         assertNoHeaderCarries(received, ALICE_TOKEN);
     }
 
+    /** A token lets a request in, whatever host it names: there is no open pool to rebind to. */
+    @Test
+    void withTokensAnyHostIsFine() throws Exception
+    {
+        String answer = dev.cerebrasproxy.support.RawHttp.exchange(proxy.port(), "POST /v1/chat/completions HTTP/1.1\r\nHost: proxy.example.com\r\n"
+            + "Origin: https://app.example.com\r\nAuthorization: Bearer " + CI_TOKEN + "\r\nContent-Type: application/json\r\nContent-Length: " + CHAT.length()
+            + "\r\nConnection: close\r\n\r\n" + CHAT);
+        assertTrue(answer.startsWith("HTTP/1.1 200"), answer.lines().findFirst().orElse(""));
+    }
+
     private static void assertNoHeaderCarries(FakeCerebras.Received received, String token)
     {
         received.headers().forEach((name, values) -> values.forEach(value ->

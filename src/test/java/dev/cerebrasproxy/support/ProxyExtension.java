@@ -48,11 +48,13 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     private boolean withProxy = true;
     private String keysFileJson;
     private Class<? extends CerebrasProxyServlet> servlet;
+    private String tokensFileJson;
 
     private boolean perClass;
     private Path directory;
     private SelfSignedCertificate certificate;
     private Path keysFile;
+    private Path tokensFile;
     private FakeCerebras upstream;
     private ProxyUnderTest proxy;
 
@@ -88,6 +90,13 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     public ProxyExtension servlet(Class<? extends CerebrasProxyServlet> type)
     {
         servlet = type;
+        return this;
+    }
+
+    /** The client tokens come from PROXY_CLIENT_TOKENS_FILE, a file holding this JSON at first; {@link #writeTokensFile} changes it. */
+    public ProxyExtension tokensFile(String json)
+    {
+        tokensFileJson = json;
         return this;
     }
 
@@ -138,7 +147,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     private void start() throws Exception
     {
         List<String> all = new ArrayList<>();
-        if (overTls || keysFileJson != null)
+        if (overTls || keysFileJson != null || tokensFileJson != null)
             directory = Files.createTempDirectory("proxy-extension-");
         if (overTls)
         {
@@ -156,6 +165,12 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
             keysFile = directory.resolve("keys.json");
             writeKeysFile(keysFileJson);
             all.addAll(List.of(ProxySettings.API_KEYS_FILE, keysFile.toString()));
+        }
+        if (tokensFileJson != null)
+        {
+            tokensFile = directory.resolve("tokens.json");
+            writeTokensFile(tokensFileJson);
+            all.addAll(List.of(ProxySettings.CLIENT_TOKENS_FILE, tokensFile.toString()));
         }
         all.addAll(settings);
         if (withProxy)
@@ -241,8 +256,19 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
      */
     public void writeKeysFile(String json) throws IOException
     {
-        Path next = keysFile.resolveSibling(keysFile.getFileName() + ".next");
+        replace(keysFile, json);
+    }
+
+    /** Replaces the client tokens file's content, like {@link #writeKeysFile}. */
+    public void writeTokensFile(String json) throws IOException
+    {
+        replace(tokensFile, json);
+    }
+
+    private static void replace(Path file, String json) throws IOException
+    {
+        Path next = file.resolveSibling(file.getFileName() + ".next");
         Files.writeString(next, json, StandardCharsets.UTF_8);
-        Files.move(next, keysFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }
