@@ -42,6 +42,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private ProxyContext context;
     private Admission admission;
     private UpstreamRoute route;
+    private BodyBudget bodyBudget;
     private ProxyHooks hooks;
 
     @Override
@@ -49,6 +50,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     {
         context = ProxyContext.of(getServletContext());
         route = new UpstreamRoute(context.settings().upstream());
+        bodyBudget = new BodyBudget(context.settings().maxPendingBodyBytes());
         admission = new Admission(context.clients(), route, context.metrics());
         TaskScheduler timers = context.scheduler() != null ? context.scheduler()
             // The HTTP client's own timer thread: nothing extra to start or stop.
@@ -79,6 +81,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             public TaskScheduler timers()
             {
                 return timers;
+            }
+
+            @Override
+            public BodyBudget bodyBudget()
+            {
+                return bodyBudget;
             }
         };
         super.init();
@@ -118,6 +126,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
         return client;
+    }
+
+    /** What bodies still arriving hold now, of PROXY_MAX_PENDING_BODY_BYTES. */
+    long pendingBodyBytes()
+    {
+        return bodyBudget.held();
     }
 
     /** The client that talks to upstream, as configured from web.xml. */

@@ -143,8 +143,15 @@ final class ProxyCall
             withinClientLimits();
             return;
         }
-        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), new RequestBodyReader.Outcome()
+        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), hooks.bodyBudget(), new RequestBodyReader.Outcome()
         {
+            @Override
+            public void bodyOverBudget(long budget)
+            {
+                answer(ProxyError.server(503, "proxy_overloaded", "The proxy holds as many request bodies still arriving as it may (" + budget
+                    + " bytes together; see PROXY_MAX_PENDING_BODY_BYTES). Retry shortly."), null, "Connection", "close", "Retry-After", "1");
+            }
+
             @Override
             public void bodyRead(RequestBody read)
             {
