@@ -136,6 +136,24 @@ class ClientTokenTest
         }
     }
 
+    /** The Docker image listens on all interfaces and says so (PROXY_PUBLIC=true): still one warning, a louder one. */
+    @Test
+    void openAndPublicSaysBothInOneWarning() throws Exception
+    {
+        int mark = LogCapture.mark();
+        try (FakeCerebras open = new FakeCerebras(); ProxyUnderTest openProxy = ProxyUnderTest.start(open, ProxySettings.PUBLIC, "true"))
+        {
+            List<String> warnings = LogCapture.since(mark).lines().filter(line -> line.contains("WARN") && line.contains("ProxyWebapp")).toList();
+            assertEquals(1, warnings.size(), String.join("\n", warnings));
+            assertTrue(warnings.get(0).contains("listens on all interfaces (PROXY_PUBLIC=true") && warnings.get(0).contains("PROXY_CLIENT_TOKENS"), warnings.get(0));
+        }
+        mark = LogCapture.mark();
+        try (FakeCerebras other = new FakeCerebras(); ProxyUnderTest guarded = ProxyUnderTest.start(other, ProxySettings.PUBLIC, "true", ProxySettings.CLIENT_TOKENS, TOKENS))
+        {
+            assertFalse(LogCapture.since(mark).lines().anyMatch(line -> line.contains("WARN") && line.contains("ProxyWebapp")), "with tokens, public is fine");
+        }
+    }
+
     @Test
     void tokensCanComeFromAFile(@TempDir Path dir) throws Exception
     {
