@@ -9,9 +9,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Whether the webapp is draining: its container was told to stop (SIGTERM, an undeploy)
  * and lets requests in flight finish, so {@code /_proxy/health/ready} answers 503 and a
- * load balancer sends new traffic elsewhere. The container does the draining itself
- * (Jetty's graceful stop, see jetty-base/start.d/graceful.ini); a servlet cannot see
- * SIGTERM, so {@link ProxyWebapp} turns this on from a JVM shutdown hook.
+ * load balancer sends new traffic elsewhere. Jetty drains by itself (its graceful stop,
+ * see jetty-base/start.d/graceful.ini); on Tomcat the proxy servlet waits in
+ * {@link #awaitWhile} before its upstream client stops. A servlet cannot see SIGTERM, so
+ * {@link ProxyWebapp} turns this on from a JVM shutdown hook.
  */
 public final class Drain
 {
@@ -50,7 +51,7 @@ public final class Drain
      */
     public void awaitWhile(BooleanSupplier busy)
     {
-        if (!draining)
+        if (!draining || grace.isZero())
             return;
         long deadline = System.nanoTime() + grace.toNanos();
         boolean waited = false;
