@@ -7,8 +7,8 @@ import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.access.ClientTokens;
-import dev.cerebrasproxy.access.HostCheck;
 import dev.cerebrasproxy.access.Clients;
+import dev.cerebrasproxy.access.HostCheck;
 import dev.cerebrasproxy.access.InMemoryClientCounters;
 import dev.cerebrasproxy.config.InvalidSettingsException;
 import dev.cerebrasproxy.config.KeysFileWatcher;

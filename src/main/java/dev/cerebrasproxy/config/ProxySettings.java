@@ -31,6 +31,7 @@ public final class ProxySettings
     public static final String KEYS_FILE_POLL_MS = "PROXY_KEYS_FILE_POLL_MS";
     public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
+    public static final String MAX_PENDING_BODY_BYTES = "PROXY_MAX_PENDING_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
     public static final String IDLE_TIMEOUT_MS = "PROXY_IDLE_TIMEOUT_MS";
     public static final String RATE_LIMIT_COOLDOWN_MS = "PROXY_RATE_LIMIT_COOLDOWN_MS";
@@ -50,6 +51,8 @@ public final class ProxySettings
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
+    /** Two whole largest bodies, or thousands of ordinary ones, still arriving at once. */
+    static final long DEFAULT_MAX_PENDING_BODY_BYTES = 64L * 1024 * 1024;
     static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
     static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
@@ -62,6 +65,7 @@ public final class ProxySettings
     private final Duration keysFilePoll;
     private final URI upstream;
     private final long maxBodyBytes;
+    private final long maxPendingBodyBytes;
     private final Duration connectTimeout;
     private final Duration idleTimeout;
     private final CooldownPolicy cooldowns;
@@ -84,6 +88,7 @@ public final class ProxySettings
         this.keysFilePoll = millis(source, KEYS_FILE_POLL_MS, DEFAULT_KEYS_FILE_POLL_MS);
         this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
         this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
+        this.maxPendingBodyBytes = parsePositive(MAX_PENDING_BODY_BYTES, source.apply(MAX_PENDING_BODY_BYTES), DEFAULT_MAX_PENDING_BODY_BYTES);
         this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
         this.idleTimeout = millis(source, IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS);
         this.cooldowns = parseCooldowns(source);
@@ -313,6 +318,12 @@ public final class ProxySettings
     public URI upstream()
     {
         return upstream;
+    }
+
+    /** The most memory that bodies still arriving may hold together; past it new bytes are refused (503). */
+    public long maxPendingBodyBytes()
+    {
+        return maxPendingBodyBytes;
     }
 
     public long maxBodyBytes()

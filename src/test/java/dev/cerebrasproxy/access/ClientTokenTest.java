@@ -187,9 +187,11 @@ class ClientTokenTest
     {
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":\"tok-SECRET-x\"").contains("PROXY_CLIENT_TOKENS is not valid JSON."));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{}").contains("PROXY_CLIENT_TOKENS is an empty object"));
-        assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":7}").contains("PROXY_CLIENT_TOKENS entry \"ci\" must be a string, not a number"));
+        assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":7}").contains("PROXY_CLIENT_TOKENS entry \"ci\" must be a token in quotes or an object, not a number"));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"a\":\"tok-SECRET-d\",\"b\":\"tok-SECRET-d\"}").contains("entries \"a\" and \"b\" hold the same token"));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, TOKENS, ProxySettings.CLIENT_TOKENS_FILE, "/x.json").contains("are both set"));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS_FILE, dir.resolve("missing.json").toString()).contains("cannot be read (NoSuchFileException)"));
+        assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":{\"token\":\"tok-SECRET-e\",\"tokens_per_day\":-1}}")
+            .contains("PROXY_CLIENT_TOKENS client \"ci\" has a negative \"tokens_per_day\": set it to a whole number"), "a bad limit, too");
     }
 }
