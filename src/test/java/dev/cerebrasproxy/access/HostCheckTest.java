@@ -63,7 +63,7 @@ class HostCheckTest
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"attacker.example", "attacker.example:8080", "localhost.attacker.example", "127.0.0.1.nip.io", "10.0.0.5:8080", "[::2]"})
+    @ValueSource(strings = {"attacker.example", "attacker.example:8080", "localhost.attacker.example", "127.0.0.1.nip.io", "10.0.0.5:8080", "[::2]", "127.000.000.001", "0177.0.0.1", "[::ffff:127.0.0.1]"})
     void aRequestForAnotherHostIsRefusedInShapeAndNeverGoesUpstream(String host) throws Exception
     {
         String answer = post(host);
