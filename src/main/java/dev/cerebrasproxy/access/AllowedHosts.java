@@ -2,6 +2,7 @@ package dev.cerebrasproxy.access;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -49,7 +50,7 @@ public final class AllowedHosts
                 throw new IllegalArgumentException(problemWith(name.strip()));
             hosts.add(host);
         }
-        return new AllowedHosts(Set.copyOf(hosts));
+        return new AllowedHosts(Collections.unmodifiableSet(hosts));
     }
 
     private static String problemWith(String entry)
