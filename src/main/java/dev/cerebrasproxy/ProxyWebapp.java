@@ -105,7 +105,8 @@ public class ProxyWebapp implements ServletContextListener
 
         ClientTokens clients = settings.clientTokens();
         // Before every servlet and every other filter: a refused host reaches nothing.
-        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required()));
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required(),
+            () -> metrics.answered(null, ClientTokens.UNAUTHENTICATED, 403)));
         hostCheck.setAsyncSupported(true);
         hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())

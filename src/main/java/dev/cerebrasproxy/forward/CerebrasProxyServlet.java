@@ -10,9 +10,12 @@ import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.client.AbstractConnectionPool;
+import org.eclipse.jetty.client.Destination;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.transport.HttpDestination;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.io.ClientConnector;
 
@@ -126,6 +129,36 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
         return client;
+    }
+
+    /**
+     * On SIGTERM, before the upstream client stops with the servlet: Tomcat pauses its
+     * connectors but does not wait for requests in flight (unloadDelay waits only for
+     * threads inside a servlet, and async requests hold none), so the stop waits here while
+     * upstream exchanges are open, up to PROXY_DRAIN_SECONDS. On Jetty, the graceful stop has
+     * already waited, and this returns at once.
+     */
+    @Override
+    public void destroy()
+    {
+        context.drain().awaitWhile(this::upstreamBusy);
+        super.destroy();
+    }
+
+    /** Whether an exchange with upstream is open or waiting for a connection. */
+    private boolean upstreamBusy()
+    {
+        HttpClient client = getHttpClient();
+        if (client == null)
+            return false;
+        for (Destination destination : client.getDestinations())
+        {
+            if (destination instanceof HttpDestination http && http.getQueuedRequestCount() > 0)
+                return true;
+            if (destination.getConnectionPool() instanceof AbstractConnectionPool pool && pool.getActiveConnectionCount() > 0)
+                return true;
+        }
+        return false;
     }
 
     /** What bodies still arriving hold now, of PROXY_MAX_PENDING_BODY_BYTES. */

@@ -232,6 +232,17 @@ abstract class ContainerSmokeSuite
         assertTrue(fake.upstream().received().isEmpty(), "nothing under /_proxy/ goes upstream");
     }
 
+    /** The listener registers the host check itself (no web.xml entry): it must guard on every container. */
+    @Test
+    void anOpenPoolRefusesARebindingHostOnThisContainer() throws Exception
+    {
+        String answer = dev.cerebrasproxy.support.RawHttp.exchange(proxy.port(), "POST /v1/chat/completions HTTP/1.1\r\nHost: attacker.example\r\n"
+            + "Content-Type: application/json\r\nContent-Length: " + CHAT.length() + "\r\nConnection: close\r\n\r\n" + CHAT);
+        assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
+        assertTrue(answer.contains("\"code\":\"host_not_allowed\""), answer);
+        assertTrue(fake.upstream().received().isEmpty(), "nothing went upstream");
+    }
+
     @Test
     void withInvalidKeysTheWebappDoesNotStartAndOneLineSaysWhy() throws Exception
     {

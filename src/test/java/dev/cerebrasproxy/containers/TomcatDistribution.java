@@ -78,8 +78,9 @@ final class TomcatDistribution implements ServletContainer
 
     /**
      * The stock server.xml listens on 8080 on every interface and on 8005 for a shutdown
-     * command. Here: the HTTP connector on loopback at a free port, and no shutdown port
-     * (the test stops Tomcat with SIGTERM, which runs its shutdown hook).
+     * command. Here: the HTTP connector on loopback at a free port, bound only while it
+     * runs, and no shutdown port (the test stops Tomcat with SIGTERM, which runs its
+     * shutdown hook).
      */
     private static void listenOnlyOn(Path serverXml, int port) throws Exception
     {
@@ -90,6 +91,8 @@ final class TomcatDistribution implements ServletContainer
             throw new IllegalStateException(serverXml + " no longer looks like Tomcat's stock server.xml: adapt TomcatDistribution");
         Files.writeString(serverXml, xml
             .replace(shutdownPort, "<Server port=\"-1\"")
-            .replace(httpConnector, "<Connector port=\"" + port + "\" address=\"127.0.0.1\""));
+            // bindOnInit="false": a stop closes the listening socket first, so new connections are
+            // refused while requests in flight finish (README: Deploying, Tomcat).
+            .replace(httpConnector, "<Connector port=\"" + port + "\" address=\"127.0.0.1\" bindOnInit=\"false\""));
     }
 }
