@@ -360,7 +360,7 @@ final class ProxyCall
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, reason);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
         attempts.answered(status);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -520,6 +520,20 @@ final class ProxyCall
         if (LOG.isInfoEnabled())
             LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
                 (System.nanoTime() - startNanos) / 1_000_000);
+    }
+
+    /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */
+    static String printable(String text)
+    {
+        if (text == null)
+            return null;
+        StringBuilder line = new StringBuilder(Math.min(text.length(), 200));
+        for (int i = 0; i < text.length() && line.length() < 200; i++)
+        {
+            char c = text.charAt(i);
+            line.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return text.length() > 200 ? line + "..." : line.toString();
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */
