@@ -202,7 +202,7 @@ final class AttemptListener implements Response.Listener
         UpstreamError error;
         try
         {
-            decoded = ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray(), MAX_ERROR_BODY_BYTES);
+            decoded = BodyRedaction.of(key, ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray(), MAX_ERROR_BODY_BYTES));
             error = UpstreamError.parse(decoded);
         }
         catch (IOException e)
@@ -227,7 +227,7 @@ final class AttemptListener implements Response.Listener
         byte[] decoded;
         try
         {
-            decoded = ContentCoding.decode(coding, held.toByteArray(), maxBodyBytes);
+            decoded = BodyRedaction.of(key, ContentCoding.decode(coding, held.toByteArray(), maxBodyBytes));
         }
         catch (IOException e)
         {

@@ -351,7 +351,7 @@ final class ProxyCall
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
     void serverError(ApiKey key, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, reason);
+        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, printable(reason));
         attempts.suspect(key, code, body);
         context.metrics().retried(key, "answered_500", code);
         nextAttempt();
