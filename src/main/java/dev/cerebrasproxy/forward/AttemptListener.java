@@ -132,7 +132,7 @@ final class AttemptListener implements Response.Listener
         if (mode == Mode.PASS)
         {
             chunk.retain();
-            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(demander, response::abort)));
+            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> call.demand(demander), response::abort)));
             return;
         }
         if (!hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes))

@@ -3,6 +3,7 @@ package dev.cerebrasproxy.forward;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -295,6 +296,28 @@ final class ProxyCall
     void content(Response upstream, ByteBuffer content, Callback callback)
     {
         relay.content(upstream, content, callback);
+    }
+
+    /**
+     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
+     * executor. Run inline, the demand ran on whichever thread completed the client's
+     * write: often a container thread that the socket's drain woke, while the HTTP
+     * client's thread was still unwinding the delivery of that chunk. About once in
+     * 20,000 answers the two raced inside the client's content receiver and the answer
+     * was lost before its first byte reached the client (the soak's one "closed before any
+     * answer byte"). Handed to the client's executor, each demand starts on a thread of
+     * its own, after the write that asked for it.
+     */
+    void demand(Runnable demander)
+    {
+        try
+        {
+            hooks.upstreamExecutor().execute(demander);
+        }
+        catch (RejectedExecutionException stopping)
+        {
+            demander.run(); // the client is stopping: the demand meets its end inline
+        }
     }
 
     /** The answer reached the client whole. */
