@@ -99,10 +99,16 @@ public final class Clients
      */
     public Verdict admit(String client, ClientLimits limits, String model, long estimate)
     {
+        return admit(client, limits, model, true, estimate);
+    }
+
+    /** @param modelKnown false when the body could not be read for its model: a client held to a list of models is then refused */
+    public Verdict admit(String client, ClientLimits limits, String model, boolean modelKnown, long estimate)
+    {
         if (!limits.any())
             return Verdict.FREE;
         Instant now = clock.instant();
-        if (!limits.allows(model))
+        if (!limits.allows(model) || (!modelKnown && limits.models() != null))
             return new Verdict(Refusal.MODEL_NOT_ALLOWED, null, null, headers(limits, counters.use(client, minuteOf(now), dayOf(now)), now));
         ClientCounters.Outcome outcome = counters.tryAdmit(client, limits, estimate, minuteOf(now), dayOf(now));
         String[] headers = headers(limits, outcome.use(), now);

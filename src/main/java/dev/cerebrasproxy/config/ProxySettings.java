@@ -46,6 +46,8 @@ public final class ProxySettings
     public static final String CLIENT_TOKENS_FILE = "PROXY_CLIENT_TOKENS_FILE";
     public static final String ADMIN_TOKEN = "PROXY_ADMIN_TOKEN";
     public static final String ALLOWED_HOSTS = AllowedHosts.SETTING;
+    public static final String PUBLIC = "PROXY_PUBLIC";
+    public static final String DRAIN_SECONDS = "PROXY_DRAIN_SECONDS";
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
@@ -56,6 +58,7 @@ public final class ProxySettings
     static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
     static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
+    static final long DEFAULT_DRAIN_SECONDS = 30;
 
     private final List<ApiKey> keys;
     private final Path keysFile;
@@ -74,6 +77,8 @@ public final class ProxySettings
     private final Path clientTokensFile;
     private final AdminToken adminToken;
     private final AllowedHosts allowedHosts;
+    private final boolean listensPublicly;
+    private final Duration drainGrace;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -94,6 +99,17 @@ public final class ProxySettings
         this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
         this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+        this.listensPublicly = parseBoolean(PUBLIC, source.apply(PUBLIC));
+        this.drainGrace = Duration.ofSeconds(parseNotNegative(DRAIN_SECONDS, source.apply(DRAIN_SECONDS), DEFAULT_DRAIN_SECONDS));
+    }
+
+    static boolean parseBoolean(String name, String value)
+    {
+        if (value == null || value.isBlank() || value.strip().equalsIgnoreCase("false"))
+            return false;
+        if (value.strip().equalsIgnoreCase("true"))
+            return true;
+        throw new InvalidSettingsException(name + " must be true or false, not \"" + value + "\": unset it for false.");
     }
 
     /** Comma-separated host names; blank entries (a trailing comma) are ignored. */
@@ -365,6 +381,25 @@ public final class ProxySettings
     public AdminToken adminToken()
     {
         return adminToken;
+    }
+
+    /**
+     * How long a stop lets requests in flight finish. Jetty reads the same variable for its
+     * stop timeout (jetty-base/etc/cerebras-proxy-drain.xml, src/main/jetty/jetty-run.xml).
+     */
+    public Duration drainGrace()
+    {
+        return drainGrace;
+    }
+
+    /**
+     * Whether the container listens on every interface, as the Docker image does (it sets
+     * this): the webapp cannot portably see its container's connectors, and an open pool
+     * deserves a louder warning there.
+     */
+    public boolean listensPublicly()
+    {
+        return listensPublicly;
     }
 
     /** The host names an open pool answers to besides the loopback ones (against DNS rebinding). */

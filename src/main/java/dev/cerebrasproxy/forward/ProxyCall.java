@@ -13,6 +13,7 @@ import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
@@ -277,9 +278,7 @@ final class ProxyCall
         response.setStatus(upstream.getStatus());
         ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
-        String[] limits = quota.headers();
-        for (int i = 0; i + 1 < limits.length; i += 2)
-            response.setHeader(limits[i], limits[i + 1]);
+        quota.setHeadersOn(response);
         if (decodedLength >= 0)
             response.setContentLength(decodedLength);
         if (relay.streaming())
@@ -419,7 +418,7 @@ final class ProxyCall
         LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", request.getMethod(), request.getRequestURI(), key, retryAfter.millis());
         try
         {
-            ProxyError.sendJson(response, 429, upstreamBody, retryAfter.headers());
+            ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
         }
         catch (Throwable e)
         {
@@ -452,7 +451,7 @@ final class ProxyCall
             return;
         try
         {
-            error.sendTo(response, headers);
+            error.sendTo(response, ClientQuota.withHeadersOf(quota, headers));
         }
         catch (Throwable e)
         {
@@ -537,12 +536,13 @@ final class ProxyCall
         if (quota != null && quota.refusal() == null)
         {
             quota.settle(reportedTokens, relay != null && status / 100 == 2);
-            context.ledger().usedModel(context.pool().now(), client, quota.model(), Math.max(0, reportedTokens));
+            // Only a model upstream served is named: made-up names in failed requests must not grow the table.
+            context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000);
+            LOG.info("{} {} {} key={} attempts={} client={} {}ms{}", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+                (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : "");
     }
 
     /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */
