@@ -87,6 +87,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
 
             @Override
+            public java.util.concurrent.Executor upstreamExecutor()
+            {
+                return getHttpClient().getExecutor();
+            }
+
+            @Override
             public BodyBudget bodyBudget()
             {
                 return bodyBudget;

@@ -47,7 +47,7 @@ final class FlushingWriter implements WriteListener
         return writer;
     }
 
-    void write(Response upstream, byte[] bytes, int offset, int length, Callback callback) throws IOException
+    void write(Response upstream, byte[] bytes, int offset, int length, Callback callback)
     {
         synchronized (this)
         {
@@ -84,39 +84,69 @@ final class FlushingWriter implements WriteListener
      * drains, possibly at once on two threads: the lock keeps each step done once.
      */
     @Override
-    public void onWritePossible() throws IOException
+    public void onWritePossible()
     {
         Callback done = null;
+        Throwable failure = null;
         Runnable after = null;
         synchronized (this)
         {
-            while (callback != null && output.isReady())
+            try
             {
-                if (!written)
+                while (callback != null && output.isReady())
                 {
-                    written = true;
-                    output.write(bytes, offset, length);
-                }
-                else if (!flushed)
-                {
-                    flushed = true;
-                    output.flush();
-                }
-                else
-                {
-                    done = callback;
-                    callback = null;
-                    bytes = null;
-                    after = whenIdle;
-                    whenIdle = null;
+                    if (!written)
+                    {
+                        written = true;
+                        output.write(bytes, offset, length);
+                    }
+                    else if (!flushed)
+                    {
+                        flushed = true;
+                        output.flush();
+                    }
+                    else
+                    {
+                        done = takeCallback();
+                        after = takeWhenIdle();
+                    }
                 }
             }
+            catch (Throwable x)
+            {
+                // The chunk's callback is taken here, once: thrown on, the failure would also
+                // reach the caller of write() and the container's onError, and the chunk's
+                // callback would fail twice (release the chunk twice, abort twice).
+                failure = x;
+                done = takeCallback();
+                after = takeWhenIdle();
+            }
         }
-        // Outside the lock: success demands the next chunk, which may arrive on this thread.
+        // Outside the lock: success demands the next chunk.
         if (done != null)
-            done.succeeded();
+        {
+            if (failure == null)
+                done.succeeded();
+            else
+                done.failed(failure);
+        }
         if (after != null)
             after.run();
+    }
+
+    private Callback takeCallback()
+    {
+        Callback taken = callback;
+        callback = null;
+        bytes = null;
+        return taken;
+    }
+
+    private Runnable takeWhenIdle()
+    {
+        Runnable taken = whenIdle;
+        whenIdle = null;
+        return taken;
     }
 
     @Override
@@ -127,12 +157,9 @@ final class FlushingWriter implements WriteListener
         Runnable after;
         synchronized (this)
         {
-            failed = callback;
+            failed = takeCallback();
             attempt = upstream;
-            callback = null;
-            bytes = null;
-            after = whenIdle;
-            whenIdle = null;
+            after = takeWhenIdle();
         }
         if (failed != null)
             failed.failed(failure);

@@ -24,6 +24,9 @@ interface ProxyHooks
     /** Runs the timers of calls that wait for a key, on the pool's clock. */
     TaskScheduler timers();
 
+    /** The HTTP client's executor, where the next chunk of an answer is demanded. */
+    java.util.concurrent.Executor upstreamExecutor();
+
     /** The memory that all bodies still arriving share. */
     BodyBudget bodyBudget();
 }
