@@ -70,6 +70,8 @@ public final class ProxySettings
     private final Path clientTokensFile;
     private final AdminToken adminToken;
     private final AllowedHosts allowedHosts;
+    /** Null when the replica keeps everything in its own memory. */
+    private final RedisSettings redis;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -89,6 +91,7 @@ public final class ProxySettings
         this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
         this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+        this.redis = RedisSettings.parse(source);
     }
 
     /** Comma-separated host names; blank entries (a trailing comma) are ignored. */
@@ -360,5 +363,11 @@ public final class ProxySettings
     public AllowedHosts allowedHosts()
     {
         return allowedHosts;
+    }
+
+    /** Where replicas share their counts ({@code PROXY_REDIS_URL}), or null when this replica counts alone. */
+    public RedisSettings redis()
+    {
+        return redis;
     }
 }
