@@ -1,6 +1,7 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -76,6 +77,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             public TaskScheduler timers()
             {
                 return timers;
+            }
+
+            @Override
+            public Executor executor()
+            {
+                return getHttpClient().getExecutor();
             }
         };
         super.init();

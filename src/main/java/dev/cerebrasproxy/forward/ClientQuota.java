@@ -2,6 +2,8 @@ package dev.cerebrasproxy.forward;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.RetryAfter;
@@ -30,16 +32,14 @@ final class ClientQuota
         this.verdict = verdict;
     }
 
-    static ClientQuota check(Clients clients, String client, RequestBody body, String contentEncoding)
+    /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
+    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestBody body, String contentEncoding)
     {
         ClientLimits limits = clients.tokens().limitsOf(client);
         RequestFacts facts = RequestFacts.of(body, contentEncoding);
-        Clients.Verdict verdict;
         if (limits.models() != null && !facts.readable())
-            verdict = new Clients.Verdict(Clients.Refusal.MODEL_NOT_ALLOWED, null, null, new String[0]);
-        else
-            verdict = clients.admit(client, limits, facts.model(), facts.estimate());
-        return new ClientQuota(clients, client, facts, verdict);
+            return CompletableFuture.completedFuture(new ClientQuota(clients, client, facts, new Clients.Verdict(Clients.Refusal.MODEL_NOT_ALLOWED, null, null, new String[0])));
+        return clients.admit(client, limits, facts.model(), facts.estimate()).thenApply(verdict -> new ClientQuota(clients, client, facts, verdict));
     }
 
     /** The model the request names, or null. */

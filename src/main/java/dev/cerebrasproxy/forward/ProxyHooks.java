@@ -1,5 +1,7 @@
 package dev.cerebrasproxy.forward;
 
+import java.util.concurrent.Executor;
+
 import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -23,4 +25,7 @@ interface ProxyHooks
 
     /** Runs the timers of calls that wait for a key, on the pool's clock. */
     TaskScheduler timers();
+
+    /** Where a call goes on after waiting for something off its thread (a shared store's answer): the HTTP client's threads. */
+    Executor executor();
 }
