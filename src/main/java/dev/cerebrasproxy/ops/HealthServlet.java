@@ -12,6 +12,7 @@ import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.WholeBody;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeyState;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -20,18 +21,22 @@ import jakarta.servlet.http.HttpServletResponse;
  * {@code /_proxy/health} and {@code /_proxy/health/live}: the webapp runs (200).
  * {@code /_proxy/health/ready}: some key can serve now (200), or none can (503, with
  * the keys counted by state and when the soonest is back), so a load balancer can send
- * traffic to another instance meanwhile. Needs no token: it tells nothing secret.
+ * traffic to another instance meanwhile. With PROXY_REDIS_URL it also says
+ * {@code "redis":"ok"} or {@code "degraded"}; degraded is still ready. Needs no token: it
+ * tells nothing secret.
  */
 public class HealthServlet extends HttpServlet
 {
     static final String READY_PATH = "/_proxy/health/ready";
 
     private KeyPool pool;
+    private SharedState shared;
 
     @Override
     public void init()
     {
         pool = ProxyContext.of(getServletContext()).pool();
+        shared = ProxyContext.of(getServletContext()).shared();
     }
 
     @Override
@@ -52,6 +57,9 @@ public class HealthServlet extends HttpServlet
             JsonObject counts = new JsonObject();
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
+            // Degraded Redis leaves the replica ready: it serves from its own counts meanwhile.
+            if (shared.redis() != SharedState.Redis.OFF)
+                body.addProperty("redis", shared.redis().label());
             if (!ready)
             {
                 long seconds = RetryAfter.of(wait).seconds();

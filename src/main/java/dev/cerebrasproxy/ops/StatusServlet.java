@@ -10,6 +10,7 @@ import com.google.gson.GsonBuilder;
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
 import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -27,18 +28,20 @@ public class StatusServlet extends AdminServlet
 
     private KeyPool pool;
     private UsageLedger ledger;
+    private SharedState shared;
 
     @Override
     void init(ProxyContext context)
     {
         pool = context.pool();
         ledger = context.ledger();
+        shared = context.shared();
     }
 
     @Override
     void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        StatusReport report = StatusReport.of(pool, ledger);
+        StatusReport report = StatusReport.of(pool, ledger, shared.redis());
         if (JSON_PATH.equals(request.getServletPath()))
         {
             send(response, "application/json", GSON.toJson(report));
