@@ -7,8 +7,8 @@ import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.access.ClientTokens;
-import dev.cerebrasproxy.access.HostCheck;
 import dev.cerebrasproxy.access.Clients;
+import dev.cerebrasproxy.access.HostCheck;
 import dev.cerebrasproxy.config.InvalidSettingsException;
 import dev.cerebrasproxy.config.KeysFileWatcher;
 import dev.cerebrasproxy.config.ProxySettings;
@@ -69,6 +69,8 @@ public class ProxyWebapp implements ServletContextListener
     private TokensFileWatcher tokensWatcher;
     /** Redis's connections and threads when PROXY_REDIS_URL is set; closed with the webapp. */
     private SharedState shared;
+    private Drain drain;
+    private Thread shutdownHook;
 
     @Override
     public void contextInitialized(ServletContextEvent event)
@@ -90,6 +92,7 @@ public class ProxyWebapp implements ServletContextListener
         }
         InstantSource clock = embedding.clock() == null ? InstantSource.system() : embedding.clock();
         KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock);
+        drain = new Drain(settings.drainGrace());
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
         ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
@@ -97,17 +100,22 @@ public class ProxyWebapp implements ServletContextListener
         shared = SharedState.of(settings.redis());
         Clients clientsNow = new Clients(settings.clientTokens(), shared.clientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, shared));
+            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain, shared));
+        // SIGTERM reaches no servlet: the JVM's shutdown hooks run, the container's among them.
+        // Ours only turns readiness off, at once, while the container drains.
+        shutdownHook = new Thread(drain::begin, "cerebras-proxy-drain");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
 
         ClientTokens clients = settings.clientTokens();
         // Before every servlet and every other filter: a refused host reaches nothing.
-        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(clients.required() ? null : settings.allowedHosts()));
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required()));
         hostCheck.setAsyncSupported(true);
         hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
             LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
         else
-            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+            LOG.warn("cerebras-proxy is open{}: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+                settings.listensPublicly() ? " and listens on all interfaces (" + ProxySettings.PUBLIC + "=true, as the Docker image sets)" : "",
                 ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE, settings.allowedHosts(), ProxySettings.ALLOWED_HOSTS);
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
@@ -127,6 +135,21 @@ public class ProxyWebapp implements ServletContextListener
     @Override
     public void contextDestroyed(ServletContextEvent event)
     {
+        if (drain != null)
+            drain.begin();
+        if (shutdownHook != null)
+        {
+            try
+            {
+                // A hook left behind would hold this webapp's class loader until the JVM exits.
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            }
+            catch (IllegalStateException shuttingDown)
+            {
+                // the JVM is exiting: the hook has run or is running
+            }
+            shutdownHook = null;
+        }
         // The watcher's thread would otherwise outlive the webapp and keep its class loader alive.
         if (watcher != null)
             watcher.close();

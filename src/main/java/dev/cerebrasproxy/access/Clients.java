@@ -103,10 +103,16 @@ public final class Clients
      */
     public CompletionStage<Verdict> admit(String client, ClientLimits limits, String model, long estimate)
     {
+        return admit(client, limits, model, true, estimate);
+    }
+
+    /** @param modelKnown false when the body could not be read for its model: a client held to a list of models is then refused */
+    public CompletionStage<Verdict> admit(String client, ClientLimits limits, String model, boolean modelKnown, long estimate)
+    {
         if (!limits.any())
             return CompletableFuture.completedFuture(Verdict.FREE);
         Instant now = clock.instant();
-        if (!limits.allows(model))
+        if (!limits.allows(model) || (!modelKnown && limits.models() != null))
             return CompletableFuture.completedFuture(new Verdict(Refusal.MODEL_NOT_ALLOWED, null, null, headers(limits, counters.use(client, minuteOf(now), dayOf(now)), now)));
         return counters.tryAdmit(client, limits, estimate, minuteOf(now), dayOf(now)).thenApply(outcome -> verdict(limits, outcome, now));
     }

@@ -2,6 +2,7 @@ package dev.cerebrasproxy.access;
 
 import java.io.IOException;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 import dev.cerebrasproxy.ProxyError;
 import jakarta.servlet.FilterChain;
@@ -29,20 +30,25 @@ public final class HostCheck extends HttpFilter
 
     private static final Logger LOG = LoggerFactory.getLogger(HostCheck.class);
 
-    /** Null when client tokens are on: every host is fine then. */
     private final AllowedHosts hosts;
+    /** Asked per request: the tokens file may reload. */
+    private final BooleanSupplier tokensRequired;
 
-    /** @param hosts the hosts an open pool answers to; null when client tokens are on */
-    public HostCheck(AllowedHosts hosts)
+    /**
+     * @param hosts the hosts an open pool answers to
+     * @param tokensRequired whether client tokens are on now; then every host is fine
+     */
+    public HostCheck(AllowedHosts hosts, BooleanSupplier tokensRequired)
     {
         this.hosts = hosts;
+        this.tokensRequired = tokensRequired;
     }
 
     @Override
     protected void doFilter(HttpServletRequest request, HttpServletResponse response, FilterChain chain) throws IOException, ServletException
     {
         // CONNECT names its target as the Host; the proxy refuses every CONNECT anyway, with its own 400.
-        if (hosts == null || request.getMethod().equals("CONNECT") || HEALTH.contains(request.getRequestURI().substring(request.getContextPath().length())))
+        if (tokensRequired.getAsBoolean() || request.getMethod().equals("CONNECT") || HEALTH.contains(request.getRequestURI().substring(request.getContextPath().length())))
         {
             chain.doFilter(request, response);
             return;

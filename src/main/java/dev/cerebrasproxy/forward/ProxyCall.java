@@ -13,6 +13,7 @@ import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
@@ -58,6 +59,8 @@ final class ProxyCall
     private RequestBody body;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
+    /** The attempt under way upstream, to abort when the call ends without it. */
+    private volatile Request current;
     /** The request against its client's own limits, once its body is read. */
     private ClientQuota quota;
     /** The tokens the answer's usage reported, or -1 while it reported none. */
@@ -82,9 +85,50 @@ final class ProxyCall
     {
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
-        ProxyCall call = new ProxyCall(hooks, context, request, response, admitted);
+        ProxyCall call;
+        try
+        {
+            call = new ProxyCall(hooks, context, request, response, admitted);
+        }
+        catch (Throwable failure)
+        {
+            // No call to end it: answer here, or the started async request would wait forever.
+            LOG.warn("{} {} 500 key=- attempts=0 client={}: the proxy failed on this request", request.getMethod(), request.getRequestURI(), admitted.client(), failure);
+            try
+            {
+                ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + ").").sendTo(response, "Connection", "close");
+            }
+            finally
+            {
+                async.complete();
+            }
+            return;
+        }
         request.setAttribute(ATTRIBUTE, call);
-        call.readBody();
+        call.guarded(call::readBody);
+    }
+
+    /** Something the call does on a thread that would drop what it throws (a timer, a callback). */
+    @FunctionalInterface
+    interface Step
+    {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a step of the call; whatever it throws ends the call ({@link #crashed}) instead
+     * of escaping to a thread that would log it at best and leave the client waiting.
+     */
+    void guarded(Step step)
+    {
+        try
+        {
+            step.run();
+        }
+        catch (Throwable failure)
+        {
+            crashed(failure);
+        }
     }
 
     /** The call of a request that {@link #start} took on. */
@@ -101,13 +145,20 @@ final class ProxyCall
             withinClientLimits();
             return;
         }
-        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), new RequestBodyReader.Outcome()
+        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), hooks.bodyBudget(), new RequestBodyReader.Outcome()
         {
+            @Override
+            public void bodyOverBudget(long budget)
+            {
+                answer(ProxyError.server(503, "proxy_overloaded", "The proxy holds as many request bodies still arriving as it may (" + budget
+                    + " bytes together; see PROXY_MAX_PENDING_BODY_BYTES). Retry shortly."), null, "Connection", "close", "Retry-After", "1");
+            }
+
             @Override
             public void bodyRead(RequestBody read)
             {
                 body = read;
-                withinClientLimits();
+                guarded(ProxyCall.this::withinClientLimits);
             }
 
             @Override
@@ -170,6 +221,9 @@ final class ProxyCall
     /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
     private void nextAttempt()
     {
+        // An aborted attempt reports in after the call ended (crashed, the client left): nothing more goes upstream.
+        if (ended.get())
+            return;
         ApiKey key = attempts.next();
         if (key == null)
         {
@@ -192,9 +246,10 @@ final class ProxyCall
                 headers.put(HttpHeader.ACCEPT_ENCODING, "identity");
         });
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        if (body != null)
-            upstream.body(body.toContent());
-        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding")));
+        Delivery delivery = new Delivery(request.getMethod());
+        delivery.watch(upstream, body == null ? null : body.toContent());
+        current = upstream;
+        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding"), delivery));
     }
 
     /**
@@ -219,7 +274,7 @@ final class ProxyCall
         Duration wait = attempts.untilAnUntriedKeyRecovers();
         if (wait != null && attempts.mayWait(context.pool().now(), wait, context.settings().waitForKey()))
         {
-            hooks.timers().runAfter(wait, this::nextAttempt);
+            hooks.timers().runAfter(wait, () -> guarded(this::nextAttempt));
             return;
         }
         NoKeyAvailable.Answer answer = NoKeyAvailable.of(attempts, context.pool());
@@ -244,9 +299,7 @@ final class ProxyCall
         response.setStatus(upstream.getStatus());
         ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
-        String[] limits = quota.headers();
-        for (int i = 0; i + 1 < limits.length; i += 2)
-            response.setHeader(limits[i], limits[i + 1]);
+        quota.setHeadersOn(response);
         if (decodedLength >= 0)
             response.setContentLength(decodedLength);
         if (relay.streaming())
@@ -291,7 +344,7 @@ final class ProxyCall
             LOG.info("{} {}: key {}: the response was cut off after it began ({})", request.getMethod(), request.getRequestURI(), key, brief(failure));
             count(response.getStatus(), key);
             // After the chunk in flight, if any: what reached us before the failure is delivered.
-            writer.whenIdle(() -> hooks.endAbnormally(request, response, 502));
+            writer.whenIdle(() -> endAbnormally(502));
             return;
         }
         if (failure instanceof TimeoutException)
@@ -344,6 +397,14 @@ final class ProxyCall
         nextAttempt();
     }
 
+    /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
+    void dropped(ApiKey key, Throwable failure)
+    {
+        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        answer(ProxyError.server(502, "upstream_dropped",
+            "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
+    }
+
     /**
      * Cerebras is out of capacity (a 429 with code queue_exceeded): every key would hear
      * the same, so the client gets upstream's answer with a short Retry-After instead.
@@ -356,9 +417,9 @@ final class ProxyCall
         LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", request.getMethod(), request.getRequestURI(), key, retryAfter.millis());
         try
         {
-            ProxyError.sendJson(response, 429, upstreamBody, retryAfter.headers());
+            ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send 429 to the client", e);
         }
@@ -375,7 +436,7 @@ final class ProxyCall
         {
             ProxyError.sendJson(response, 500, upstreamBody);
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send 500 to the client", e);
         }
@@ -389,19 +450,83 @@ final class ProxyCall
             return;
         try
         {
-            error.sendTo(response, headers);
+            error.sendTo(response, ClientQuota.withHeadersOf(quota, headers));
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send {} to the client", error.status(), e);
         }
         complete(error.status(), key);
     }
 
+    /**
+     * A step of the call threw: a defect of the proxy, or of a container or library under
+     * it. The call ends at once, in the same shape as any other end: upstream's exchange
+     * aborted, the client told (a 500 in the error shape, or an abnormal end once its
+     * answer has begun), and the request's one log line, at WARN with the cause.
+     */
+    void crashed(Throwable failure)
+    {
+        Request attempt = current;
+        if (attempt != null)
+            attempt.abort(failure);
+        if (!ended.compareAndSet(false, true))
+        {
+            LOG.debug("{} {}: failure after the call ended", request.getMethod(), request.getRequestURI(), failure);
+            return;
+        }
+        int status = response.isCommitted() ? response.getStatus() : 500;
+        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", request.getMethod(), request.getRequestURI(), status, attempts.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, failure);
+        context.metrics().answered(null, client, status);
+        if (response.isCommitted())
+        {
+            endAbnormally(status);
+            return;
+        }
+        try
+        {
+            ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + "); it was not answered upstream's way.")
+                .sendTo(response, "Connection", "close");
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not send 500 to the client", e);
+        }
+        completeAsync();
+    }
+
+    /** Ends a response that has begun so the client can tell it is cut (no terminal chunk), and completes it. */
+    private void endAbnormally(int status)
+    {
+        try
+        {
+            hooks.endAbnormally(request, response, status);
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not end the response abnormally", e);
+            completeAsync();
+        }
+    }
+
     private void complete(int status, ApiKey key)
     {
         count(status, key);
-        request.getAsyncContext().complete();
+        completeAsync();
+    }
+
+    private void completeAsync()
+    {
+        try
+        {
+            if (request.isAsyncStarted())
+                request.getAsyncContext().complete();
+        }
+        catch (IllegalStateException alreadyCompleted)
+        {
+            LOG.debug("the request was already complete", alreadyCompleted);
+        }
     }
 
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
@@ -410,12 +535,13 @@ final class ProxyCall
         if (quota != null && quota.refusal() == null)
         {
             quota.settle(reportedTokens, relay != null && status / 100 == 2);
-            context.ledger().usedModel(context.pool().now(), client, quota.model(), Math.max(0, reportedTokens));
+            // Only a model upstream served is named: made-up names in failed requests must not grow the table.
+            context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000);
+            LOG.info("{} {} {} key={} attempts={} client={} {}ms{}", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+                (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : "");
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */

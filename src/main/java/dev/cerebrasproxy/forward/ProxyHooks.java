@@ -28,4 +28,7 @@ interface ProxyHooks
 
     /** Where a call goes on after waiting for something off its thread (a shared store's answer): the HTTP client's threads. */
     Executor executor();
+
+    /** The memory that all bodies still arriving share. */
+    BodyBudget bodyBudget();
 }

@@ -9,6 +9,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.http.HttpServletRequest;
@@ -29,6 +30,7 @@ public class StatusServlet extends AdminServlet
     private KeyPool pool;
     private UsageLedger ledger;
     private SharedState shared;
+    private Clients clients;
 
     @Override
     void init(ProxyContext context)
@@ -36,12 +38,13 @@ public class StatusServlet extends AdminServlet
         pool = context.pool();
         ledger = context.ledger();
         shared = context.shared();
+        clients = context.clients();
     }
 
     @Override
     void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        StatusReport report = StatusReport.of(pool, ledger, shared.redis());
+        StatusReport report = StatusReport.of(pool, ledger, clients, shared.redis());
         if (JSON_PATH.equals(request.getServletPath()))
         {
             send(response, "application/json", GSON.toJson(report));

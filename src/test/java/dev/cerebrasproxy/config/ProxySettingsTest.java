@@ -177,4 +177,23 @@ class ProxySettingsTest
             assertTrue(problem.startsWith("PROXY_ALLOWED_HOSTS entry \"" + bad + "\""), problem);
         }
     }
+
+    @Test
+    void publicIsTrueOrFalse()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys).listensPublicly());
+        assertTrue(ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, " TRUE ").listensPublicly());
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, "false").listensPublicly());
+        assertEquals("PROXY_PUBLIC must be true or false, not \"yes\": unset it for false.", ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, "yes"));
+    }
+
+    @Test
+    void theDrainIsThirtySecondsUnlessSet()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertEquals(30, ReadSettings.from(ProxySettings.API_KEYS, keys).drainGrace().toSeconds());
+        assertEquals(0, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.DRAIN_SECONDS, "0").drainGrace().toSeconds());
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.DRAIN_SECONDS, "30s").startsWith("PROXY_DRAIN_SECONDS must be zero or a positive whole number"));
+    }
 }

@@ -61,6 +61,12 @@ abstract class ContainerSmokeSuite
         this.container = container;
     }
 
+    /** The container the class's tests share, for a subclass's own tests. */
+    RunningProxy proxy()
+    {
+        return proxy;
+    }
+
     @BeforeAll
     void start() throws Exception
     {

@@ -39,6 +39,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class FakeCerebras implements AutoCloseable
 {
     public static final String BASE_PATH = "/v1";
+    /** In a request body, makes the fake read the request whole and drop the connection without an answer. */
+    public static final String MOCK_FAIL_CLOSE = "\"mock_fail\":\"close\"";
 
     /** What the fake received, one per upstream request. */
     public record Received(String method, String target, Map<String, List<String>> headers, byte[] body)
@@ -155,6 +157,11 @@ public final class FakeCerebras implements AutoCloseable
             {
                 Received r = record(request);
                 received.add(r);
+                if (new String(r.body(), StandardCharsets.UTF_8).replace(" ", "").contains(MOCK_FAIL_CLOSE))
+                {
+                    response.sendError(-1); // the request was received whole; no answer byte
+                    return;
+                }
                 Reply reply = replyFor(r);
                 try
                 {

@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.forward.CerebrasProxyServlet;
 import dev.cerebrasproxy.pool.KeyPool;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -46,6 +47,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     private boolean overTls;
     private boolean withProxy = true;
     private String keysFileJson;
+    private Class<? extends CerebrasProxyServlet> servlet;
     private String tokensFileJson;
 
     private boolean perClass;
@@ -81,6 +83,13 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     public ProxyExtension keysFile(String json)
     {
         keysFileJson = json;
+        return this;
+    }
+
+    /** Deploys this subclass of the proxy servlet in the shipped one's place, e.g. to inject a fault. */
+    public ProxyExtension servlet(Class<? extends CerebrasProxyServlet> type)
+    {
+        servlet = type;
         return this;
     }
 
@@ -167,7 +176,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
         if (withProxy)
         {
             String[] pairs = all.toArray(String[]::new);
-            proxy = manualClock ? ProxyUnderTest.startOnManualClock(upstream, pairs) : ProxyUnderTest.start(upstream, pairs);
+            proxy = ProxyUnderTest.start(upstream, manualClock ? new ManualClock() : null, servlet, pairs);
         }
     }
 
