@@ -227,5 +227,15 @@ final class RedisLink implements AutoCloseable
         timer.shutdownNow();
         calls.shutdownNow();
         jedis.close();
+        try
+        {
+            // Gone before the container looks for threads a stopped webapp left behind (Tomcat warns of them).
+            calls.awaitTermination(1, TimeUnit.SECONDS);
+            timer.awaitTermination(1, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+        }
     }
 }
