@@ -2,6 +2,7 @@ package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -87,7 +88,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
 
             @Override
-            public java.util.concurrent.Executor upstreamExecutor()
+            public Executor executor()
             {
                 return getHttpClient().getExecutor();
             }

@@ -3,6 +3,8 @@ package dev.cerebrasproxy.forward;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.RetryAfter;
@@ -32,11 +34,12 @@ final class ClientQuota
         this.verdict = verdict;
     }
 
-    static ClientQuota check(Clients clients, String client, RequestBody body, String contentEncoding)
+    /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
+    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestBody body, String contentEncoding)
     {
         ClientLimits limits = clients.tokens().limitsOf(client);
         RequestFacts facts = RequestFacts.of(body, contentEncoding);
-        return new ClientQuota(clients, client, facts, clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()));
+        return clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()).thenApply(verdict -> new ClientQuota(clients, client, facts, verdict));
     }
 
     /** The model the request names, or null. */

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -187,7 +188,28 @@ final class ProxyCall
      */
     private void withinClientLimits()
     {
-        quota = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding"));
+        CompletableFuture<ClientQuota> checked = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding")).toCompletableFuture();
+        if (checked.isDone())
+        {
+            // In memory (and for clients without limits): on this thread, as before there was a store to wait on.
+            afterClientLimits(checked.join(), null);
+            return;
+        }
+        // A shared store answers on its own thread; the request goes on on the HTTP client's, so
+        // that thread stays free for the store's next answer, and no thread waited meanwhile.
+        checked.whenCompleteAsync(this::afterClientLimits, hooks.executor());
+    }
+
+    private void afterClientLimits(ClientQuota checked, Throwable failure)
+    {
+        if (failure != null)
+        {
+            // The stores never fail their stage (they fall back to memory); should one, the request is not lost.
+            LOG.warn("{} {}: the client limits could not be checked ({})", request.getMethod(), request.getRequestURI(), brief(failure));
+            answer(ProxyError.server(500, "client_limits_failed", "The proxy could not check this client's limits; nothing was sent upstream."), null);
+            return;
+        }
+        quota = checked;
         if (quota.refusal() != null)
         {
             context.metrics().refusedByClientLimit(client, quota.refusal().code());
@@ -311,7 +333,7 @@ final class ProxyCall
     {
         try
         {
-            hooks.upstreamExecutor().execute(demander);
+            hooks.executor().execute(demander);
         }
         catch (RejectedExecutionException stopping)
         {
