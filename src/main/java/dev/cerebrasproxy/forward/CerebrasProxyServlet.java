@@ -90,6 +90,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     }
 
     @Override
+    protected HttpClient newHttpClient(ClientConnector connector)
+    {
+        boolean secure = "https".equalsIgnoreCase(context.settings().upstream().getScheme());
+        return new HttpClient(UpstreamConnections.transport(connector, context.settings().upstreamProtocol(), secure));
+    }
+
+    @Override
     protected HttpClient createHttpClient() throws ServletException
     {
         HttpClient client = super.createHttpClient();

@@ -88,33 +88,54 @@ final class FlushingWriter implements WriteListener
     {
         Callback done = null;
         Runnable after = null;
+        IOException failure = null;
         synchronized (this)
         {
-            while (callback != null && output.isReady())
+            try
             {
-                if (!written)
+                while (callback != null && output.isReady())
                 {
-                    written = true;
-                    output.write(bytes, offset, length);
+                    if (!written)
+                    {
+                        written = true;
+                        output.write(bytes, offset, length);
+                    }
+                    else if (!flushed)
+                    {
+                        flushed = true;
+                        output.flush();
+                    }
+                    else
+                    {
+                        done = callback;
+                        callback = null;
+                        bytes = null;
+                        after = whenIdle;
+                        whenIdle = null;
+                    }
                 }
-                else if (!flushed)
-                {
-                    flushed = true;
-                    output.flush();
-                }
-                else
-                {
-                    done = callback;
-                    callback = null;
-                    bytes = null;
-                    after = whenIdle;
-                    whenIdle = null;
-                }
+            }
+            catch (IOException x)
+            {
+                // The client is gone. The callback is failed here, once: the container's
+                // onError that may follow finds none. Failing it twice released the chunk
+                // twice, which over h2 corrupted buffers that other streams still shared.
+                failure = x;
+                done = callback;
+                callback = null;
+                bytes = null;
+                after = whenIdle;
+                whenIdle = null;
             }
         }
         // Outside the lock: success demands the next chunk, which may arrive on this thread.
         if (done != null)
-            done.succeeded();
+        {
+            if (failure == null)
+                done.succeeded();
+            else
+                done.failed(failure);
+        }
         if (after != null)
             after.run();
     }

@@ -16,9 +16,14 @@ import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.UpstreamTransport;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
@@ -31,10 +36,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** 429 and 500 are absorbed by the next key; the client sees them only when no key is left. */
+@ParameterizedClass
+@EnumSource(UpstreamTransport.class)
 class ReplayTest
 {
     @RegisterExtension
     static final ProxyExtension proxy = new ProxyExtension();
+
+    @Parameter
+    UpstreamTransport transport;
+
+    @BeforeParameterizedClassInvocation
+    static void over(UpstreamTransport transport) throws Exception
+    {
+        proxy.over(transport);
+    }
 
     @Test
     void a429IsAbsorbedByTheNextKey() throws Exception

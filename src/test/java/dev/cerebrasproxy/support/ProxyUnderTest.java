@@ -2,7 +2,9 @@ package dev.cerebrasproxy.support;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -65,7 +67,15 @@ public final class ProxyUnderTest implements AutoCloseable
     /** A proxy in front of the fake with the test keys and these settings on top (name, value, ...). */
     public static ProxyUnderTest start(FakeCerebras upstream, String... settings) throws Exception
     {
-        return start(upstream.baseUrl(), settings);
+        return start(upstream.baseUrl(), matching(upstream, settings));
+    }
+
+    /** What the proxy needs to speak the fake's transport, then the test's own settings. */
+    private static String[] matching(FakeCerebras upstream, String... settings)
+    {
+        List<String> all = new ArrayList<>(upstream.proxySettings());
+        all.addAll(List.of(settings));
+        return all.toArray(String[]::new);
     }
 
     /** A proxy in front of this upstream base URL with the test keys and these settings on top. */
@@ -81,7 +91,7 @@ public final class ProxyUnderTest implements AutoCloseable
      */
     public static ProxyUnderTest startOnManualClock(FakeCerebras upstream, String... settings) throws Exception
     {
-        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), settings), new ManualClock());
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), new ManualClock());
     }
 
     /** A proxy with exactly these settings, nothing added. */
