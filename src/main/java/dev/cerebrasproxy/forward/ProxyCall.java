@@ -90,7 +90,9 @@ final class ProxyCall
     private void readBody() throws IOException
     {
         // A declared length (even 0) or a chunked body: upstream must see a body too.
-        if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
+        boolean declared = request.getContentLengthLong() >= 0 || request.getHeader("Transfer-Encoding") != null;
+        // Over h2 a body needs neither header (its DATA frames carry it): read what comes.
+        if (!declared && request.getProtocol().startsWith("HTTP/1."))
         {
             nextAttempt();
             return;
@@ -100,7 +102,8 @@ final class ProxyCall
             @Override
             public void bodyRead(RequestBody read)
             {
-                body = read;
+                // An h2 request that ended with its headers had none: send none either.
+                body = declared || read.length() > 0 ? read : null;
                 nextAttempt();
             }
 

@@ -14,6 +14,9 @@ import dev.cerebrasproxy.forward.CerebrasProxyServlet;
 import dev.cerebrasproxy.pool.KeyPool;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.ee10.webapp.WebAppContext;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.resource.ResourceFactory;
@@ -47,7 +50,9 @@ public final class ProxyUnderTest implements AutoCloseable
         // Idle threads go after a second, not a minute, so tests can see counts come back down.
         threads.setIdleTimeout(1000);
         server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
+        // HTTP/1.1 and h2c, as jetty-base/ offers them.
+        HttpConfiguration config = new HttpConfiguration();
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         // Longer than java.net.http's 30 s keep-alive, as jetty-base's is: with both at 30 s the
