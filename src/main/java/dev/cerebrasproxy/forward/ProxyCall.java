@@ -17,6 +17,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
@@ -54,6 +55,8 @@ final class ProxyCall
     private final AtomicBoolean ended = new AtomicBoolean();
     /** The client's body, or null for a request without one. */
     private RequestBody body;
+    /** The client's headers as every attempt sends them, chosen at the first. */
+    private HttpFields forwardedHeaders;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
 
@@ -135,21 +138,10 @@ final class ProxyCall
             waitForKeyOrGiveUp();
             return;
         }
-        boolean clientTokensOn = context.settings().clientTokens().required();
+        if (forwardedHeaders == null)
+            forwardedHeaders = ForwardedHeaders.of(request, context.settings().clientTokens().required());
         Request upstream = hooks.newUpstreamRequest(request, target);
-        upstream.headers(headers ->
-        {
-            headers.put(HttpHeader.AUTHORIZATION, key.authorization());
-            // With client tokens on, x-api-key is ours (a client's token), never upstream's.
-            if (clientTokensOn)
-                headers.remove("x-api-key");
-            // The body is already read: length comes from it, and a 100-continue is moot.
-            headers.remove(HttpHeader.CONTENT_LENGTH);
-            headers.remove(HttpHeader.EXPECT);
-            // No Accept-Encoding would allow any coding; keep upstream's bytes readable to this client.
-            if (!headers.contains(HttpHeader.ACCEPT_ENCODING))
-                headers.put(HttpHeader.ACCEPT_ENCODING, "identity");
-        });
+        upstream.headers(headers -> headers.clear().add(forwardedHeaders).put(HttpHeader.AUTHORIZATION, key.authorization()));
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
         if (body != null)
             upstream.body(body.toContent());
