@@ -24,7 +24,7 @@ import org.eclipse.jetty.io.ClientConnector;
  * {@link ProxyCall#start} takes the rest on (async from here).</li>
  * <li>{@link ProxyCall}: reads the body ({@link RequestBodyReader}), then
  * {@code nextAttempt} takes a key from the pool's rotation and sends the request with
- * it, through {@link #newProxyRequest} and {@link #copyRequestHeaders}; with no key to
+ * it, through {@link #newProxyRequest} and {@link ForwardedHeaders}; with no key to
  * take it waits for one on a timer, or answers {@link NoKeyAvailable}.</li>
  * <li>{@link AttemptListener}: from upstream's status line, the attempt is either about
  * the key (the pool learns, {@link ProxyCall#aboutTheKey} replays with the next key),
@@ -55,9 +55,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             @Override
             public Request newUpstreamRequest(HttpServletRequest request, String target)
             {
-                Request upstream = newProxyRequest(request, target);
-                copyRequestHeaders(request, upstream);
-                return upstream;
+                // The headers are ProxyCall's to set (ForwardedHeaders), in one pass.
+                return newProxyRequest(request, target);
             }
 
             @Override
@@ -106,6 +105,9 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             client.setMaxRequestsQueuedPerDestination(Integer.parseInt(queued));
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
+        // Heap buffers: a chunk goes to the client's ServletOutputStream as a byte[], and a
+        // direct buffer had to be copied into a new array for it, chunk by chunk.
+        client.setUseInputDirectByteBuffers(false);
         return client;
     }
 

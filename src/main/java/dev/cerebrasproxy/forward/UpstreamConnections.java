@@ -64,6 +64,8 @@ final class UpstreamConnections
         HTTP2Client http2 = new HTTP2Client(connector);
         // Upstream's SETTINGS_MAX_CONCURRENT_STREAMS replaces this when it announces one.
         http2.setMaxLocalStreams(STREAMS_WHEN_UNANNOUNCED);
+        // As the HTTP/1.1 side (see CerebrasProxyServlet): chunks reach the servlet API as byte arrays.
+        http2.setUseInputDirectByteBuffers(false);
         return new ClientConnectionFactoryOverHTTP2.HTTP2(http2, List.of("h2", "h2c"));
     }
 
