@@ -1,6 +1,7 @@
 package dev.cerebrasproxy;
 
 import dev.cerebrasproxy.access.AdminAccess;
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
@@ -14,8 +15,10 @@ import jakarta.servlet.ServletContext;
  *
  * @param scheduler runs the timers of requests that wait for a key, on the pool's clock;
  * null when no clock was embedded, and the proxy servlet's HTTP client times them
+ * @param clients who may use the pool now (the tokens file reloads) and how much of it
+ * @param drain whether the container is stopping, for readiness
  */
-public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler)
+public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler, Clients clients, Drain drain)
 {
     static final String ATTRIBUTE = ProxyContext.class.getName();
 

@@ -17,6 +17,16 @@ public record ProxyError(int status, String type, String code, String param, Str
 {
     private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
 
+    /**
+     * {@code param} is always a string, {@code ""} where Cerebras has nothing to name (as
+     * its own errors do): {@code @ai-sdk/cerebras} validates it as a string and drops a
+     * body with {@code null}, so its users would see the status text instead of our code.
+     */
+    public ProxyError
+    {
+        param = param == null ? "" : param;
+    }
+
     public static ProxyError invalidRequest(int status, String code, String message)
     {
         return new ProxyError(status, "invalid_request_error", code, null, message);

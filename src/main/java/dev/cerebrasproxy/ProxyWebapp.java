@@ -1,19 +1,26 @@
 package dev.cerebrasproxy;
 
 import java.time.InstantSource;
+import java.util.EnumSet;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.access.Clients;
+import dev.cerebrasproxy.access.HostCheck;
+import dev.cerebrasproxy.access.InMemoryClientCounters;
 import dev.cerebrasproxy.config.InvalidSettingsException;
 import dev.cerebrasproxy.config.KeysFileWatcher;
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.config.TokensFileWatcher;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.FilterRegistration;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
@@ -58,6 +65,10 @@ public class ProxyWebapp implements ServletContextListener
 
     /** Reloads the pool from CEREBRAS_API_KEYS_FILE; null when the keys came from the environment. */
     private KeysFileWatcher watcher;
+    /** Reloads the clients from PROXY_CLIENT_TOKENS_FILE; null when they came from the environment (or there are none). */
+    private TokensFileWatcher tokensWatcher;
+    private Drain drain;
+    private Thread shutdownHook;
 
     @Override
     public void contextInitialized(ServletContextEvent event)
@@ -79,17 +90,30 @@ public class ProxyWebapp implements ServletContextListener
         }
         InstantSource clock = embedding.clock() == null ? InstantSource.system() : embedding.clock();
         KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock);
+        drain = new Drain(settings.drainGrace());
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
         ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
+        // Each client's counts live here, by name; the shared-state issue puts them in Redis instead.
+        Clients clientsNow = new Clients(settings.clientTokens(), new InMemoryClientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler()));
+            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain));
+        // SIGTERM reaches no servlet: the JVM's shutdown hooks run, the container's among them.
+        // Ours only turns readiness off, at once, while the container drains.
+        shutdownHook = new Thread(drain::begin, "cerebras-proxy-drain");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
 
         ClientTokens clients = settings.clientTokens();
+        // Before every servlet and every other filter: a refused host reaches nothing.
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required()));
+        hostCheck.setAsyncSupported(true);
+        hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
             LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
         else
-            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client", ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE);
+            LOG.warn("cerebras-proxy is open{}: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+                settings.listensPublicly() ? " and listens on all interfaces (" + ProxySettings.PUBLIC + "=true, as the Docker image sets)" : "",
+                ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE, settings.allowedHosts(), ProxySettings.ALLOWED_HOSTS);
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
             settings.keys().stream().map(ApiKey::name).collect(Collectors.joining(", ")), settings.upstream());
@@ -98,15 +122,38 @@ public class ProxyWebapp implements ServletContextListener
             watcher = new KeysFileWatcher(settings.keysFile(), pool, settings.keysFilePoll());
             LOG.info("keys come from {} and are reloaded when it changes (checked every {} ms)", settings.keysFile(), settings.keysFilePoll().toMillis());
         }
+        if (settings.clientTokensFile() != null)
+        {
+            tokensWatcher = new TokensFileWatcher(settings.clientTokensFile(), clientsNow, settings.keysFilePoll());
+            LOG.info("client tokens come from {} and are reloaded when it changes (checked every {} ms)", settings.clientTokensFile(), settings.keysFilePoll().toMillis());
+        }
     }
 
     @Override
     public void contextDestroyed(ServletContextEvent event)
     {
+        if (drain != null)
+            drain.begin();
+        if (shutdownHook != null)
+        {
+            try
+            {
+                // A hook left behind would hold this webapp's class loader until the JVM exits.
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            }
+            catch (IllegalStateException shuttingDown)
+            {
+                // the JVM is exiting: the hook has run or is running
+            }
+            shutdownHook = null;
+        }
         // The watcher's thread would otherwise outlive the webapp and keep its class loader alive.
         if (watcher != null)
             watcher.close();
         watcher = null;
+        if (tokensWatcher != null)
+            tokensWatcher.close();
+        tokensWatcher = null;
         event.getServletContext().removeAttribute(ProxyContext.ATTRIBUTE);
     }
 }

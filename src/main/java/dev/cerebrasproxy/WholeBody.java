@@ -17,6 +17,7 @@ public final class WholeBody
     /** @param headers extra response headers, as name, value, name, value... */
     public static void send(HttpServletResponse response, int status, String contentType, byte[] body, String... headers) throws IOException
     {
+        ResponseStamp.stamp(response);
         for (int i = 0; i + 1 < headers.length; i += 2)
             response.setHeader(headers[i], headers[i + 1]);
         response.setStatus(status);

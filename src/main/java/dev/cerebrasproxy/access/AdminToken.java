@@ -1,5 +1,9 @@
 package dev.cerebrasproxy.access;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Base64;
+
 /**
  * The token the operations endpoints that show more than liveness require
  * ({@code PROXY_ADMIN_TOKEN}), kept only as a digest and compared in constant time.
@@ -34,6 +38,26 @@ public final class AdminToken
     public boolean matches(String presented)
     {
         return digest != null && TokenDigest.matches(digest, presented);
+    }
+
+    /**
+     * What a browser keeps in its cookie instead of the token: an HMAC of a fixed label under
+     * the token's digest. The server checks it without storing anything; it does not give
+     * the token away (a cookie store, a proxy's log); it holds across restarts; and it stops
+     * working when the token changes. Null for {@link #NONE}.
+     */
+    public String cookieValue()
+    {
+        if (digest == null)
+            return null;
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(TokenDigest.hmac(digest, "cerebras-proxy admin cookie v1"));
+    }
+
+    /** Whether {@code presented} (may be null) is this token's {@link #cookieValue}, compared in constant time. */
+    public boolean matchesCookie(String presented)
+    {
+        return digest != null && presented != null
+            && MessageDigest.isEqual(cookieValue().getBytes(StandardCharsets.US_ASCII), presented.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override

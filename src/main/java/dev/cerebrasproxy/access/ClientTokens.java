@@ -19,7 +19,7 @@ public final class ClientTokens
     public static final String UNAUTHENTICATED = "unauthenticated";
     public static final ClientTokens OPEN = new ClientTokens(List.of());
 
-    private record Client(String name, byte[] digest)
+    private record Client(String name, byte[] digest, ClientLimits limits)
     {
     }
 
@@ -33,8 +33,17 @@ public final class ClientTokens
     /** @param tokensByName client name to token; the tokens are kept only as digests */
     public static ClientTokens of(Map<String, String> tokensByName)
     {
+        return of(tokensByName, Map.of());
+    }
+
+    /**
+     * @param tokensByName client name to token; the tokens are kept only as digests
+     * @param limitsByName the limits of the clients that have some; the others are unlimited
+     */
+    public static ClientTokens of(Map<String, String> tokensByName, Map<String, ClientLimits> limitsByName)
+    {
         List<Client> clients = new ArrayList<>(tokensByName.size());
-        tokensByName.forEach((name, token) -> clients.add(new Client(name, TokenDigest.of(token))));
+        tokensByName.forEach((name, token) -> clients.add(new Client(name, TokenDigest.of(token), limitsByName.getOrDefault(name, ClientLimits.NONE))));
         return new ClientTokens(List.copyOf(clients));
     }
 
@@ -47,6 +56,17 @@ public final class ClientTokens
     public List<String> names()
     {
         return clients.stream().map(Client::name).toList();
+    }
+
+    /** The limits of this client: {@link ClientLimits#NONE} for one without limits, or not known (anonymous). */
+    public ClientLimits limitsOf(String name)
+    {
+        for (Client client : clients)
+        {
+            if (client.name().equals(name))
+                return client.limits();
+        }
+        return ClientLimits.NONE;
     }
 
     /**

@@ -1,8 +1,12 @@
 package dev.cerebrasproxy.access;
 
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Tokens are compared as SHA-256 digests with {@link MessageDigest#isEqual}: both sides
@@ -24,6 +28,21 @@ final class TokenDigest
         catch (NoSuchAlgorithmException e)
         {
             throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+
+    /** HMAC-SHA256 of {@code message} under {@code key}: a value derived from a secret that does not give the secret away. */
+    static byte[] hmac(byte[] key, String message)
+    {
+        try
+        {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            return mac.doFinal(message.getBytes(StandardCharsets.UTF_8));
+        }
+        catch (GeneralSecurityException e)
+        {
+            throw new IllegalStateException("every Java runtime has HmacSHA256", e);
         }
     }
 

@@ -44,6 +44,24 @@ final class NamedSecrets
         "give at least one client a token, or unset it to leave the proxy open.",
         "give each client its own, so requests are told apart.");
 
+    /** Reads the secret of one entry, or throws an {@link InvalidSettingsException} that names the entry and never a value. */
+    @FunctionalInterface
+    interface SecretOf
+    {
+        String read(String origin, String name, JsonElement value);
+    }
+
+    /** The plain form: the entry's value is the secret (a {@code noun}), as a string. */
+    static SecretOf string(String noun)
+    {
+        return (origin, name, value) ->
+        {
+            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
+                throw new InvalidSettingsException(origin + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the " + noun + " in quotes.");
+            return value.getAsString();
+        };
+    }
+
     private NamedSecrets()
     {
     }
@@ -54,6 +72,12 @@ final class NamedSecrets
      * @return name to stripped secret, in the order given
      */
     static Map<String, String> readFile(String setting, Path file, Kind kind)
+    {
+        return readFile(setting, file, kind, string(kind.noun()));
+    }
+
+    /** {@link #readFile(String, Path, Kind)} with entries read by {@code secretOf}. */
+    static Map<String, String> readFile(String setting, Path file, Kind kind, SecretOf secretOf)
     {
         String origin = setting + " " + file;
         String json;
@@ -68,7 +92,7 @@ final class NamedSecrets
         }
         if (json.isBlank())
             throw new InvalidSettingsException(origin + " is empty." + kind.example());
-        return parse(origin, json, kind);
+        return parse(origin, json, kind, secretOf);
     }
 
     /**
@@ -76,6 +100,12 @@ final class NamedSecrets
      * @return name to stripped secret, in the order given, no secret twice
      */
     static Map<String, String> parse(String origin, String json, Kind kind)
+    {
+        return parse(origin, json, kind, string(kind.noun()));
+    }
+
+    /** {@link #parse(String, String, Kind)} with each entry's secret read by {@code secretOf}. */
+    static Map<String, String> parse(String origin, String json, Kind kind, SecretOf secretOf)
     {
         if (json == null || json.isBlank())
             throw new InvalidSettingsException(origin + " is not set." + kind.example());
@@ -104,9 +134,7 @@ final class NamedSecrets
             JsonElement value = entry.getValue();
             if (name.isBlank())
                 throw new InvalidSettingsException(origin + " has a " + noun + " with a blank name: give every " + noun + " a name, e.g. \"" + noun + "1\".");
-            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
-                throw new InvalidSettingsException(origin + " entry \"" + name + "\" must be a string, not " + describe(value) + ": put the " + noun + " in quotes.");
-            String secret = value.getAsString().strip();
+            String secret = secretOf.read(origin, name, value).strip();
             if (secret.isEmpty())
                 throw new InvalidSettingsException(origin + " entry \"" + name + "\" is blank: set it to the " + noun + "'s value or remove the entry.");
             String twin = nameBySecret.putIfAbsent(secret, name);
@@ -117,7 +145,7 @@ final class NamedSecrets
         return Collections.unmodifiableMap(secrets);
     }
 
-    private static String describe(JsonElement element)
+    static String describe(JsonElement element)
     {
         if (element.isJsonNull())
             return "null";

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 import dev.cerebrasproxy.access.AdminToken;
+import dev.cerebrasproxy.access.AllowedHosts;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.CooldownPolicy;
@@ -31,6 +32,7 @@ public final class ProxySettings
     public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
     public static final String UPSTREAM_PROTOCOL = "PROXY_UPSTREAM_PROTOCOL";
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
+    public static final String MAX_PENDING_BODY_BYTES = "PROXY_MAX_PENDING_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
     public static final String IDLE_TIMEOUT_MS = "PROXY_IDLE_TIMEOUT_MS";
     public static final String RATE_LIMIT_COOLDOWN_MS = "PROXY_RATE_LIMIT_COOLDOWN_MS";
@@ -44,14 +46,20 @@ public final class ProxySettings
     public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
     public static final String CLIENT_TOKENS_FILE = "PROXY_CLIENT_TOKENS_FILE";
     public static final String ADMIN_TOKEN = "PROXY_ADMIN_TOKEN";
+    public static final String ALLOWED_HOSTS = AllowedHosts.SETTING;
+    public static final String PUBLIC = "PROXY_PUBLIC";
+    public static final String DRAIN_SECONDS = "PROXY_DRAIN_SECONDS";
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
+    /** Two whole largest bodies, or thousands of ordinary ones, still arriving at once. */
+    static final long DEFAULT_MAX_PENDING_BODY_BYTES = 64L * 1024 * 1024;
     static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
     static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
     static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
+    static final long DEFAULT_DRAIN_SECONDS = 30;
 
     private final List<ApiKey> keys;
     private final Path keysFile;
@@ -59,6 +67,7 @@ public final class ProxySettings
     private final URI upstream;
     private final UpstreamProtocol upstreamProtocol;
     private final long maxBodyBytes;
+    private final long maxPendingBodyBytes;
     private final Duration connectTimeout;
     private final Duration idleTimeout;
     private final CooldownPolicy cooldowns;
@@ -66,7 +75,12 @@ public final class ProxySettings
     private final Duration busyRetryAfter;
     private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
+    /** Where the client tokens come from when they reload live; null when they came from the environment. */
+    private final Path clientTokensFile;
     private final AdminToken adminToken;
+    private final AllowedHosts allowedHosts;
+    private final boolean listensPublicly;
+    private final Duration drainGrace;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -77,6 +91,7 @@ public final class ProxySettings
         this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
         this.upstreamProtocol = UpstreamProtocol.parse(UPSTREAM_PROTOCOL, source.apply(UPSTREAM_PROTOCOL));
         this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
+        this.maxPendingBodyBytes = parsePositive(MAX_PENDING_BODY_BYTES, source.apply(MAX_PENDING_BODY_BYTES), DEFAULT_MAX_PENDING_BODY_BYTES);
         this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
         this.idleTimeout = millis(source, IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS);
         this.cooldowns = parseCooldowns(source);
@@ -84,7 +99,41 @@ public final class ProxySettings
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
         this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
+        this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
+        this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+        this.listensPublicly = parseBoolean(PUBLIC, source.apply(PUBLIC));
+        this.drainGrace = Duration.ofSeconds(parseNotNegative(DRAIN_SECONDS, source.apply(DRAIN_SECONDS), DEFAULT_DRAIN_SECONDS));
+    }
+
+    static boolean parseBoolean(String name, String value)
+    {
+        if (value == null || value.isBlank() || value.strip().equalsIgnoreCase("false"))
+            return false;
+        if (value.strip().equalsIgnoreCase("true"))
+            return true;
+        throw new InvalidSettingsException(name + " must be true or false, not \"" + value + "\": unset it for false.");
+    }
+
+    /** Comma-separated host names; blank entries (a trailing comma) are ignored. */
+    static AllowedHosts parseAllowedHosts(String value)
+    {
+        if (value == null || value.isBlank())
+            return AllowedHosts.LOOPBACK;
+        List<String> names = new ArrayList<>();
+        for (String entry : value.split(","))
+        {
+            if (!entry.isBlank())
+                names.add(entry.strip());
+        }
+        try
+        {
+            return AllowedHosts.of(names);
+        }
+        catch (IllegalArgumentException e)
+        {
+            throw new InvalidSettingsException(ALLOWED_HOSTS + " entry " + e.getMessage() + "; separate names with commas, e.g. proxy.example.com,cerebras-proxy.");
+        }
     }
 
     private static Duration millis(UnaryOperator<String> source, String name, long defaultMillis)
@@ -185,8 +234,14 @@ public final class ProxySettings
         if (hasInline && file != null)
             throw new InvalidSettingsException(CLIENT_TOKENS + " and " + CLIENT_TOKENS_FILE + " are both set: set only one of them.");
         if (file != null)
-            return ClientTokens.of(NamedSecrets.readFile(CLIENT_TOKENS_FILE, file, NamedSecrets.CLIENT_TOKENS));
-        return hasInline ? ClientTokens.of(NamedSecrets.parse(CLIENT_TOKENS, inline, NamedSecrets.CLIENT_TOKENS)) : ClientTokens.OPEN;
+            return readClientTokensFile(file);
+        return hasInline ? ClientEntries.parse(CLIENT_TOKENS, inline) : ClientTokens.OPEN;
+    }
+
+    /** The clients of a tokens file, as at startup and at each reload. */
+    static ClientTokens readClientTokensFile(Path file)
+    {
+        return ClientEntries.readFile(CLIENT_TOKENS_FILE, file);
     }
 
     static URI parseUpstream(String value)
@@ -274,6 +329,12 @@ public final class ProxySettings
         return upstreamProtocol;
     }
 
+    /** The most memory that bodies still arriving may hold together; past it new bytes are refused (503). */
+    public long maxPendingBodyBytes()
+    {
+        return maxPendingBodyBytes;
+    }
+
     public long maxBodyBytes()
     {
         return maxBodyBytes;
@@ -313,6 +374,12 @@ public final class ProxySettings
         return upstreamTrust;
     }
 
+    /** The file the client tokens come from and reload from, or null. */
+    public Path clientTokensFile()
+    {
+        return clientTokensFile;
+    }
+
     /** Who may use the pool; {@link ClientTokens#OPEN} when anyone may. */
     public ClientTokens clientTokens()
     {
@@ -323,5 +390,30 @@ public final class ProxySettings
     public AdminToken adminToken()
     {
         return adminToken;
+    }
+
+    /**
+     * How long a stop lets requests in flight finish. Jetty reads the same variable for its
+     * stop timeout (jetty-base/etc/cerebras-proxy-drain.xml, src/main/jetty/jetty-run.xml).
+     */
+    public Duration drainGrace()
+    {
+        return drainGrace;
+    }
+
+    /**
+     * Whether the container listens on every interface, as the Docker image does (it sets
+     * this): the webapp cannot portably see its container's connectors, and an open pool
+     * deserves a louder warning there.
+     */
+    public boolean listensPublicly()
+    {
+        return listensPublicly;
+    }
+
+    /** The host names an open pool answers to besides the loopback ones (against DNS rebinding). */
+    public AllowedHosts allowedHosts()
+    {
+        return allowedHosts;
     }
 }

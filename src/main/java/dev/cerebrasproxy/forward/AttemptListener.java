@@ -59,6 +59,8 @@ final class AttemptListener implements Response.Listener
     }
 
     private final ProxyCall call;
+    /** How far the attempt's request got: whether it may be replayed when no answer comes. */
+    private final Delivery delivery;
     private final ApiKey key;
     private final KeyPool pool;
     private final ProxyMetrics metrics;
@@ -69,10 +71,14 @@ final class AttemptListener implements Response.Listener
     private Mode mode;
     private ByteArrayOutputStream held;
 
-    /** @param acceptEncoding the client's {@code Accept-Encoding}, or null */
-    AttemptListener(ProxyCall call, ApiKey key, ProxyContext context, String acceptEncoding)
+    /**
+     * @param acceptEncoding the client's {@code Accept-Encoding}, or null
+     * @param delivery watches the attempt's request on its way out
+     */
+    AttemptListener(ProxyCall call, ApiKey key, ProxyContext context, String acceptEncoding, Delivery delivery)
     {
         this.call = call;
+        this.delivery = delivery;
         this.key = key;
         this.pool = context.pool();
         this.metrics = context.metrics();
@@ -88,6 +94,11 @@ final class AttemptListener implements Response.Listener
 
     @Override
     public void onHeaders(Response response)
+    {
+        call.guarded(() -> headers(response));
+    }
+
+    private void headers(Response response)
     {
         metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
         int status = response.getStatus();
@@ -112,6 +123,11 @@ final class AttemptListener implements Response.Listener
 
     @Override
     public void onContent(Response response, Content.Chunk chunk, Runnable demander)
+    {
+        call.guarded(() -> content(response, chunk, demander));
+    }
+
+    private void content(Response response, Content.Chunk chunk, Runnable demander)
     {
         if (mode == Mode.PASS)
         {
@@ -144,13 +160,24 @@ final class AttemptListener implements Response.Listener
     @Override
     public void onComplete(Result result)
     {
+        call.guarded(() -> complete(result));
+    }
+
+    private void complete(Result result)
+    {
         Response response = result.getResponse();
         if (mode == Mode.DISCARD)
             discarded(response);
         else if (result.isFailed() && mode == null && !(result.getFailure() instanceof TimeoutException))
-            // Refused, or closed before a response byte: upstream never answered, so the
-            // request was not served and another attempt cannot charge it twice.
-            call.unanswered(key, result.getFailure());
+        {
+            // No answer byte. Refused, or cut before upstream had the request whole: it cannot
+            // have processed it, so another key may try. Otherwise it may have (and charged
+            // for it), and a replay could run a POST twice.
+            if (delivery.replayable())
+                call.unanswered(key, result.getFailure());
+            else
+                call.dropped(key, result.getFailure());
+        }
         else if (result.isFailed())
             call.failed(key, result.getFailure());
         else if (mode == Mode.DECODE)
@@ -174,10 +201,14 @@ final class AttemptListener implements Response.Listener
         {
             error = UpstreamError.undecodable(e.getMessage());
         }
-        if (KeyFeedback.failed(pool, key, status, headersOf(response), error) == KeyFeedback.Verdict.ANSWER_BUSY)
+        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, status, headersOf(response), error);
+        String code = error.code() == null ? null : key.redact(error.code());
+        if (verdict == KeyFeedback.Verdict.ANSWER_BUSY)
             call.busy(key, decoded);
+        else if (verdict == KeyFeedback.Verdict.REPLAY_SUSPECT)
+            call.serverError(key, key.redact(error.description()), code, decoded);
         else
-            call.aboutTheKey(key, status, key.redact(error.description()), error.code() == null ? null : key.redact(error.code()));
+            call.aboutTheKey(key, status, key.redact(error.description()), code);
     }
 
     /** The answer was in a coding the client did not accept: send it decoded. */

@@ -2,6 +2,7 @@ package dev.cerebrasproxy.forward;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,8 +23,20 @@ final class Attempts
     private final KeyPool.Rotation rotation;
     /** Failed attempts by what happened ("answered 429", "unreachable"); allocated on the first failure. */
     private Map<String, Integer> failures;
+    /** Keys that answered 500 and are not blamed yet; allocated on the first. */
+    private List<Suspect> suspects;
+    private byte[] lastServerError;
     /** Set when the request first waits for a key: it never waits past this. */
     private Instant waitDeadline;
+    /** Times this request was put on the timer: bounded whatever the clock and the pool say. */
+    private int waits;
+
+    /**
+     * A request waits again only when the key it waited for was taken from under it, so a
+     * handful of waits is plenty; the bound keeps a pool that keeps promising "now" (a wait of
+     * zero that finds no key) from rescheduling the request for ever on the timer thread.
+     */
+    static final int MAX_WAITS = 16;
 
     Attempts(KeyPool.Rotation rotation)
     {
@@ -45,6 +58,47 @@ final class Attempts
     void answered(int status)
     {
         failed("answered " + status);
+    }
+
+    /** A key that answered this request 500, not yet blamed: see {@link #suspect}. */
+    record Suspect(ApiKey key, String code)
+    {
+    }
+
+    /**
+     * An attempt answered 500. Whether that was about the key or about the request is known
+     * only later: if another key serves the request, the key is to blame
+     * ({@link #takeSuspects}); if every key answers 500, the request is ({@link #answerOfEveryKey}).
+     *
+     * @param body upstream's answer, decoded, or null if it could not be
+     */
+    void suspect(ApiKey key, String code, byte[] body)
+    {
+        answered(500);
+        if (suspects == null)
+            suspects = new ArrayList<>();
+        suspects.add(new Suspect(key, code));
+        lastServerError = body;
+    }
+
+    /** The keys that answered 500 before another served: each is to blame. Empty the second time. */
+    List<Suspect> takeSuspects()
+    {
+        List<Suspect> taken = suspects == null ? List.of() : suspects;
+        suspects = null;
+        return taken;
+    }
+
+    /**
+     * Upstream's 500 when every key answered this request with a 500 and none is left: a
+     * failure the same request meets on every key is about the request, so the client gets
+     * it as upstream said it and no key is benched. Null otherwise.
+     */
+    byte[] answerOfEveryKey()
+    {
+        if (rotation.hasUntriedKeys() || failures == null || failures.size() != 1 || !failures.containsKey("answered 500"))
+            return null;
+        return lastServerError != null ? lastServerError : "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** An attempt that got no answer at all: refused, or closed before a response byte. */
@@ -81,7 +135,10 @@ final class Attempts
     {
         if (waitDeadline == null)
             waitDeadline = now.plus(grace);
-        return !now.plus(wait).isAfter(waitDeadline);
+        if (wait.isNegative() || waits >= MAX_WAITS || now.plus(wait).isAfter(waitDeadline))
+            return false;
+        waits++;
+        return true;
     }
 
     /** E.g. "3 tried: 2 answered 429, 1 answered 500" or "none tried: 2 cooling, 1 quarantined". */

@@ -1,6 +1,7 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
+import java.net.URI;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -40,13 +41,17 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
 {
     private ProxyContext context;
     private Admission admission;
+    private UpstreamRoute route;
+    private BodyBudget bodyBudget;
     private ProxyHooks hooks;
 
     @Override
     public void init() throws ServletException
     {
         context = ProxyContext.of(getServletContext());
-        admission = new Admission(context.settings().clientTokens(), new UpstreamRoute(context.settings().upstream()), context.metrics());
+        route = new UpstreamRoute(context.settings().upstream());
+        bodyBudget = new BodyBudget(context.settings().maxPendingBodyBytes());
+        admission = new Admission(context.clients(), route, context.metrics());
         TaskScheduler timers = context.scheduler() != null ? context.scheduler()
             // The HTTP client's own timer thread: nothing extra to start or stop.
             : (delay, task) -> getHttpClient().getScheduler().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
@@ -76,8 +81,29 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             {
                 return timers;
             }
+
+            @Override
+            public BodyBudget bodyBudget()
+            {
+                return bodyBudget;
+            }
         };
         super.init();
+    }
+
+    /**
+     * Jetty's own parses the target with {@link java.net.URI}, which throws on queries that
+     * clients send and upstream takes ({@code ?q=a|b}): see {@link RawTargetRequest}.
+     */
+    @Override
+    protected Request newProxyRequest(HttpServletRequest request, String rewrittenTarget)
+    {
+        String origin = route.origin();
+        if (!rewrittenTarget.startsWith(origin))
+            throw new IllegalArgumentException("not a target of this upstream");
+        return new RawTargetRequest(getHttpClient(), URI.create(origin), rewrittenTarget.substring(origin.length()))
+            .method(request.getMethod())
+            .attribute(CLIENT_REQUEST_ATTRIBUTE, request);
     }
 
     @Override
@@ -109,6 +135,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         // direct buffer had to be copied into a new array for it, chunk by chunk.
         client.setUseInputDirectByteBuffers(false);
         return client;
+    }
+
+    /** What bodies still arriving hold now, of PROXY_MAX_PENDING_BODY_BYTES. */
+    long pendingBodyBytes()
+    {
+        return bodyBudget.held();
     }
 
     /** The client that talks to upstream, as configured from web.xml. */

@@ -9,8 +9,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.ProxyError;
+import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
@@ -59,6 +61,12 @@ final class ProxyCall
     private HttpFields forwardedHeaders;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
+    /** The attempt under way upstream, to abort when the call ends without it. */
+    private volatile Request current;
+    /** The request against its client's own limits, once its body is read. */
+    private ClientQuota quota;
+    /** The tokens the answer's usage reported, or -1 while it reported none. */
+    private long reportedTokens = -1;
 
     private ProxyCall(ProxyHooks hooks, ProxyContext context, HttpServletRequest request, HttpServletResponse response, Admission.Admitted admitted) throws IOException
     {
@@ -79,9 +87,50 @@ final class ProxyCall
     {
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
-        ProxyCall call = new ProxyCall(hooks, context, request, response, admitted);
+        ProxyCall call;
+        try
+        {
+            call = new ProxyCall(hooks, context, request, response, admitted);
+        }
+        catch (Throwable failure)
+        {
+            // No call to end it: answer here, or the started async request would wait forever.
+            LOG.warn("{} {} 500 key=- attempts=0 client={}: the proxy failed on this request", request.getMethod(), request.getRequestURI(), admitted.client(), failure);
+            try
+            {
+                ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + ").").sendTo(response, "Connection", "close");
+            }
+            finally
+            {
+                async.complete();
+            }
+            return;
+        }
         request.setAttribute(ATTRIBUTE, call);
-        call.readBody();
+        call.guarded(call::readBody);
+    }
+
+    /** Something the call does on a thread that would drop what it throws (a timer, a callback). */
+    @FunctionalInterface
+    interface Step
+    {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a step of the call; whatever it throws ends the call ({@link #crashed}) instead
+     * of escaping to a thread that would log it at best and leave the client waiting.
+     */
+    void guarded(Step step)
+    {
+        try
+        {
+            step.run();
+        }
+        catch (Throwable failure)
+        {
+            crashed(failure);
+        }
     }
 
     /** The call of a request that {@link #start} took on. */
@@ -97,17 +146,24 @@ final class ProxyCall
         // Over h2 a body needs neither header (its DATA frames carry it): read what comes.
         if (!declared && request.getProtocol().startsWith("HTTP/1."))
         {
-            nextAttempt();
+            withinClientLimits();
             return;
         }
-        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), new RequestBodyReader.Outcome()
+        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), hooks.bodyBudget(), new RequestBodyReader.Outcome()
         {
+            @Override
+            public void bodyOverBudget(long budget)
+            {
+                answer(ProxyError.server(503, "proxy_overloaded", "The proxy holds as many request bodies still arriving as it may (" + budget
+                    + " bytes together; see PROXY_MAX_PENDING_BODY_BYTES). Retry shortly."), null, "Connection", "close", "Retry-After", "1");
+            }
+
             @Override
             public void bodyRead(RequestBody read)
             {
                 // An h2 request that ended with its headers had none: send none either.
                 body = declared || read.length() > 0 ? read : null;
-                nextAttempt();
+                guarded(ProxyCall.this::withinClientLimits);
             }
 
             @Override
@@ -129,9 +185,29 @@ final class ProxyCall
         });
     }
 
+    /**
+     * The client's own limits, checked before the pool is asked for a key (and before any
+     * queue for one): a client over its limit gets its 429 (or 403 for a model it may not
+     * use) here, touches no key and waits behind no one.
+     */
+    private void withinClientLimits()
+    {
+        quota = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding"));
+        if (quota.refusal() != null)
+        {
+            context.metrics().refusedByClientLimit(client, quota.refusal().code());
+            answer(quota.error(), null, quota.refusalHeaders());
+            return;
+        }
+        nextAttempt();
+    }
+
     /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
     private void nextAttempt()
     {
+        // An aborted attempt reports in after the call ended (crashed, the client left): nothing more goes upstream.
+        if (ended.get())
+            return;
         ApiKey key = attempts.next();
         if (key == null)
         {
@@ -143,9 +219,10 @@ final class ProxyCall
         Request upstream = hooks.newUpstreamRequest(request, target);
         upstream.headers(headers -> headers.clear().add(forwardedHeaders).put(HttpHeader.AUTHORIZATION, key.authorization()));
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        if (body != null)
-            upstream.body(body.toContent());
-        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding")));
+        Delivery delivery = new Delivery(request.getMethod());
+        delivery.watch(upstream, body == null ? null : body.toContent());
+        current = upstream;
+        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding"), delivery));
     }
 
     /**
@@ -161,10 +238,16 @@ final class ProxyCall
                 "The proxy could not get an answer from upstream with any of its " + context.pool().size() + " keys (connection refused or closed before a response)."), null);
             return;
         }
+        byte[] everyKeysAnswer = attempts.answerOfEveryKey();
+        if (everyKeysAnswer != null)
+        {
+            passOnServerError(everyKeysAnswer);
+            return;
+        }
         Duration wait = attempts.untilAnUntriedKeyRecovers();
         if (wait != null && attempts.mayWait(context.pool().now(), wait, context.settings().waitForKey()))
         {
-            hooks.timers().runAfter(wait, this::nextAttempt);
+            hooks.timers().runAfter(wait, () -> guarded(this::nextAttempt));
             return;
         }
         NoKeyAvailable.Answer answer = NoKeyAvailable.of(attempts, context.pool());
@@ -183,9 +266,13 @@ final class ProxyCall
      */
     void begin(ApiKey key, Response upstream, int decodedLength)
     {
+        if (upstream.getStatus() / 100 == 2)
+            blameServerErrors();
         relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos);
         response.setStatus(upstream.getStatus());
+        ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
+        quota.setHeadersOn(response);
         if (decodedLength >= 0)
             response.setContentLength(decodedLength);
         if (relay.streaming())
@@ -211,13 +298,17 @@ final class ProxyCall
             return;
         UsageScanner.Usage used = relay.usage();
         if (used != null)
+        {
+            reportedTokens = used.promptTokens() + used.completionTokens();
             context.metrics().tokens(key, client, used.promptTokens(), used.completionTokens());
+        }
         complete(status, key);
     }
 
     /** The attempt failed without a replayable answer: silent, cut off, undecodable. */
     void failed(ApiKey key, Throwable failure)
     {
+        context.pool().inconclusive(key, brief(failure));
         if (response.isCommitted())
         {
             if (!ended.compareAndSet(false, true))
@@ -226,7 +317,7 @@ final class ProxyCall
             LOG.info("{} {}: key {}: the response was cut off after it began ({})", request.getMethod(), request.getRequestURI(), key, brief(failure));
             count(response.getStatus(), key);
             // After the chunk in flight, if any: what reached us before the failure is delivered.
-            writer.whenIdle(() -> hooks.endAbnormally(request, response, 502));
+            writer.whenIdle(() -> endAbnormally(502));
             return;
         }
         if (failure instanceof TimeoutException)
@@ -244,6 +335,22 @@ final class ProxyCall
         }
     }
 
+    /** Another key served this request: the 500s before it were about their keys, which now rest. */
+    private void blameServerErrors()
+    {
+        for (Attempts.Suspect suspect : attempts.takeSuspects())
+            context.pool().serverError(suspect.key(), suspect.code() != null ? suspect.code() : "http_500");
+    }
+
+    /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
+    void serverError(ApiKey key, String reason, String code, byte[] body)
+    {
+        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, reason);
+        attempts.suspect(key, code, body);
+        context.metrics().retried(key, "answered_500", code);
+        nextAttempt();
+    }
+
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
@@ -258,8 +365,17 @@ final class ProxyCall
     {
         LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
         attempts.unreachable();
+        context.pool().inconclusive(key, "unreachable");
         context.metrics().retried(key, "unreachable", null);
         nextAttempt();
+    }
+
+    /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
+    void dropped(ApiKey key, Throwable failure)
+    {
+        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        answer(ProxyError.server(502, "upstream_dropped",
+            "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
     }
 
     /**
@@ -274,13 +390,30 @@ final class ProxyCall
         LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", request.getMethod(), request.getRequestURI(), key, retryAfter.millis());
         try
         {
-            ProxyError.sendJson(response, 429, upstreamBody, retryAfter.headers());
+            ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send 429 to the client", e);
         }
         complete(429, key);
+    }
+
+    /** Every key answered this request 500: about the request, so it gets upstream's answer and no key rests. */
+    private void passOnServerError(byte[] upstreamBody)
+    {
+        if (!ended.compareAndSet(false, true))
+            return;
+        LOG.info("{} {}: every key answered 500; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI());
+        try
+        {
+            ProxyError.sendJson(response, 500, upstreamBody);
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not send 500 to the client", e);
+        }
+        complete(500, null);
     }
 
     /** Answers the client with the proxy's own error and ends the call. */
@@ -290,28 +423,98 @@ final class ProxyCall
             return;
         try
         {
-            error.sendTo(response, headers);
+            error.sendTo(response, ClientQuota.withHeadersOf(quota, headers));
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send {} to the client", error.status(), e);
         }
         complete(error.status(), key);
     }
 
+    /**
+     * A step of the call threw: a defect of the proxy, or of a container or library under
+     * it. The call ends at once, in the same shape as any other end: upstream's exchange
+     * aborted, the client told (a 500 in the error shape, or an abnormal end once its
+     * answer has begun), and the request's one log line, at WARN with the cause.
+     */
+    void crashed(Throwable failure)
+    {
+        Request attempt = current;
+        if (attempt != null)
+            attempt.abort(failure);
+        if (!ended.compareAndSet(false, true))
+        {
+            LOG.debug("{} {}: failure after the call ended", request.getMethod(), request.getRequestURI(), failure);
+            return;
+        }
+        int status = response.isCommitted() ? response.getStatus() : 500;
+        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", request.getMethod(), request.getRequestURI(), status, attempts.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, failure);
+        context.metrics().answered(null, client, status);
+        if (response.isCommitted())
+        {
+            endAbnormally(status);
+            return;
+        }
+        try
+        {
+            ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + "); it was not answered upstream's way.")
+                .sendTo(response, "Connection", "close");
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not send 500 to the client", e);
+        }
+        completeAsync();
+    }
+
+    /** Ends a response that has begun so the client can tell it is cut (no terminal chunk), and completes it. */
+    private void endAbnormally(int status)
+    {
+        try
+        {
+            hooks.endAbnormally(request, response, status);
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not end the response abnormally", e);
+            completeAsync();
+        }
+    }
+
     private void complete(int status, ApiKey key)
     {
         count(status, key);
-        request.getAsyncContext().complete();
+        completeAsync();
+    }
+
+    private void completeAsync()
+    {
+        try
+        {
+            if (request.isAsyncStarted())
+                request.getAsyncContext().complete();
+        }
+        catch (IllegalStateException alreadyCompleted)
+        {
+            LOG.debug("the request was already complete", alreadyCompleted);
+        }
     }
 
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
     private void count(int status, ApiKey key)
     {
+        if (quota != null && quota.refusal() == null)
+        {
+            quota.settle(reportedTokens, relay != null && status / 100 == 2);
+            // Only a model upstream served is named: made-up names in failed requests must not grow the table.
+            context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
+        }
         context.metrics().answered(key, client, status);
         if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000);
+            LOG.info("{} {} {} key={} attempts={} client={} {}ms{}", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+                (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : "");
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */

@@ -23,4 +23,7 @@ interface ProxyHooks
 
     /** Runs the timers of calls that wait for a key, on the pool's clock. */
     TaskScheduler timers();
+
+    /** The memory that all bodies still arriving share. */
+    BodyBudget bodyBudget();
 }

@@ -54,6 +54,10 @@ final class Relay
     {
         if (decoded && (HttpHeader.CONTENT_ENCODING.is(name) || HttpHeader.CONTENT_LENGTH.is(name)))
             return null;
+        // The response has its own (ResponseStamp): a second Date makes clients that merge
+        // repeated headers (the Vercel AI SDK) see an unparsable one.
+        if (HttpHeader.DATE.is(name) || HttpHeader.SERVER.is(name))
+            return null;
         // An upstream that echoes the key in a header must not hand it to the client.
         return key.appearsIn(value) ? null : value;
     }

@@ -11,6 +11,9 @@ import org.eclipse.jetty.client.Request;
  */
 final class RequestBody
 {
+    /** Each chunk handed to the HTTP client's sender; no copy, views of the one array. */
+    private static final int SLICE = 64 * 1024;
+
     private final byte[] bytes;
     private final int length;
 
@@ -25,13 +28,27 @@ final class RequestBody
         return length;
     }
 
+    /** The bytes, to read without copying (the client's limits look for the model and the token estimate). */
+    java.io.InputStream open()
+    {
+        return new java.io.ByteArrayInputStream(bytes, 0, length);
+    }
+
     /**
      * A fresh content for one upstream attempt. It has no content type of its own: the
      * client's {@code Content-Type} header, or its absence, is what upstream sees.
      */
     Request.Content toContent()
     {
-        ByteBuffer view = ByteBuffer.wrap(bytes, 0, length).asReadOnlyBuffer();
-        return new ByteBufferRequestContent((String)null, view);
+        // In slices, so that the sender takes the last one only when the rest is out: what
+        // tells a body cut half sent (safe to replay) from one upstream may have whole (see Delivery).
+        int slices = Math.max(1, (length + SLICE - 1) / SLICE);
+        ByteBuffer[] views = new ByteBuffer[slices];
+        for (int i = 0; i < slices; i++)
+        {
+            int from = i * SLICE;
+            views[i] = ByteBuffer.wrap(bytes, from, Math.min(SLICE, length - from)).slice().asReadOnlyBuffer();
+        }
+        return new ByteBufferRequestContent((String)null, views);
     }
 }

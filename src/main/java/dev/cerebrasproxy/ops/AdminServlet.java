@@ -30,6 +30,8 @@ public abstract class AdminServlet extends HttpServlet
     @Override
     protected final void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
+        if (access.exchange(request, response))
+            return;
         if (access.allows(request))
             answer(request, response);
         else

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 import com.google.gson.JsonObject;
+import dev.cerebrasproxy.Drain;
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.WholeBody;
@@ -20,18 +21,22 @@ import jakarta.servlet.http.HttpServletResponse;
  * {@code /_proxy/health} and {@code /_proxy/health/live}: the webapp runs (200).
  * {@code /_proxy/health/ready}: some key can serve now (200), or none can (503, with
  * the keys counted by state and when the soonest is back), so a load balancer can send
- * traffic to another instance meanwhile. Needs no token: it tells nothing secret.
+ * traffic to another instance meanwhile; also 503, {@code "draining"}, once the container
+ * is stopping. Needs no token: it tells nothing secret.
  */
 public class HealthServlet extends HttpServlet
 {
     static final String READY_PATH = "/_proxy/health/ready";
 
     private KeyPool pool;
+    private Drain drain;
 
     @Override
     public void init()
     {
-        pool = ProxyContext.of(getServletContext()).pool();
+        ProxyContext context = ProxyContext.of(getServletContext());
+        pool = context.pool();
+        drain = context.drain();
     }
 
     @Override
@@ -43,14 +48,23 @@ public class HealthServlet extends HttpServlet
         if (READY_PATH.equals(request.getServletPath()))
         {
             Duration wait = pool.untilAnyKeyRecovers();
-            boolean ready = wait.isZero() || wait.isNegative();
-            status = ready ? 200 : 503;
-            body.addProperty("status", ready ? "ready" : "not_ready");
-            JsonObject counts = new JsonObject();
             Map<KeyState, Integer> byState = ProxyMetrics.countByState(pool.snapshot());
+            boolean draining = drain.draining();
+            // Ready only with a key in rotation: a quarantined key that is merely due for its
+            // re-check may well be refused again.
+            boolean ready = !draining && byState.getOrDefault(KeyState.AVAILABLE, 0) > 0;
+            status = ready ? 200 : 503;
+            body.addProperty("status", ready ? "ready" : draining ? "draining" : "not_ready");
+            JsonObject counts = new JsonObject();
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
-            if (!ready)
+            if (draining)
+            {
+                // A stopping instance: no Retry-After, it will not be back.
+                body.addProperty("message", "This instance is stopping: it finishes the requests it has (up to " + drain.grace().toSeconds() + " s) and takes no new ones.");
+                headers = new String[] {"Cache-Control", "no-store", "Connection", "close"};
+            }
+            else if (!ready)
             {
                 long seconds = RetryAfter.of(wait).seconds();
                 body.addProperty("message", "No key can serve now (" + byState.entrySet().stream()

@@ -33,6 +33,7 @@ public final class ProxyMetrics
     private final Counter requests;
     private final Counter retries;
     private final Counter tokens;
+    private final Counter clientRefusals;
     private final Histogram upstreamLatency;
     private final Histogram firstEvent;
 
@@ -49,6 +50,9 @@ public final class ProxyMetrics
         tokens = Counter.builder().name("cerebras_proxy_tokens")
             .help("Tokens used, as the answers' usage reported them, by key, client and kind (prompt or completion).")
             .labelNames("key", "client", "kind").register(registry);
+        clientRefusals = Counter.builder().name("cerebras_proxy_client_limit_refusals")
+            .help("Requests refused for their client's own limits before any key was used, by client and reason (client_request_limit_exceeded, client_token_limit_exceeded, client_daily_token_limit_exceeded, model_not_allowed).")
+            .labelNames("client", "reason").register(registry);
         upstreamLatency = Histogram.builder().name("cerebras_proxy_upstream_latency").unit(Unit.SECONDS)
             .help("Time from sending an attempt upstream to its response headers, by key.")
             .labelNames("key").classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
@@ -106,6 +110,12 @@ public final class ProxyMetrics
     {
         retries.labelValues(key.name(), reason).inc();
         ledger.keyError(key.name(), code != null ? code : reason);
+    }
+
+    /** A request was refused for its client's own limit (the reason is the answer's code); its answer is counted by {@link #answered} too. */
+    public void refusedByClientLimit(String client, String reason)
+    {
+        clientRefusals.labelValues(client, reason).inc();
     }
 
     /** Upstream's response headers arrived this long after the attempt was sent. */

@@ -35,6 +35,27 @@ final class StatusPage
         new Column<>("Tokens", "tokens", StatusReport.ClientRow::tokens),
         new Column<>("Last error", "lastError", StatusReport.ClientRow::lastError));
 
+    /** Each configured client against its own limits; "-" where it has no such limit. */
+    private static final List<Column<StatusReport.LimitRow>> LIMIT_COLUMNS = List.of(
+        new Column<>("Client", "name", StatusReport.LimitRow::name),
+        new Column<>("Models", "models", StatusReport.LimitRow::models),
+        new Column<>("Requests/min", "requestsPerMinute", StatusReport.LimitRow::requestsPerMinute),
+        new Column<>("this minute", "requestsThisMinute", StatusReport.LimitRow::requestsThisMinute),
+        new Column<>("left", "requestsLeft", StatusReport.LimitRow::requestsLeft),
+        new Column<>("Tokens/min", "tokensPerMinute", StatusReport.LimitRow::tokensPerMinute),
+        new Column<>("this minute", "tokensThisMinute", StatusReport.LimitRow::tokensThisMinute),
+        new Column<>("left", "tokensLeftThisMinute", StatusReport.LimitRow::tokensLeftThisMinute),
+        new Column<>("Tokens/day", "tokensPerDay", StatusReport.LimitRow::tokensPerDay),
+        new Column<>("today (UTC)", "tokensToday", StatusReport.LimitRow::tokensToday),
+        new Column<>("left", "tokensLeftToday", StatusReport.LimitRow::tokensLeftToday));
+
+    private static final List<Column<UsageLedger.DayUse>> DAY_COLUMNS = List.of(
+        new Column<>("Day (UTC)", "day", UsageLedger.DayUse::day),
+        new Column<>("Client", "client", UsageLedger.DayUse::client),
+        new Column<>("Model", "model", UsageLedger.DayUse::model),
+        new Column<>("Requests", "requests", UsageLedger.DayUse::requests),
+        new Column<>("Tokens", "tokens", UsageLedger.DayUse::tokens));
+
     private StatusPage()
     {
     }
@@ -52,6 +73,10 @@ final class StatusPage
         table(html, "keys", KEY_COLUMNS, report.keys(), row -> row.state());
         html.append("<h2>Clients</h2>\n");
         table(html, "clients", CLIENT_COLUMNS, report.clients(), row -> "");
+        html.append("<h2>Client limits</h2>\n");
+        table(html, "limits", LIMIT_COLUMNS, report.limits(), row -> "");
+        html.append("<h2>Usage by day, client and model (since start)</h2>\n");
+        table(html, "days", DAY_COLUMNS, report.usageByDay(), row -> "");
         html.append("<script nonce=\"").append(nonce).append("\">").append(script()).append("</script>\n</body></html>\n");
         return html.toString();
     }
@@ -66,10 +91,16 @@ final class StatusPage
         {
             html.append("<tr class=\"").append(escape(rowClass.apply(row))).append("\">");
             for (Column<R> column : columns)
-                html.append("<td class=\"").append(column.field()).append("\">").append(escape(String.valueOf(column.value().apply(row)))).append("</td>");
+                html.append("<td class=\"").append(column.field()).append("\">").append(escape(text(column.value().apply(row)))).append("</td>");
             html.append("</tr>");
         }
         html.append("</tbody></table>\n");
+    }
+
+    /** A value as the page shows it: "-" for a limit the client does not have (null), as the script does. */
+    private static String text(Object value)
+    {
+        return value == null ? "-" : String.valueOf(value);
     }
 
     static String escape(String text)
@@ -98,7 +129,7 @@ final class StatusPage
         return list.append(']').toString();
     }
 
-    /** Keeps the query (it carries ?token= when the page needs one) so each refresh is let in like the page was. */
+    /** Each refresh is let in like the page was: by the admin cookie, which a same-origin fetch carries. */
     private static String script()
     {
         return """
@@ -114,7 +145,7 @@ final class StatusPage
                   fields.forEach(function (field) {
                     var td = document.createElement('td');
                     td.className = field;
-                    td.textContent = String(row[field]);
+                    td.textContent = row[field] === null || row[field] === undefined ? '-' : String(row[field]);
                     tr.appendChild(td);
                   });
                   body.appendChild(tr);
@@ -123,7 +154,7 @@ final class StatusPage
               }
               function refresh() {
                 var updated = document.getElementById('updated');
-                fetch('status.json' + location.search, {cache: 'no-store', credentials: 'same-origin'})
+                fetch('status.json', {cache: 'no-store', credentials: 'same-origin'})
                   .then(function (response) {
                     if (!response.ok) throw new Error('HTTP ' + response.status);
                     return response.json();
@@ -131,6 +162,8 @@ final class StatusPage
                   .then(function (report) {
                     fill('keys', report.keys, %s, function (row) { return row.state; });
                     fill('clients', report.clients, %s, function () { return ''; });
+                    fill('limits', report.limits, %s, function () { return ''; });
+                    fill('days', report.usageByDay, %s, function () { return ''; });
                     updated.className = '';
                     updated.textContent = 'Updated ' + new Date().toLocaleTimeString() + ', every %d s.';
                   })
@@ -142,7 +175,7 @@ final class StatusPage
               }
               setTimeout(refresh, %d);
             })();
-            """.formatted(fields(KEY_COLUMNS), fields(CLIENT_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
+            """.formatted(fields(KEY_COLUMNS), fields(CLIENT_COLUMNS), fields(LIMIT_COLUMNS), fields(DAY_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
     }
 
     private static final String CSS = """

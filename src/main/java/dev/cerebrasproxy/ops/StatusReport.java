@@ -7,6 +7,9 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
+import dev.cerebrasproxy.access.ClientCounters;
+import dev.cerebrasproxy.access.ClientLimits;
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.CooldownPolicy;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeySnapshot;
@@ -17,7 +20,7 @@ import dev.cerebrasproxy.pool.KeyState;
  * use. Names only, never a key's or a token's value. It knows nothing of HTTP or HTML,
  * so the page and its JSON twin show the same thing.
  */
-record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
+record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay)
 {
     /**
      * @param state available, cooling or quarantined
@@ -32,7 +35,37 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
     {
     }
 
-    static StatusReport of(KeyPool pool, UsageLedger ledger)
+    /**
+     * A configured client's limits and where it stands in the current UTC minute and day.
+     * A limit it does not have, and so what is left of it, is null.
+     *
+     * @param models the models it may use, or "any"
+     */
+    record LimitRow(String name, String models, Long requestsPerMinute, long requestsThisMinute, Long requestsLeft,
+        Long tokensPerMinute, long tokensThisMinute, Long tokensLeftThisMinute, Long tokensPerDay, long tokensToday, Long tokensLeftToday)
+    {
+        static LimitRow of(Clients.Standing standing)
+        {
+            ClientLimits limits = standing.limits();
+            ClientCounters.Use use = standing.use();
+            return new LimitRow(standing.name(), limits.models() == null ? "any" : String.join(", ", limits.models().stream().sorted().toList()),
+                limit(limits.requestsPerMinute()), use.requestsThisMinute(), left(limits.requestsPerMinute(), use.requestsThisMinute()),
+                limit(limits.tokensPerMinute()), use.tokensThisMinute(), left(limits.tokensPerMinute(), use.tokensThisMinute()),
+                limit(limits.tokensPerDay()), use.tokensToday(), left(limits.tokensPerDay(), use.tokensToday()));
+        }
+
+        private static Long limit(long limit)
+        {
+            return limit == ClientLimits.UNLIMITED ? null : limit;
+        }
+
+        private static Long left(long limit, long used)
+        {
+            return limit == ClientLimits.UNLIMITED ? null : Math.max(0, limit - used);
+        }
+    }
+
+    static StatusReport of(KeyPool pool, UsageLedger ledger, Clients clientsNow)
     {
         Instant now = pool.now();
         Map<String, UsageLedger.Usage> usageByKey = ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
@@ -45,7 +78,8 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients)
         List<ClientRow> clients = ledger.byClient().stream()
             .map(c -> new ClientRow(c.name(), c.requests(), c.errors(), c.totalTokens(), c.lastError() == null ? "" : c.lastError()))
             .toList();
-        return new StatusReport(keys, clients);
+        List<LimitRow> limits = clientsNow.standings().stream().map(LimitRow::of).toList();
+        return new StatusReport(keys, clients, limits, ledger.byDayClientAndModel());
     }
 
     private static String recovers(KeySnapshot key, Instant now)

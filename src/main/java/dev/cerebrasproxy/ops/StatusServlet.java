@@ -9,6 +9,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.KeyPool;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -27,18 +28,20 @@ public class StatusServlet extends AdminServlet
 
     private KeyPool pool;
     private UsageLedger ledger;
+    private Clients clients;
 
     @Override
     void init(ProxyContext context)
     {
         pool = context.pool();
         ledger = context.ledger();
+        clients = context.clients();
     }
 
     @Override
     void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        StatusReport report = StatusReport.of(pool, ledger);
+        StatusReport report = StatusReport.of(pool, ledger, clients);
         if (JSON_PATH.equals(request.getServletPath()))
         {
             send(response, "application/json", GSON.toJson(report));
@@ -54,7 +57,7 @@ public class StatusServlet extends AdminServlet
     {
         response.setHeader("Cache-Control", "no-store");
         response.setHeader("X-Content-Type-Options", "nosniff");
-        // The URL may carry ?token=: never send it on to another site.
+        // Nothing of the page's address goes to another site.
         response.setHeader("Referrer-Policy", "no-referrer");
         WholeBody.send(response, 200, contentType, body.getBytes(StandardCharsets.UTF_8), headers);
     }

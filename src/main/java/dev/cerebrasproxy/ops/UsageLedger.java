@@ -1,5 +1,8 @@
 package dev.cerebrasproxy.ops;
 
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -40,6 +43,22 @@ public final class UsageLedger
 
     private final ConcurrentMap<String, Counters> keys = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counters> clients = new ConcurrentHashMap<>();
+    /** The model of the day's requests that upstream did not serve, whatever they named. */
+    public static final String NOT_SERVED = "(not served)";
+    /** Requests and tokens by UTC day, client and model, since start. */
+    private final ConcurrentMap<DayUse.Key, Counters> byDay = new ConcurrentHashMap<>();
+
+    /**
+     * One client's use of one model on one UTC day.
+     *
+     * @param model the model the requests named, or "-" for those that named none
+     */
+    public record DayUse(String day, String client, String model, long requests, long tokens)
+    {
+        record Key(String day, String client, String model)
+        {
+        }
+    }
 
     /** A request answered with {@code status} using this key (may be null) for this client (may be null). */
     public void answered(String key, String client, int status)
@@ -60,6 +79,26 @@ public final class UsageLedger
     {
         addTokens(keys, key, promptTokens, completionTokens);
         addTokens(clients, client, promptTokens, completionTokens);
+    }
+
+    /** An admitted request ended; its answer's usage reported {@code tokens} (0 when it reported none). */
+    public void usedModel(Instant now, String client, String model, long tokens)
+    {
+        if (client == null)
+            return;
+        String day = LocalDate.ofInstant(now, ZoneOffset.UTC).toString();
+        Counters counters = byDay.computeIfAbsent(new DayUse.Key(day, client, model == null ? "-" : model), k -> new Counters());
+        counters.requests.increment();
+        counters.promptTokens.add(Math.max(0, tokens)); // all of the answer's tokens: this table does not split them
+    }
+
+    /** Each day's use by client and model since start, newest day first. */
+    public List<DayUse> byDayClientAndModel()
+    {
+        List<DayUse> all = new ArrayList<>(byDay.size());
+        byDay.forEach((key, counters) -> all.add(new DayUse(key.day(), key.client(), key.model(), counters.requests.sum(), counters.promptTokens.sum())));
+        all.sort(Comparator.comparing(DayUse::day).reversed().thenComparing(DayUse::client).thenComparing(DayUse::model));
+        return all;
     }
 
     public List<Usage> byKey()

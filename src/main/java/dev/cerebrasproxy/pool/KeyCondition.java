@@ -13,7 +13,9 @@ import java.time.Instant;
  * @param until for COOLING, when the key may serve again; for QUARANTINED, when it is
  * re-checked next; null for AVAILABLE
  * @param strikes failures in a row, which make the guessed cooldowns grow
- * @param probing for QUARANTINED: one request is re-checking the key right now
+ * @param probing for QUARANTINED: one request is re-checking the key right now, and
+ * {@code until} is when that re-check counts as lost (a request that never reported back
+ * must not keep the key out for ever: past it, the next request re-checks)
  */
 record KeyCondition(KeyState state, Instant until, String lastError, int strikes, boolean probing)
 {
@@ -26,7 +28,7 @@ record KeyCondition(KeyState state, Instant until, String lastError, int strikes
 
     boolean isRecheckDueAt(Instant now)
     {
-        return state == KeyState.QUARANTINED && !probing && !now.isBefore(until);
+        return state == KeyState.QUARANTINED && !now.isBefore(until);
     }
 
     KeyState stateAt(Instant now)
@@ -37,7 +39,8 @@ record KeyCondition(KeyState state, Instant until, String lastError, int strikes
     /** When this key can next be used: now if it can serve or is due a re-check. */
     Instant usableFrom(Instant now)
     {
-        if (canServeAt(now) || isRecheckDueAt(now))
+        // Never in the past, whatever the state: a wait computed from it is never negative.
+        if (canServeAt(now) || isRecheckDueAt(now) || until == null || until.isBefore(now))
             return now;
         return until;
     }
@@ -66,6 +69,19 @@ record KeyCondition(KeyState state, Instant until, String lastError, int strikes
         if (state == KeyState.QUARANTINED)
             return probing ? new KeyCondition(KeyState.AVAILABLE, null, lastError, 0, false) : this;
         return strikes == 0 ? this : new KeyCondition(state, until, lastError, 0, false);
+    }
+
+    /**
+     * The re-check under way got an answer that says nothing about the key (502, 503, 504,
+     * refused, timed out, Cerebras busy): the key stays quarantined and the next re-check
+     * is at {@code nextRecheck}. Anything but a re-check is left as it is.
+     */
+    KeyCondition recheckInconclusive(Instant nextRecheck)
+    {
+        if (state != KeyState.QUARANTINED || !probing)
+            return this;
+        // lastError keeps the refusal that quarantined the key: that is still what is known of it.
+        return new KeyCondition(KeyState.QUARANTINED, nextRecheck, lastError, strikes, false);
     }
 
     KeyCondition withLastError(String error)

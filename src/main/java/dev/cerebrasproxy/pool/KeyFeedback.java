@@ -13,7 +13,13 @@ public final class KeyFeedback
         /** Another key may serve: send the same request with the next one. */
         REPLAY,
         /** Cerebras itself is out of capacity: no key would help, tell the client to come back soon. */
-        ANSWER_BUSY
+        ANSWER_BUSY,
+        /**
+         * A 500: replay, but it is not yet known whether it was about the key or about the
+         * request. The pool has learnt nothing; the call blames the key only if another key
+         * then serves the same request ({@link KeyPool#serverError}).
+         */
+        REPLAY_SUSPECT
     }
 
     private KeyFeedback()
@@ -44,6 +50,8 @@ public final class KeyFeedback
     {
         if (status < 500)
             pool.served(key);
+        else
+            pool.inconclusive(key, "answered " + status);
         RateLimitHeaders.Window spent = RateLimitHeaders.read(headers, pool.now()).exhaustedWindow();
         if (spent != null)
             pool.exhausted(key, spent.reset(), spent.name());
@@ -69,7 +77,7 @@ public final class KeyFeedback
         }
         else
         {
-            pool.serverError(key, code);
+            return Verdict.REPLAY_SUSPECT;
         }
         return Verdict.REPLAY;
     }

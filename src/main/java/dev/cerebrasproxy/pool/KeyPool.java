@@ -144,7 +144,17 @@ public final class KeyPool
     /** Upstream had no capacity; another key would not have helped, and this one is not to blame. */
     public void busy(ApiKey key, String code)
     {
-        about(key, pooled -> pooled.busy(code));
+        about(key, pooled -> pooled.busy(now(), code));
+    }
+
+    /**
+     * An attempt with this key got no answer that says anything about the key: upstream
+     * failing (502, 503, 504), unreachable, silent past the idle timeout, or the attempt
+     * aborted. Ends a re-check under way without a verdict.
+     */
+    public void inconclusive(ApiKey key, String what)
+    {
+        about(key, pooled -> pooled.inconclusive(now(), what));
     }
 
     /** Returns every key to rotation and forgets what upstream said, as a reload would. */

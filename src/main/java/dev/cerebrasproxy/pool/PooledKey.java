@@ -108,11 +108,25 @@ final class PooledKey
             LOG.info("key {} failed its re-check ({}); it stays quarantined", key, reason);
     }
 
-    /** Upstream had no capacity: not the key's fault, so only noted. */
-    void busy(String code)
+    /** Upstream had no capacity: not the key's fault, so only noted (and a re-check under way learnt nothing). */
+    void busy(Instant now, String code)
     {
         failures.increment();
-        update(c -> c.withLastError(code));
+        inconclusive(now, code);
+        update(c -> c.state() == KeyState.QUARANTINED ? c : c.withLastError(code));
+    }
+
+    /**
+     * An attempt with this key ended without saying anything about the key (502, 503, 504,
+     * refused, timed out, aborted). Only a re-check under way cares: it ends here, and the
+     * key waits for the next one, so no request finds a key that is neither usable nor due.
+     */
+    void inconclusive(Instant now, String what)
+    {
+        KeyCondition before = update(c -> c.recheckInconclusive(now.plus(policy.quarantineRecheck())));
+        if (before.state() == KeyState.QUARANTINED && before.probing())
+            LOG.info("key {}: its re-check was inconclusive ({}); it stays quarantined and is re-checked again in {}",
+                key, what, CooldownPolicy.readable(policy.quarantineRecheck()));
     }
 
     void reset()

@@ -3,10 +3,12 @@ package dev.cerebrasproxy.access;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 
 import com.google.gson.JsonObject;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.ProxyExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,10 +44,41 @@ class AdminAccessTest
         assertEquals(401, status("/_proxy/status"));
         assertEquals(401, status("/_proxy/status.json"));
         assertEquals(401, status("/_proxy/status?token=wrong"));
-        assertEquals(200, status("/_proxy/status?token=admin-token-7"));
-        assertEquals(200, status("/_proxy/status.json?token=admin-token-7"));
         assertEquals(200, status("/_proxy/status", "Authorization", "Bearer admin-token-7"));
+        assertEquals(200, status("/_proxy/status.json", "Authorization", "Bearer admin-token-7"));
         assertEquals(0, proxy.upstream().received().size());
+    }
+
+    /**
+     * ?token= is used once: exchanged for a cookie that is not the token, and the browser is
+     * sent to the address without it, so no refresh, access log or history holds the token.
+     */
+    @Test
+    void aTokenInTheAddressIsExchangedForACookieAndLeavesTheAddress() throws Exception
+    {
+        int mark = LogCapture.mark();
+        HttpResponse<String> exchanged = get("/_proxy/status?token=admin-token-7");
+        assertEquals(303, exchanged.statusCode());
+        assertEquals("/_proxy/status", exchanged.headers().firstValue("Location").orElseThrow());
+        assertEquals("no-store", exchanged.headers().firstValue("Cache-Control").orElse(""));
+        String setCookie = exchanged.headers().firstValue("Set-Cookie").orElseThrow();
+        assertFalse(setCookie.contains("admin-token-7"), "the cookie is not the token: " + setCookie);
+        List<String> attributes = List.of(setCookie.split(";\\s*"));
+        String cookie = attributes.get(0);
+        assertTrue(cookie.startsWith(AdminAccess.COOKIE + "="), setCookie);
+        assertTrue(attributes.containsAll(List.of("Path=/_proxy/", "HttpOnly", "SameSite=Strict")), setCookie);
+        assertFalse(attributes.contains("Secure"), "plain HTTP: a Secure cookie would never come back");
+
+        assertEquals(200, status("/_proxy/status", "Cookie", cookie));
+        assertEquals(200, status("/_proxy/status.json", "Cookie", cookie));
+        assertEquals(200, status("/_proxy/metrics", "Cookie", cookie));
+        assertEquals(401, status("/_proxy/status.json", "Cookie", AdminAccess.COOKIE + "=admin-token-7"), "the token itself is no cookie");
+        assertEquals(401, status("/_proxy/status.json", "Cookie", cookie + "x"));
+
+        // Other parameters stay; the token goes, wherever it is.
+        assertEquals("/_proxy/status.json?a=1&b=2", get("/_proxy/status.json?a=1&token=admin-token-7&b=2").headers().firstValue("Location").orElseThrow());
+        String log = LogCapture.since(mark);
+        assertFalse(log.contains("admin-token-7") || log.contains(cookie.substring(cookie.indexOf('=') + 1)), "neither token nor cookie is logged");
     }
 
     /** The refusal is the one 401 of every admin endpoint (it was invalid_request_error / admin_token_required here before AdminGate went). */
@@ -59,11 +92,10 @@ class AdminAccessTest
         assertEquals(401, status("/_proxy/status.json"));
         assertEquals(401, status("/_proxy/status?token=wrong"));
 
-        HttpResponse<String> page = get("/_proxy/status?token=admin-token-7");
+        HttpResponse<String> page = get("/_proxy/status", "Authorization", "Bearer admin-token-7");
         assertEquals(200, page.statusCode());
-        // The page's refresh asks for the JSON with the page's own query, so the token goes along.
-        assertTrue(page.body().contains("fetch('status.json' + location.search"), page.body());
-        assertEquals(200, status("/_proxy/status.json?token=admin-token-7"));
+        // The page's refresh carries no query: the cookie lets it in.
+        assertTrue(page.body().contains("fetch('status.json',"), page.body());
         assertEquals("no-referrer", page.headers().firstValue("Referrer-Policy").orElse(""));
     }
 
@@ -78,7 +110,7 @@ class AdminAccessTest
             JsonObject error = Http.error(refused);
             assertEquals("authentication_error", error.get("type").getAsString(), path);
             assertEquals("invalid_admin_token", error.get("code").getAsString(), path);
-            assertTrue(error.get("param").isJsonNull(), path);
+            assertEquals("", error.get("param").getAsString(), path);
             String message = error.get("message").getAsString();
             assertTrue(message.contains("Authorization: Bearer <token>") && message.contains("?token=<token>"), message);
             assertEquals("Bearer", refused.headers().firstValue("WWW-Authenticate").orElse(null), path);

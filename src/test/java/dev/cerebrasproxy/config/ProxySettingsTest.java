@@ -174,4 +174,37 @@ class ProxySettingsTest
         assertFalse(token.matches(" " + SECRET + " "));
         assertFalse(token.toString().contains(SECRET));
     }
+
+    @Test
+    void allowedHostsAreCheckedAtStartup()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertEquals(java.util.Set.of(), ReadSettings.from(ProxySettings.API_KEYS, keys).allowedHosts().extra());
+        assertEquals(java.util.Set.of("proxy.example.com", "cerebras-proxy", "10.0.0.5", "[fd00:0:0:0:0:0:0:1]"),
+            ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, " Proxy.Example.com., cerebras-proxy,,10.0.0.5,[fd00::1],").allowedHosts().extra());
+        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1"})
+        {
+            String problem = ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, "ok.example," + bad);
+            assertTrue(problem.startsWith("PROXY_ALLOWED_HOSTS entry \"" + bad + "\""), problem);
+        }
+    }
+
+    @Test
+    void publicIsTrueOrFalse()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys).listensPublicly());
+        assertTrue(ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, " TRUE ").listensPublicly());
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, "false").listensPublicly());
+        assertEquals("PROXY_PUBLIC must be true or false, not \"yes\": unset it for false.", ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, "yes"));
+    }
+
+    @Test
+    void theDrainIsThirtySecondsUnlessSet()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertEquals(30, ReadSettings.from(ProxySettings.API_KEYS, keys).drainGrace().toSeconds());
+        assertEquals(0, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.DRAIN_SECONDS, "0").drainGrace().toSeconds());
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.DRAIN_SECONDS, "30s").startsWith("PROXY_DRAIN_SECONDS must be zero or a positive whole number"));
+    }
 }

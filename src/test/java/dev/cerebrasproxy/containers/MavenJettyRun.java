@@ -40,7 +40,7 @@ final class MavenJettyRun implements ServletContainer
             "--offline", "--batch-mode",
             "-Dmaven.repo.local=" + BuildLayout.mavenRepoLocal(),
             "jetty:run",
-            "-Djetty.http.host=127.0.0.1",
+            // No host: README's command listens on loopback by itself (MavenJettyRunIT checks).
             "-Djetty.http.port=" + port);
         Map<String, String> env = new HashMap<>(environment);
         env.put("JAVA_HOME", BuildLayout.javaHome().toString());

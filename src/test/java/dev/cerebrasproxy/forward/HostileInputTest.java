@@ -51,6 +51,7 @@ class HostileInputTest
     {
         JsonObject error = JsonParser.parseString(answer.substring(answer.indexOf("\r\n\r\n") + 4)).getAsJsonObject();
         assertTrue(error.has("message") && error.has("type") && error.has("param") && error.has("code"), error.toString());
+        assertTrue(error.get("param").isJsonPrimitive() && error.get("param").getAsJsonPrimitive().isString(), "param must be a string: " + error);
         return error;
     }
 
@@ -75,6 +76,32 @@ class HostileInputTest
         String answer = raw("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         assertTrue(status(answer).startsWith("HTTP/1.1 400"), answer);
         assertEquals(0, proxy.upstream().received().size());
+    }
+
+    /**
+     * Queries that java.net.URI refuses but clients send and servers take: forwarded as
+     * sent. (The HTTP client parsed them with URI and threw: no answer, a stranded socket.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"q=a|b", "x=100%", "a=%zz", "b={}", "c=[1]&d=^`"})
+    void aQueryThatJavaNetUriRefusesIsForwardedByteForByte(String query) throws Exception
+    {
+        String answer = raw("GET /v1/models?" + query + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        assertEquals("HTTP/1.1 200 OK", status(answer), answer);
+        assertEquals("/v1/models?" + query, proxy.upstream().lastReceived().target());
+    }
+
+    @Test
+    void fiftyOddQueriesLeaveNoSocketBehind() throws Exception
+    {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TcpTable.available(), "needs Linux's /proc/net/tcp");
+        for (int i = 0; i < 50; i++)
+        {
+            String answer = raw("GET /v1/models?q=a|" + i + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            assertEquals("HTTP/1.1 200 OK", status(answer), answer);
+        }
+        assertTrue(dev.cerebrasproxy.support.Poll.until(java.time.Duration.ofSeconds(5), () -> TcpTable.count(proxy.port(), TcpTable.CLOSE_WAIT) == 0),
+            TcpTable.count(proxy.port(), TcpTable.CLOSE_WAIT) + " of the proxy's sockets are left in CLOSE_WAIT");
     }
 
     @Test

@@ -241,6 +241,9 @@ class SoakTest
                         ? "ok 429 queue_exceeded with Retry-After" : "problem: status " + status;
                 case SILENT:
                     return status == 504 && errorCode(body).equals("upstream_timeout") ? "ok 504 upstream_timeout" : "problem: status " + status;
+                case FIRST_CLOSE:
+                    // Upstream had the request whole: it may have processed it, so it is never replayed.
+                    return status == 502 && errorCode(body).equals("upstream_dropped") ? "ok 502 upstream_dropped" : "problem: status " + status;
                 default:
                     break;
             }

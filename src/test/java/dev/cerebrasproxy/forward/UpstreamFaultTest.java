@@ -59,25 +59,33 @@ class UpstreamFaultTest
         }
     }
 
+    /** 16 MB: more than the socket buffers between the proxy and upstream hold, so a reset stops it half sent. */
+    private static final String LARGE_CHAT = "{\"model\":\"llama3.1-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(16 << 20) + "\"}]}";
+
+    /** The connection failed before upstream had the request whole: it cannot have processed it, so the next key gets it. */
     @Test
-    void anUpstreamThatClosesBeforeAnsweringIsTriedWithTheNextKey() throws Exception
+    void anUpstreamThatDropsTheRequestHalfSentIsTriedWithTheNextKey() throws Exception
     {
         try (MisbehavingUpstream upstream = new MisbehavingUpstream()
-                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
-                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE);
+                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_UNREAD)
+                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_UNREAD);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
         {
             int mark = LogCapture.mark();
-            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
-            assertEquals(200, response.statusCode());
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
+            assertEquals(200, response.statusCode(), response.body());
             assertEquals("{\"ok\":true}", response.body());
-            assertEquals(3, upstream.requests(), "alpha, then bravo, both closed; charlie answered");
+            assertEquals(3, upstream.requests(), "alpha, then bravo, both reset half sent; charlie answered");
             assertTrue(LogCapture.since(mark).contains("no answer from upstream with key alpha"));
         }
     }
 
+    /**
+     * Upstream received the request whole and closed without a byte of answer: it may have
+     * processed it (and charged for it), so it is not replayed with another key.
+     */
     @Test
-    void whenNoKeyGetsAnAnswerTheClientGets502() throws Exception
+    void anUpstreamThatDropsARequestItReceivedWholeIs502AndNotReplayed() throws Exception
     {
         try (MisbehavingUpstream upstream = new MisbehavingUpstream()
                 .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
@@ -86,6 +94,40 @@ class UpstreamFaultTest
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
         {
             HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+            assertEquals(502, response.statusCode());
+            JsonObject error = Http.error(response);
+            assertEquals("upstream_dropped", error.get("code").getAsString());
+            assertEquals("server_error", error.get("type").getAsString());
+            assertEquals(1, upstream.requests(), "one upstream call, never fanned out");
+        }
+    }
+
+    /** The fake's {"mock_fail":"close"}: one upstream call, not one per key. */
+    @Test
+    void mockFailCloseCostsExactlyOneUpstreamCall() throws Exception
+    {
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode()); // a pooled connection to reuse
+            upstream.reset();
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), "{\"model\":\"llama3.1-8b\",\"mock_fail\":\"close\",\"messages\":[]}");
+            assertEquals(502, response.statusCode(), response.body());
+            assertEquals("upstream_dropped", Http.error(response).get("code").getAsString());
+            assertEquals(1, upstream.received().size());
+        }
+    }
+
+    @Test
+    void whenNoKeyGetsAnAnswerTheClientGets502() throws Exception
+    {
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
+                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_UNREAD)
+                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_UNREAD)
+                .on(CHARLIE, MisbehavingUpstream.Fault.CLOSE_UNREAD);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
+        {
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
             assertEquals(502, response.statusCode());
             JsonObject error = Http.json(response);
             assertEquals("upstream_unreachable", error.get("code").getAsString());

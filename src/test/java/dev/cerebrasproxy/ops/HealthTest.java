@@ -10,6 +10,7 @@ import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.ProxyUnderTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -94,5 +95,23 @@ class HealthTest
         assertEquals(3, json(response).getAsJsonObject("keys").get("cooling").getAsInt());
         proxy.pool().reset();
         assertEquals(200, get("/_proxy/health/ready").statusCode(), "ready again once a key can serve");
+    }
+
+    /** A stopping container (SIGTERM turns this on through a JVM shutdown hook) is not ready, whatever its keys. */
+    @Test
+    void whileDrainingReadinessIs503() throws Exception
+    {
+        try (FakeCerebras upstream = new FakeCerebras(); ProxyUnderTest stopping = ProxyUnderTest.start(upstream, ProxySettings.DRAIN_SECONDS, "12"))
+        {
+            stopping.context().drain().begin();
+            HttpResponse<String> ready = Http.CLIENT.send(HttpRequest.newBuilder(stopping.uri("/_proxy/health/ready")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, ready.statusCode(), ready.body());
+            JsonObject body = json(ready);
+            assertEquals("draining", body.get("status").getAsString());
+            assertTrue(body.get("message").getAsString().contains("up to 12 s"), ready.body());
+            assertTrue(ready.headers().firstValue("Retry-After").isEmpty(), "it will not be back");
+            assertEquals(200, Http.CLIENT.send(HttpRequest.newBuilder(stopping.uri("/_proxy/health/live")).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode(),
+                "still alive: it is finishing what it has");
+        }
     }
 }

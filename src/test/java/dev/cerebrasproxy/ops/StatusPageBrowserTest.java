@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 
+import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Cookie;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
@@ -25,6 +27,7 @@ import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 
+import static dev.cerebrasproxy.support.TestData.ADMIN_TOKEN;
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
 import static dev.cerebrasproxy.support.TestData.CHARLIE;
@@ -36,9 +39,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The status page as a person sees it: headless Chromium loads it from a running proxy
- * with a cooling and a quarantined key, and the page follows new traffic by itself. It
- * fails, rather than skips, without Chromium: .ci/run installs it.
+ * The status page as a person sees it: headless Chromium opens it with the admin token in
+ * the address from a running proxy with a cooling and a quarantined key; the token leaves
+ * the address bar for a cookie, and the page follows new traffic by itself. It fails,
+ * rather than skips, without Chromium: .ci/run installs it.
  */
 class StatusPageBrowserTest
 {
@@ -49,7 +53,8 @@ class StatusPageBrowserTest
 
     /** The proxy's time stands still, so the page's "in 1 min" is exact whenever it is read. */
     @RegisterExtension
-    static final ProxyExtension proxy = new ProxyExtension().manualClock().settings(ProxySettings.WAIT_FOR_KEY_MS, "0");
+    static final ProxyExtension proxy = new ProxyExtension().manualClock()
+        .settings(ProxySettings.WAIT_FOR_KEY_MS, "0", ProxySettings.ADMIN_TOKEN, ADMIN_TOKEN);
 
     @TempDir
     static Path profile;
@@ -97,6 +102,14 @@ class StatusPageBrowserTest
             """, key, column);
     }
 
+    /** Checked for the token first, so a failure never prints it. */
+    private static void assertAddressHasNoToken()
+    {
+        String address = browser.getCurrentUrl();
+        assertFalse(address.contains(ADMIN_TOKEN) || address.contains("token="), "the token left the address bar");
+        assertEquals(proxy.uri("/_proxy/status").toString(), address);
+    }
+
     @Test
     void anOperatorSeesEachKeyAndThePageFollowsTraffic() throws Exception
     {
@@ -104,8 +117,14 @@ class StatusPageBrowserTest
         proxy.upstream().answer(BRAVO, FakeCerebras.json(401, WRONG_KEY));
         assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode()); // alpha 429, bravo 401, charlie 200
 
-        browser.get(proxy.uri("/_proxy/status").toString());
+        browser.get(proxy.uri("/_proxy/status?token=" + ADMIN_TOKEN).toString());
         assertEquals("cerebras-proxy status", browser.getTitle());
+        assertAddressHasNoToken();
+        Cookie cookie = browser.manage().getCookieNamed(AdminAccess.COOKIE);
+        assertTrue(cookie.isHttpOnly(), "no script of the page can read the cookie");
+        assertEquals("Strict", cookie.getSameSite());
+        assertFalse(cookie.getValue().contains(ADMIN_TOKEN), "the cookie is not the token");
+        assertEquals(Boolean.TRUE, ((JavascriptExecutor)browser).executeScript("return document.cookie === '';"), "HttpOnly: invisible to the page");
         assertEquals("cooling", cell("alpha", "state"));
         assertEquals("in 1 min", cell("alpha", "recovers"));
         assertEquals("request_quota_exceeded", cell("alpha", "lastError"));
@@ -120,6 +139,7 @@ class StatusPageBrowserTest
         Poll.untilTrue(SEEN_WITHIN, "the page to show charlie cooling", () -> "cooling".equals(cell("charlie", "state")));
         assertEquals("in 30 s", cell("charlie", "recovers"));
         assertEquals(Boolean.TRUE, ((JavascriptExecutor)browser).executeScript("return window.loadedOnce === true;"), "the page was refreshed in place, not reloaded");
+        assertAddressHasNoToken();
         assertTrue(browser.findElement(By.id("updated")).getText().startsWith("Updated "), "the page says when it last refreshed");
 
         String source = browser.getPageSource();

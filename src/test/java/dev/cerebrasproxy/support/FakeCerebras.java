@@ -47,6 +47,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class FakeCerebras implements AutoCloseable
 {
     public static final String BASE_PATH = "/v1";
+    /** In a request body, makes the fake read the request whole and drop the connection without an answer. */
+    public static final String MOCK_FAIL_CLOSE = "\"mock_fail\":\"close\"";
 
     /** What the fake received, one per upstream request. */
     public record Received(String method, String target, Map<String, List<String>> headers, byte[] body)
@@ -199,13 +201,18 @@ public final class FakeCerebras implements AutoCloseable
             @Override
             protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException
             {
-                active.incrementAndGet();
+active.incrementAndGet();
                 if ("HTTP/2.0".equals(request.getProtocol()))
                     overH2.incrementAndGet();
                 try
                 {
                     Received r = record(request);
                     received.add(r);
+                    if (new String(r.body(), StandardCharsets.UTF_8).replace(" ", "").contains(MOCK_FAIL_CLOSE))
+                    {
+                        response.sendError(-1); // the request was received whole; no answer byte
+                        return;
+                    }
                     replyFor(r).write(r, response);
                 }
                 catch (IOException e)

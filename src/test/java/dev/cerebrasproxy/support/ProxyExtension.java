@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.forward.CerebrasProxyServlet;
 import dev.cerebrasproxy.pool.KeyPool;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -47,11 +48,14 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     private UpstreamTransport transport = UpstreamTransport.HTTP_1_1;
     private boolean withProxy = true;
     private String keysFileJson;
+    private Class<? extends CerebrasProxyServlet> servlet;
+    private String tokensFileJson;
 
     private boolean perClass;
     private Path directory;
     private SelfSignedCertificate certificate;
     private Path keysFile;
+    private Path tokensFile;
     private FakeCerebras upstream;
     private ProxyUnderTest proxy;
 
@@ -107,6 +111,20 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
         return this;
     }
 
+    /** Deploys this subclass of the proxy servlet in the shipped one's place, e.g. to inject a fault. */
+    public ProxyExtension servlet(Class<? extends CerebrasProxyServlet> type)
+    {
+        servlet = type;
+        return this;
+    }
+
+    /** The client tokens come from PROXY_CLIENT_TOKENS_FILE, a file holding this JSON at first; {@link #writeTokensFile} changes it. */
+    public ProxyExtension tokensFile(String json)
+    {
+        tokensFileJson = json;
+        return this;
+    }
+
     /** Only the fake: for a proxy the test runs elsewhere (a container process). */
     public ProxyExtension upstreamOnly()
     {
@@ -154,7 +172,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     private void start() throws Exception
     {
         List<String> all = new ArrayList<>();
-        if (overTls || keysFileJson != null)
+        if (overTls || keysFileJson != null || tokensFileJson != null)
             directory = Files.createTempDirectory("proxy-extension-");
         if (overTls)
         {
@@ -173,11 +191,17 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
             writeKeysFile(keysFileJson);
             all.addAll(List.of(ProxySettings.API_KEYS_FILE, keysFile.toString()));
         }
+        if (tokensFileJson != null)
+        {
+            tokensFile = directory.resolve("tokens.json");
+            writeTokensFile(tokensFileJson);
+            all.addAll(List.of(ProxySettings.CLIENT_TOKENS_FILE, tokensFile.toString()));
+        }
         all.addAll(settings);
         if (withProxy)
         {
             String[] pairs = all.toArray(String[]::new);
-            proxy = manualClock ? ProxyUnderTest.startOnManualClock(upstream, pairs) : ProxyUnderTest.start(upstream, pairs);
+            proxy = ProxyUnderTest.start(upstream, manualClock ? new ManualClock() : null, servlet, pairs);
         }
     }
 
@@ -257,8 +281,19 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
      */
     public void writeKeysFile(String json) throws IOException
     {
-        Path next = keysFile.resolveSibling(keysFile.getFileName() + ".next");
+        replace(keysFile, json);
+    }
+
+    /** Replaces the client tokens file's content, like {@link #writeKeysFile}. */
+    public void writeTokensFile(String json) throws IOException
+    {
+        replace(tokensFile, json);
+    }
+
+    private static void replace(Path file, String json) throws IOException
+    {
+        Path next = file.resolveSibling(file.getFileName() + ".next");
         Files.writeString(next, json, StandardCharsets.UTF_8);
-        Files.move(next, keysFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }

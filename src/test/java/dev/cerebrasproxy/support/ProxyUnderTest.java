@@ -38,11 +38,14 @@ public final class ProxyUnderTest implements AutoCloseable
 
     private ProxyUnderTest(Map<String, String> settings) throws Exception
     {
-        this(settings, null);
+        this(settings, null, null);
     }
 
-    /** @param clock the pool's time and timer, or null for the system's, as in production */
-    private ProxyUnderTest(Map<String, String> settings, ManualClock clock) throws Exception
+    /**
+     * @param clock the pool's time and timer, or null for the system's, as in production
+     * @param servlet a subclass of the proxy servlet to deploy in its place (to inject a fault), or null
+     */
+    private ProxyUnderTest(Map<String, String> settings, ManualClock clock, Class<? extends CerebrasProxyServlet> servlet) throws Exception
     {
         this.clock = clock;
         QueuedThreadPool threads = new QueuedThreadPool();
@@ -64,9 +67,29 @@ public final class ProxyUnderTest implements AutoCloseable
         webapp.setBaseResource(ResourceFactory.of(webapp).newResource(Path.of("src/main/webapp")));
         webapp.setParentLoaderPriority(true);
         webapp.setThrowUnavailableOnStartupException(true);
+        if (servlet != null)
+            webapp.addOverrideDescriptor(servletOverride(servlet).toString());
         webapp.setAttribute(ProxyWebapp.EMBEDDING_ATTRIBUTE, new ProxyWebapp.Embedding(settings::get, clock, clock));
         server.setHandler(webapp);
         server.start();
+    }
+
+    /** A web.xml fragment that keeps the shipped servlet's name and settings and swaps its class. */
+    private static Path servletOverride(Class<? extends CerebrasProxyServlet> servlet) throws java.io.IOException
+    {
+        Path file = java.nio.file.Files.createTempFile("override-web-", ".xml");
+        file.toFile().deleteOnExit();
+        java.nio.file.Files.writeString(file, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            + "<web-app xmlns=\"https://jakarta.ee/xml/ns/jakartaee\" version=\"6.0\">"
+            + "<servlet><servlet-name>cerebras-proxy</servlet-name><servlet-class>" + servlet.getName() + "</servlet-class></servlet>"
+            + "</web-app>\n");
+        return file;
+    }
+
+    /** Like {@link #start(FakeCerebras, String...)}, on a manual clock if one is given, with another servlet class if one is given. */
+    public static ProxyUnderTest start(FakeCerebras upstream, ManualClock clock, Class<? extends CerebrasProxyServlet> servlet, String... settings) throws Exception
+    {
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), clock, servlet);
     }
 
     /** A proxy in front of the fake with the test keys and these settings on top (name, value, ...). */
@@ -96,7 +119,7 @@ public final class ProxyUnderTest implements AutoCloseable
      */
     public static ProxyUnderTest startOnManualClock(FakeCerebras upstream, String... settings) throws Exception
     {
-        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), new ManualClock());
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), new ManualClock(), null);
     }
 
     /** A proxy with exactly these settings, nothing added. */

@@ -18,6 +18,7 @@ public final class TestData
     public static final String ALICE_TOKEN = "tok-alice-SECRET-2222";
     /** PROXY_CLIENT_TOKENS for the clients ci and alice. */
     public static final String TOKENS = "{\"ci\":\"" + CI_TOKEN + "\",\"alice\":\"" + ALICE_TOKEN + "\"}";
+    public static final String BOB_TOKEN = "tok-bob-SECRET-4444";
     public static final String ADMIN_TOKEN = "adm-SECRET-3333";
 
     /** A chat completion request, as an SDK sends it. */

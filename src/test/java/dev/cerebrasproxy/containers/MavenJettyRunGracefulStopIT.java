@@ -1,0 +1,10 @@
+package dev.cerebrasproxy.containers;
+
+/** A drain on SIGTERM with README's `mvn jetty:run` (src/main/jetty/jetty-run.xml). */
+class MavenJettyRunGracefulStopIT extends GracefulStopSuite
+{
+    MavenJettyRunGracefulStopIT()
+    {
+        super(new MavenJettyRun());
+    }
+}
