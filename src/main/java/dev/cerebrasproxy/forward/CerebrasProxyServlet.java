@@ -15,6 +15,7 @@ import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.io.ClientConnector;
+import org.slf4j.LoggerFactory;
 
 /**
  * The proxy servlet: Jetty's {@link AsyncProxyServlet}, configured from the webapp's
@@ -44,6 +45,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private UpstreamRoute route;
     private BodyBudget bodyBudget;
     private ProxyHooks hooks;
+    private RequestLog requestLog;
 
     @Override
     public void init() throws ServletException
@@ -87,8 +89,26 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             {
                 return bodyBudget;
             }
+
+            @Override
+            public RequestLog requestLog()
+            {
+                return requestLog;
+            }
         };
         super.init();
+        // On the HTTP client's timer thread, not the pool's clock: a test's manual clock must not hold lines back.
+        requestLog = new RequestLog(LoggerFactory.getLogger(ProxyCall.class), getHttpClient().getScheduler());
+    }
+
+    @Override
+    public void destroy()
+    {
+        if (requestLog != null)
+            requestLog.flush();
+        super.destroy();
+        if (requestLog != null)
+            requestLog.flush(); // lines of requests that ended while the client stopped
     }
 
     /**

@@ -24,6 +24,9 @@ interface ProxyHooks
     /** Runs the timers of calls that wait for a key, on the pool's clock. */
     TaskScheduler timers();
 
+    /** Where each request's one log line goes (written off the request's thread). */
+    RequestLog requestLog();
+
     /** The memory that all bodies still arriving share. */
     BodyBudget bodyBudget();
 }
