@@ -21,6 +21,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
@@ -58,6 +59,8 @@ final class ProxyCall
     private final AtomicBoolean ended = new AtomicBoolean();
     /** The client's body, or null for a request without one. */
     private RequestBody body;
+    /** The client's headers as every attempt sends them, chosen at the first. */
+    private HttpFields forwardedHeaders;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
     /** The attempt under way upstream, to abort when the call ends without it. */
@@ -141,7 +144,9 @@ final class ProxyCall
     private void readBody() throws IOException
     {
         // A declared length (even 0) or a chunked body: upstream must see a body too.
-        if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
+        boolean declared = request.getContentLengthLong() >= 0 || request.getHeader("Transfer-Encoding") != null;
+        // Over h2 a body needs neither header (its DATA frames carry it): read what comes.
+        if (!declared && request.getProtocol().startsWith("HTTP/1."))
         {
             withinClientLimits();
             return;
@@ -158,7 +163,8 @@ final class ProxyCall
             @Override
             public void bodyRead(RequestBody read)
             {
-                body = read;
+                // An h2 request that ended with its headers had none: send none either.
+                body = declared || read.length() > 0 ? read : null;
                 guarded(ProxyCall.this::withinClientLimits);
             }
 
@@ -231,21 +237,10 @@ final class ProxyCall
             waitForKeyOrGiveUp();
             return;
         }
-        boolean clientTokensOn = context.settings().clientTokens().required();
+        if (forwardedHeaders == null)
+            forwardedHeaders = ForwardedHeaders.of(request, context.settings().clientTokens().required());
         Request upstream = hooks.newUpstreamRequest(request, target);
-        upstream.headers(headers ->
-        {
-            headers.put(HttpHeader.AUTHORIZATION, key.authorization());
-            // With client tokens on, x-api-key is ours (a client's token), never upstream's.
-            if (clientTokensOn)
-                headers.remove("x-api-key");
-            // The body is already read: length comes from it, and a 100-continue is moot.
-            headers.remove(HttpHeader.CONTENT_LENGTH);
-            headers.remove(HttpHeader.EXPECT);
-            // No Accept-Encoding would allow any coding; keep upstream's bytes readable to this client.
-            if (!headers.contains(HttpHeader.ACCEPT_ENCODING))
-                headers.put(HttpHeader.ACCEPT_ENCODING, "identity");
-        });
+        upstream.headers(headers -> headers.clear().add(forwardedHeaders).put(HttpHeader.AUTHORIZATION, key.authorization()));
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
         Delivery delivery = new Delivery(request.getMethod());
         delivery.watch(upstream, body == null ? null : body.toContent());
@@ -562,9 +557,8 @@ final class ProxyCall
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
-        if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms{}", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : "");
+        hooks.requestLog().add(new RequestLog.Line(request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
     }
 
     /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */

@@ -32,6 +32,9 @@ interface ProxyHooks
      */
     Executor executor();
 
+    /** Where each request's one log line goes (written off the request's thread). */
+    RequestLog requestLog();
+
     /** The memory that all bodies still arriving share. */
     BodyBudget bodyBudget();
 }

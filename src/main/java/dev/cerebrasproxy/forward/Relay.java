@@ -81,12 +81,13 @@ final class Relay
             int length = content.remaining();
             if (content.hasArray())
             {
-                writer.write(upstream, content.array(), content.arrayOffset() + content.position(), length, callback);
+                writer.write(upstream, content.array(), content.arrayOffset() + content.position(), length, streaming, callback);
                 return;
             }
+            // Rare: the client reads into heap buffers (see CerebrasProxyServlet).
             byte[] bytes = new byte[length];
             content.get(bytes);
-            writer.write(upstream, bytes, 0, length, callback);
+            writer.write(upstream, bytes, 0, length, streaming, callback);
         }
         catch (Throwable x)
         {

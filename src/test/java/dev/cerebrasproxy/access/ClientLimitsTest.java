@@ -266,7 +266,8 @@ class ClientLimitsTest
         assertEquals(1, scrape.require("cerebras_proxy_client_limit_refusals_total", "client", "models", "reason", "model_not_allowed"));
         assertEquals(1, scrape.require("cerebras_proxy_requests_total", "key", "none", "client", "alice", "status", "429"));
 
-        assertTrue(LogCapture.since(mark).contains("POST /v1/chat/completions 429 key=- attempts=0 client=alice "), "the refusal's one log line");
+        // Request lines are written off the request's thread, within RequestLog.BATCH_MILLIS.
+        dev.cerebrasproxy.support.Poll.untilTrue(Duration.ofSeconds(10), "the refusal's one log line", () -> LogCapture.since(mark).contains("POST /v1/chat/completions 429 key=- attempts=0 client=alice "));
         assertTrue(LogCapture.since(mark).contains("refused=client_request_limit_exceeded"));
         for (String output : new String[] {json.body(), page, metrics, LogCapture.since(mark)})
             assertFalse(output.contains("SECRET"), output);
