@@ -14,4 +14,7 @@ RUN rm -rf /var/lib/jetty/start.d /var/lib/jetty/start.ini /var/lib/jetty/webapp
 COPY --chown=jetty:jetty jetty-base/ /var/lib/jetty/
 COPY --chown=jetty:jetty --from=build /src/target/cerebras-proxy.war /var/lib/jetty/webapps/ROOT.war
 USER jetty
+# The image listens on all interfaces (jetty-base/ names no host): the webapp cannot see
+# that portably, so say it, for a louder startup warning while the pool is open.
+ENV PROXY_PUBLIC=true
 EXPOSE 8080

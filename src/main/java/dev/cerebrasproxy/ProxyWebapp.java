@@ -7,9 +7,8 @@ import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.access.ClientTokens;
-import dev.cerebrasproxy.access.HostCheck;
 import dev.cerebrasproxy.access.Clients;
-import dev.cerebrasproxy.access.InMemoryClientCounters;
+import dev.cerebrasproxy.access.HostCheck;
 import dev.cerebrasproxy.config.InvalidSettingsException;
 import dev.cerebrasproxy.config.KeysFileWatcher;
 import dev.cerebrasproxy.config.ProxySettings;
@@ -20,6 +19,7 @@ import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterRegistration;
 import jakarta.servlet.ServletContext;
@@ -68,6 +68,10 @@ public class ProxyWebapp implements ServletContextListener
     private KeysFileWatcher watcher;
     /** Reloads the clients from PROXY_CLIENT_TOKENS_FILE; null when they came from the environment (or there are none). */
     private TokensFileWatcher tokensWatcher;
+    /** Redis's connections and threads when PROXY_REDIS_URL is set; closed with the webapp. */
+    private SharedState shared;
+    private Drain drain;
+    private Thread shutdownHook;
 
     @Override
     public void contextInitialized(ServletContextEvent event)
@@ -89,24 +93,33 @@ public class ProxyWebapp implements ServletContextListener
         }
         InstantSource clock = embedding.clock() == null ? InstantSource.system() : embedding.clock();
         KeyPool pool = new KeyPool(settings.keys(), settings.cooldowns(), clock);
+        drain = new Drain(settings.drainGrace());
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
         FairQueue queue = new FairQueue(settings.queueMax());
         ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue, pool::budgets, pool::now);
-        // Each client's counts live here, by name; the shared-state issue puts them in Redis instead.
-        Clients clientsNow = new Clients(settings.clientTokens(), new InMemoryClientCounters(), clock);
+        // Each client's counts live here, by name: in memory, or in Redis with PROXY_REDIS_URL.
+        shared = SharedState.of(settings.redis());
+        Clients clientsNow = new Clients(settings.clientTokens(), shared.clientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, queue, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow));
+            new ProxyContext(settings, pool, queue, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain, shared));
+        // SIGTERM reaches no servlet: the JVM's shutdown hooks run, the container's among them.
+        // Ours only turns readiness off, at once, while the container drains.
+        shutdownHook = new Thread(drain::begin, "cerebras-proxy-drain");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
 
         ClientTokens clients = settings.clientTokens();
         // Before every servlet and every other filter: a refused host reaches nothing.
-        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(clients.required() ? null : settings.allowedHosts()));
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required(),
+            () -> metrics.answered(null, ClientTokens.UNAUTHENTICATED, 403)));
         hostCheck.setAsyncSupported(true);
         hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
-            LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
+            LOG.info("cerebras-proxy: requests need a client token; {} {} ({}), {} with limits of their own", clients.names().size(), clients.names().size() == 1 ? "client" : "clients",
+                String.join(", ", clients.names()), clients.names().stream().filter(name -> clients.limitsOf(name).any()).count());
         else
-            LOG.warn("cerebras-proxy is open: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+            LOG.warn("cerebras-proxy is open{}: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
+                settings.listensPublicly() ? " and listens on all interfaces (" + ProxySettings.PUBLIC + "=true, as the Docker image sets)" : "",
                 ProxySettings.CLIENT_TOKENS, ProxySettings.CLIENT_TOKENS_FILE, settings.allowedHosts(), ProxySettings.ALLOWED_HOSTS);
         int size = settings.keys().size();
         LOG.info("cerebras-proxy ready: {} {} ({}) in front of {}", size, size == 1 ? "key" : "keys",
@@ -126,6 +139,21 @@ public class ProxyWebapp implements ServletContextListener
     @Override
     public void contextDestroyed(ServletContextEvent event)
     {
+        if (drain != null)
+            drain.begin();
+        if (shutdownHook != null)
+        {
+            try
+            {
+                // A hook left behind would hold this webapp's class loader until the JVM exits.
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            }
+            catch (IllegalStateException shuttingDown)
+            {
+                // the JVM is exiting: the hook has run or is running
+            }
+            shutdownHook = null;
+        }
         // The watcher's thread would otherwise outlive the webapp and keep its class loader alive.
         if (watcher != null)
             watcher.close();
@@ -133,6 +161,10 @@ public class ProxyWebapp implements ServletContextListener
         if (tokensWatcher != null)
             tokensWatcher.close();
         tokensWatcher = null;
+        // Redis's threads and connections would outlive the webapp, and its class loader with them.
+        if (shared != null)
+            shared.close();
+        shared = null;
         event.getServletContext().removeAttribute(ProxyContext.ATTRIBUTE);
     }
 }

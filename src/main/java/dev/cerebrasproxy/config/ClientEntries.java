@@ -55,7 +55,11 @@ final class ClientEntries
     private String read(String origin, String name, JsonElement value)
     {
         if (!value.isJsonObject())
-            return NamedSecrets.string("token").read(origin, name, value);
+        {
+            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString())
+                throw new InvalidSettingsException(origin + " entry \"" + name + "\" must be a token in quotes or an object, not " + NamedSecrets.describe(value) + "." + FORM);
+            return value.getAsString();
+        }
         String client = origin + " client \"" + name + "\"";
         JsonObject object = value.getAsJsonObject();
         for (String field : object.keySet())

@@ -30,7 +30,9 @@ public final class ProxySettings
     public static final String API_KEYS_FILE = "CEREBRAS_API_KEYS_FILE";
     public static final String KEYS_FILE_POLL_MS = "PROXY_KEYS_FILE_POLL_MS";
     public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
+    public static final String UPSTREAM_PROTOCOL = "PROXY_UPSTREAM_PROTOCOL";
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
+    public static final String MAX_PENDING_BODY_BYTES = "PROXY_MAX_PENDING_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
     public static final String IDLE_TIMEOUT_MS = "PROXY_IDLE_TIMEOUT_MS";
     public static final String RATE_LIMIT_COOLDOWN_MS = "PROXY_RATE_LIMIT_COOLDOWN_MS";
@@ -48,9 +50,13 @@ public final class ProxySettings
     public static final String CLIENT_TOKENS_FILE = "PROXY_CLIENT_TOKENS_FILE";
     public static final String ADMIN_TOKEN = "PROXY_ADMIN_TOKEN";
     public static final String ALLOWED_HOSTS = AllowedHosts.SETTING;
+    public static final String PUBLIC = "PROXY_PUBLIC";
+    public static final String DRAIN_SECONDS = "PROXY_DRAIN_SECONDS";
 
     static final String DEFAULT_UPSTREAM = "https://api.cerebras.ai/v1";
     static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
+    /** Two whole largest bodies, or thousands of ordinary ones, still arriving at once. */
+    static final long DEFAULT_MAX_PENDING_BODY_BYTES = 64L * 1024 * 1024;
     static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
     /**
@@ -64,12 +70,15 @@ public final class ProxySettings
     static final long DEFAULT_QUEUE_MAX = 1_000;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
     static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
+    static final long DEFAULT_DRAIN_SECONDS = 30;
 
     private final List<ApiKey> keys;
     private final Path keysFile;
     private final Duration keysFilePoll;
     private final URI upstream;
+    private final UpstreamProtocol upstreamProtocol;
     private final long maxBodyBytes;
+    private final long maxPendingBodyBytes;
     private final Duration connectTimeout;
     private final Duration idleTimeout;
     private final CooldownPolicy cooldowns;
@@ -83,6 +92,10 @@ public final class ProxySettings
     private final Path clientTokensFile;
     private final AdminToken adminToken;
     private final AllowedHosts allowedHosts;
+    /** Null when the replica keeps everything in its own memory. */
+    private final RedisSettings redis;
+    private final boolean listensPublicly;
+    private final Duration drainGrace;
 
     private ProxySettings(UnaryOperator<String> source)
     {
@@ -91,7 +104,9 @@ public final class ProxySettings
         this.keys = keysFile != null ? readKeysFile(keysFile) : parseKeys(source.apply(API_KEYS));
         this.keysFilePoll = millis(source, KEYS_FILE_POLL_MS, DEFAULT_KEYS_FILE_POLL_MS);
         this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
+        this.upstreamProtocol = UpstreamProtocol.parse(UPSTREAM_PROTOCOL, source.apply(UPSTREAM_PROTOCOL));
         this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
+        this.maxPendingBodyBytes = parsePositive(MAX_PENDING_BODY_BYTES, source.apply(MAX_PENDING_BODY_BYTES), DEFAULT_MAX_PENDING_BODY_BYTES);
         this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
         this.idleTimeout = millis(source, IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS);
         this.cooldowns = parseCooldowns(source);
@@ -104,6 +119,18 @@ public final class ProxySettings
         this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
         this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+        this.redis = RedisSettings.parse(source);
+        this.listensPublicly = parseBoolean(PUBLIC, source.apply(PUBLIC));
+        this.drainGrace = Duration.ofSeconds(parseNotNegative(DRAIN_SECONDS, source.apply(DRAIN_SECONDS), DEFAULT_DRAIN_SECONDS));
+    }
+
+    static boolean parseBoolean(String name, String value)
+    {
+        if (value == null || value.isBlank() || value.strip().equalsIgnoreCase("false"))
+            return false;
+        if (value.strip().equalsIgnoreCase("true"))
+            return true;
+        throw new InvalidSettingsException(name + " must be true or false, not \"" + value + "\": unset it for false.");
     }
 
     /** Comma-separated host names; blank entries (a trailing comma) are ignored. */
@@ -308,6 +335,18 @@ public final class ProxySettings
         return upstream;
     }
 
+    /** The HTTP version to speak to {@link #upstream()}. */
+    public UpstreamProtocol upstreamProtocol()
+    {
+        return upstreamProtocol;
+    }
+
+    /** The most memory that bodies still arriving may hold together; past it new bytes are refused (503). */
+    public long maxPendingBodyBytes()
+    {
+        return maxPendingBodyBytes;
+    }
+
     public long maxBodyBytes()
     {
         return maxBodyBytes;
@@ -377,9 +416,34 @@ public final class ProxySettings
         return adminToken;
     }
 
+    /**
+     * How long a stop lets requests in flight finish. Jetty reads the same variable for its
+     * stop timeout (jetty-base/etc/cerebras-proxy-drain.xml, src/main/jetty/jetty-run.xml).
+     */
+    public Duration drainGrace()
+    {
+        return drainGrace;
+    }
+
+    /**
+     * Whether the container listens on every interface, as the Docker image does (it sets
+     * this): the webapp cannot portably see its container's connectors, and an open pool
+     * deserves a louder warning there.
+     */
+    public boolean listensPublicly()
+    {
+        return listensPublicly;
+    }
+
     /** The host names an open pool answers to besides the loopback ones (against DNS rebinding). */
     public AllowedHosts allowedHosts()
     {
         return allowedHosts;
+    }
+
+    /** Where replicas share their counts ({@code PROXY_REDIS_URL}), or null when this replica counts alone. */
+    public RedisSettings redis()
+    {
+        return redis;
     }
 }

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TokensFileWatcher implements AutoCloseable
 {
-    static final String THREAD_NAME = "cerebras-proxy-tokens-file";
+    public static final String THREAD_NAME = "cerebras-proxy-tokens-file";
     private static final Logger LOG = LoggerFactory.getLogger(TokensFileWatcher.class);
 
     private final Path file;

@@ -55,13 +55,13 @@ final class Admission
         if (method.equals("TRACE"))
         {
             // Upstream would echo the request back, pool key included.
-            ProxyError.invalidRequest(405, "unsupported_method", "TRACE is not supported.").sendTo(response);
+            ProxyError.invalidRequest(405, "unsupported_method", "TRACE is not supported.").sendTo(response, closeIfBody(request));
             return null;
         }
         String path = request.getRequestURI().substring(request.getContextPath().length());
         if (path.startsWith(RESERVED_PREFIX))
         {
-            ProxyError.invalidRequest(404, "not_found", "Nothing under " + RESERVED_PREFIX + " goes upstream, and " + path + " is not one of the proxy's own endpoints.").sendTo(response);
+            ProxyError.invalidRequest(404, "not_found", "Nothing under " + RESERVED_PREFIX + " goes upstream, and " + path + " is not one of the proxy's own endpoints.").sendTo(response, closeIfBody(request));
             return null;
         }
         String client = clients.tokens().clientOf(request.getHeader("Authorization"), request.getHeader("x-api-key"));
@@ -73,7 +73,7 @@ final class Admission
         String target = route.targetOf(path, request.getQueryString());
         if (target == null)
         {
-            ProxyError.invalidRequest(400, "invalid_path", "The request path must not contain dot segments or encoded slashes, dots or backslashes.").sendTo(response);
+            ProxyError.invalidRequest(400, "invalid_path", "The request path must not contain dot segments or encoded slashes, dots or backslashes.").sendTo(response, closeIfBody(request));
             return null;
         }
         return new Admitted(target, client);
@@ -89,6 +89,24 @@ final class Admission
         new ProxyError(401, "authentication_error", "invalid_client_token", null, presented
             ? "The client token is not one this proxy knows. Send a token from PROXY_CLIENT_TOKENS as Authorization: Bearer <token> (the SDKs' API key) or x-api-key: <token>."
             : "This proxy needs a client token: send one from PROXY_CLIENT_TOKENS as Authorization: Bearer <token> (the SDKs' API key) or x-api-key: <token>.")
-            .sendTo(response, "WWW-Authenticate", "Bearer");
+            .sendTo(response, with(closeIfBody(request), "WWW-Authenticate", "Bearer"));
+    }
+
+    /**
+     * Refused before its body is read: the unread body would be taken for the next request
+     * on the connection, or make the container close it unannounced. {@code Connection:
+     * close} tells the client not to reuse it.
+     */
+    static String[] closeIfBody(HttpServletRequest request)
+    {
+        boolean body = request.getContentLengthLong() > 0 || request.getHeader("Transfer-Encoding") != null;
+        return body ? new String[] {"Connection", "close"} : new String[0];
+    }
+
+    private static String[] with(String[] headers, String... more)
+    {
+        String[] all = java.util.Arrays.copyOf(headers, headers.length + more.length);
+        System.arraycopy(more, 0, all, headers.length, more.length);
+        return all;
     }
 }

@@ -59,6 +59,8 @@ final class AttemptListener implements Response.Listener
     }
 
     private final ProxyCall call;
+    /** How far the attempt's request got: whether it may be replayed when no answer comes. */
+    private final Delivery delivery;
     private final ApiKey key;
     private final KeyPool pool;
     private final ProxyMetrics metrics;
@@ -69,10 +71,14 @@ final class AttemptListener implements Response.Listener
     private Mode mode;
     private ByteArrayOutputStream held;
 
-    /** @param acceptEncoding the client's {@code Accept-Encoding}, or null */
-    AttemptListener(ProxyCall call, ApiKey key, ProxyContext context, String acceptEncoding)
+    /**
+     * @param acceptEncoding the client's {@code Accept-Encoding}, or null
+     * @param delivery watches the attempt's request on its way out
+     */
+    AttemptListener(ProxyCall call, ApiKey key, ProxyContext context, String acceptEncoding, Delivery delivery)
     {
         this.call = call;
+        this.delivery = delivery;
         this.key = key;
         this.pool = context.pool();
         this.metrics = context.metrics();
@@ -88,6 +94,11 @@ final class AttemptListener implements Response.Listener
 
     @Override
     public void onHeaders(Response response)
+    {
+        call.guarded(() -> headers(response));
+    }
+
+    private void headers(Response response)
     {
         metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
         // The answer's headers report the budget as upstream counts it, this request included.
@@ -115,18 +126,32 @@ final class AttemptListener implements Response.Listener
     @Override
     public void onContent(Response response, Content.Chunk chunk, Runnable demander)
     {
+        call.guarded(() -> content(response, chunk, demander));
+    }
+
+    private void content(Response response, Content.Chunk chunk, Runnable demander)
+    {
         if (mode == Mode.PASS)
         {
             chunk.retain();
-            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(demander, response::abort)));
+            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> call.demand(demander), response::abort)));
             return;
         }
-        if (held != null)
-            hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes);
+        if (!hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes))
+        {
+            // Past the bound: stop here rather than read on. An error body has said what it
+            // had to in its first 64 KiB (what came is read on completion); an answer to decode
+            // cannot be sent whole, so it fails.
+            response.abort(mode == Mode.DISCARD
+                ? new IOException("upstream's error body is longer than " + MAX_ERROR_BODY_BYTES + " bytes; the rest was not read")
+                : new Undecodable(response.getStatus(), response.getHeaders().get(HttpHeader.CONTENT_ENCODING), "larger than " + maxBodyBytes + " bytes"));
+            return;
+        }
         demander.run();
     }
 
-    private void hold(ByteBuffer buffer, long cap)
+    /** Holds what fits under the cap; false when some did not fit. */
+    private boolean hold(ByteBuffer buffer, long cap)
     {
         int room = (int)Math.max(0, Math.min(buffer.remaining(), cap - held.size()));
         if (buffer.hasArray())
@@ -136,24 +161,34 @@ final class AttemptListener implements Response.Listener
         else
         {
             byte[] copy = new byte[room];
-            buffer.get(copy);
+            buffer.duplicate().get(copy);
             held.write(copy, 0, room);
         }
-        if (room < buffer.remaining() && mode == Mode.DECODE)
-            held = null; // over the cap: reported as a failure on completion
+        return room == buffer.remaining();
     }
 
     @Override
     public void onComplete(Result result)
+    {
+        call.guarded(() -> complete(result));
+    }
+
+    private void complete(Result result)
     {
         call.attemptAnswered();
         Response response = result.getResponse();
         if (mode == Mode.DISCARD)
             discarded(response);
         else if (result.isFailed() && mode == null && !(result.getFailure() instanceof TimeoutException))
-            // Refused, or closed before a response byte: upstream never answered, so the
-            // request was not served and another attempt cannot charge it twice.
-            call.unanswered(key, result.getFailure());
+        {
+            // No answer byte. Refused, or cut before upstream had the request whole: it cannot
+            // have processed it, so another key may try. Otherwise it may have (and charged
+            // for it), and a replay could run a POST twice.
+            if (delivery.replayable())
+                call.unanswered(key, result.getFailure());
+            else
+                call.dropped(key, result.getFailure());
+        }
         else if (result.isFailed())
             call.failed(key, result.getFailure());
         else if (mode == Mode.DECODE)
@@ -170,7 +205,7 @@ final class AttemptListener implements Response.Listener
         UpstreamError error;
         try
         {
-            decoded = ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray());
+            decoded = BodyRedaction.of(key, ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray(), MAX_ERROR_BODY_BYTES));
             error = UpstreamError.parse(decoded);
         }
         catch (IOException e)
@@ -195,9 +230,7 @@ final class AttemptListener implements Response.Listener
         byte[] decoded;
         try
         {
-            if (held == null)
-                throw new IOException("larger than " + maxBodyBytes + " bytes");
-            decoded = ContentCoding.decode(coding, held.toByteArray());
+            decoded = BodyRedaction.of(key, ContentCoding.decode(coding, held.toByteArray(), maxBodyBytes));
         }
         catch (IOException e)
         {

@@ -1,12 +1,16 @@
 package dev.cerebrasproxy.forward;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientLimits;
 import dev.cerebrasproxy.access.Clients;
+import jakarta.servlet.http.HttpServletResponse;
 
 /**
  * One request against its client's own limits ({@link Clients}): checked once its body is
@@ -30,16 +34,12 @@ final class ClientQuota
         this.verdict = verdict;
     }
 
-    static ClientQuota check(Clients clients, String client, RequestBody body, String contentEncoding)
+    /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
+    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestBody body, String contentEncoding)
     {
         ClientLimits limits = clients.tokens().limitsOf(client);
         RequestFacts facts = RequestFacts.of(body, contentEncoding);
-        Clients.Verdict verdict;
-        if (limits.models() != null && !facts.readable())
-            verdict = new Clients.Verdict(Clients.Refusal.MODEL_NOT_ALLOWED, null, null, new String[0]);
-        else
-            verdict = clients.admit(client, limits, facts.model(), facts.estimate());
-        return new ClientQuota(clients, client, facts, verdict);
+        return clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()).thenApply(verdict -> new ClientQuota(clients, client, facts, verdict));
     }
 
     /** The model the request names, or null. */
@@ -60,19 +60,48 @@ final class ClientQuota
         return verdict.headers();
     }
 
+    /** Puts the client's own headers on the answer upstream began. */
+    void setHeadersOn(HttpServletResponse response)
+    {
+        String[] headers = headers();
+        for (int i = 0; i + 1 < headers.length; i += 2)
+            response.setHeader(headers[i], headers[i + 1]);
+    }
+
+    /**
+     * The headers of the proxy's own answer to an admitted request (no key, Cerebras busy)
+     * with the client's added, so it knows where it stands there too; a refusal has them already.
+     *
+     * @param quota null when the request ended before its limits were checked
+     */
+    static String[] withHeadersOf(ClientQuota quota, String[] headers)
+    {
+        if (quota == null || quota.refusal() != null || quota.headers().length == 0)
+            return headers;
+        String[] all = Arrays.copyOf(headers, headers.length + quota.headers().length);
+        System.arraycopy(quota.headers(), 0, all, headers.length, quota.headers().length);
+        return all;
+    }
+
     /** The answer to a refused request, in Cerebras's shape, with param "client" (or "model"). */
     ProxyError error()
     {
         Clients.Refusal refusal = verdict.refusal();
         return switch (refusal)
         {
-            case MODEL_NOT_ALLOWED -> new ProxyError(403, "permission_denied_error", refusal.code(), "model", facts.readable()
-                ? "This client may not use the model " + (facts.model() == null ? "(none)" : "'" + facts.model() + "'") + " (its models in PROXY_CLIENT_TOKENS)."
+            case MODEL_NOT_ALLOWED -> new ProxyError(403, "permission_denied", refusal.code(), "model", facts.readable()
+                ? "This client may not use the model " + (facts.model() == null ? "(none)" : "'" + shortened(facts.model()) + "'") + " (its models in PROXY_CLIENT_TOKENS)."
                 : "This client may use only some models, and the proxy could not read the model from the request body: send it as uncompressed JSON naming the model once.");
             case REQUESTS_PER_MINUTE -> tooMany(refusal, "This client's requests per minute are used up (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
             case TOKENS_PER_MINUTE -> tooMany(refusal, "This request's estimated tokens do not fit what is left of this client's tokens per minute (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
             case TOKENS_PER_DAY -> tooMany(refusal, "This client's tokens for the day (UTC) are used up (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
         };
+    }
+
+    /** The client's own text, echoed back: a long one is cut, the answer stays small. */
+    private static String shortened(String model)
+    {
+        return model.length() <= 100 ? model : model.substring(0, 100) + "...";
     }
 
     private ProxyError tooMany(Clients.Refusal refusal, String message)

@@ -3,6 +3,8 @@ package dev.cerebrasproxy.forward;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -12,12 +14,14 @@ import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
+import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
@@ -58,8 +62,12 @@ final class ProxyCall
     private final AtomicBoolean ended = new AtomicBoolean();
     /** The client's body, or null for a request without one. */
     private RequestBody body;
+    /** The client's headers as every attempt sends them, chosen at the first. */
+    private HttpFields forwardedHeaders;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
+    /** The attempt under way upstream, to abort when the call ends without it. */
+    private volatile Request current;
     /** The request against its client's own limits, once its body is read. */
     private ClientQuota quota;
     /** The tokens the answer's usage reported, or -1 while it reported none. */
@@ -83,7 +91,25 @@ final class ProxyCall
     {
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream idle timeout governs; a total would cut long streams
-        ProxyCall call = new ProxyCall(hooks, context, request, response, admitted);
+        ProxyCall call;
+        try
+        {
+            call = new ProxyCall(hooks, context, request, response, admitted);
+        }
+        catch (Throwable failure)
+        {
+            // No call to end it: answer here, or the started async request would wait forever.
+            LOG.warn("{} {} 500 key=- attempts=0 client={}: the proxy failed on this request", request.getMethod(), request.getRequestURI(), admitted.client(), failure);
+            try
+            {
+                ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + ").").sendTo(response, "Connection", "close");
+            }
+            finally
+            {
+                async.complete();
+            }
+            return;
+        }
         request.setAttribute(ATTRIBUTE, call);
         async.addListener(new jakarta.servlet.AsyncListener()
         {
@@ -108,7 +134,30 @@ final class ProxyCall
             {
             }
         });
-        call.readBody();
+        call.guarded(call::readBody);
+    }
+
+    /** Something the call does on a thread that would drop what it throws (a timer, a callback). */
+    @FunctionalInterface
+    interface Step
+    {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a step of the call; whatever it throws ends the call ({@link #crashed}) instead
+     * of escaping to a thread that would log it at best and leave the client waiting.
+     */
+    void guarded(Step step)
+    {
+        try
+        {
+            step.run();
+        }
+        catch (Throwable failure)
+        {
+            crashed(failure);
+        }
     }
 
     /** The call of a request that {@link #start} took on. */
@@ -120,18 +169,28 @@ final class ProxyCall
     private void readBody() throws IOException
     {
         // A declared length (even 0) or a chunked body: upstream must see a body too.
-        if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
+        boolean declared = request.getContentLengthLong() >= 0 || request.getHeader("Transfer-Encoding") != null;
+        // Over h2 a body needs neither header (its DATA frames carry it): read what comes.
+        if (!declared && request.getProtocol().startsWith("HTTP/1."))
         {
             withinClientLimits();
             return;
         }
-        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), new RequestBodyReader.Outcome()
+        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), hooks.bodyBudget(), new RequestBodyReader.Outcome()
         {
+            @Override
+            public void bodyOverBudget(long budget)
+            {
+                answer(ProxyError.server(503, "proxy_overloaded", "The proxy holds as many request bodies still arriving as it may (" + budget
+                    + " bytes together; see PROXY_MAX_PENDING_BODY_BYTES). Retry shortly."), null, "Connection", "close", "Retry-After", "1");
+            }
+
             @Override
             public void bodyRead(RequestBody read)
             {
-                body = read;
-                withinClientLimits();
+                // An h2 request that ended with its headers had none: send none either.
+                body = declared || read.length() > 0 ? read : null;
+                guarded(ProxyCall.this::withinClientLimits);
             }
 
             @Override
@@ -160,7 +219,28 @@ final class ProxyCall
      */
     private void withinClientLimits()
     {
-        quota = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding"));
+        CompletableFuture<ClientQuota> checked = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding")).toCompletableFuture();
+        if (checked.isDone())
+        {
+            // In memory (and for clients without limits): on this thread, as before there was a store to wait on.
+            afterClientLimits(checked.join(), null);
+            return;
+        }
+        // A shared store answers on its own thread; the request goes on on the HTTP client's, so
+        // that thread stays free for the store's next answer, and no thread waited meanwhile.
+        checked.whenCompleteAsync(this::afterClientLimits, hooks.executor());
+    }
+
+    private void afterClientLimits(ClientQuota checked, Throwable failure)
+    {
+        if (failure != null)
+        {
+            // The stores never fail their stage (they fall back to memory); should one, the request is not lost.
+            LOG.warn("{} {}: the client limits could not be checked ({})", request.getMethod(), request.getRequestURI(), brief(failure));
+            answer(ProxyError.server(500, "client_limits_failed", "The proxy could not check this client's limits; nothing was sent upstream."), null);
+            return;
+        }
+        quota = checked;
         if (quota.refusal() != null)
         {
             context.metrics().refusedByClientLimit(client, quota.refusal().code());
@@ -176,7 +256,7 @@ final class ProxyCall
         attempts = new Attempts(context.pool().rotation(
             CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
         parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
-            this::send, this::giveUp);
+            key -> guarded(() -> send(key)), () -> guarded(this::giveUp));
         // With requests waiting already, a newcomer queues behind them, so the queue's fairness decides.
         if (parking.othersWait() && parking.park(attempts.untilAnUntriedKeyRecovers()))
             return;
@@ -210,6 +290,9 @@ final class ProxyCall
     /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
     private void nextAttempt()
     {
+        // An aborted attempt reports in after the call ended (crashed, the client left): nothing more goes upstream.
+        if (ended.get())
+            return;
         ApiKey key = attempts.next();
         if (key == null)
         {
@@ -221,25 +304,15 @@ final class ProxyCall
 
     private void send(ApiKey key)
     {
-        boolean clientTokensOn = context.settings().clientTokens().required();
+        if (forwardedHeaders == null)
+            forwardedHeaders = ForwardedHeaders.of(request, context.settings().clientTokens().required());
         Request upstream = hooks.newUpstreamRequest(request, target);
-        upstream.headers(headers ->
-        {
-            headers.put(HttpHeader.AUTHORIZATION, key.authorization());
-            // With client tokens on, x-api-key is ours (a client's token), never upstream's.
-            if (clientTokensOn)
-                headers.remove("x-api-key");
-            // The body is already read: length comes from it, and a 100-continue is moot.
-            headers.remove(HttpHeader.CONTENT_LENGTH);
-            headers.remove(HttpHeader.EXPECT);
-            // No Accept-Encoding would allow any coding; keep upstream's bytes readable to this client.
-            if (!headers.contains(HttpHeader.ACCEPT_ENCODING))
-                headers.put(HttpHeader.ACCEPT_ENCODING, "identity");
-        });
+        upstream.headers(headers -> headers.clear().add(forwardedHeaders).put(HttpHeader.AUTHORIZATION, key.authorization()));
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        if (body != null)
-            upstream.body(body.toContent());
-        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding")));
+        Delivery delivery = new Delivery(request.getMethod());
+        delivery.watch(upstream, body == null ? null : body.toContent());
+        current = upstream;
+        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding"), delivery));
     }
 
     /**
@@ -301,9 +374,7 @@ final class ProxyCall
         response.setStatus(upstream.getStatus());
         ResponseStamp.stamp(response);
         hooks.copyResponseHeaders(request, response, upstream);
-        String[] limits = quota.headers();
-        for (int i = 0; i + 1 < limits.length; i += 2)
-            response.setHeader(limits[i], limits[i + 1]);
+        quota.setHeadersOn(response);
         if (decodedLength >= 0)
             response.setContentLength(decodedLength);
         if (relay.streaming())
@@ -320,6 +391,28 @@ final class ProxyCall
     void content(Response upstream, ByteBuffer content, Callback callback)
     {
         relay.content(upstream, content, callback);
+    }
+
+    /**
+     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
+     * executor. Run inline, the demand ran on whichever thread completed the client's
+     * write: often a container thread that the socket's drain woke, while the HTTP
+     * client's thread was still unwinding the delivery of that chunk. About once in
+     * 20,000 answers the two raced inside the client's content receiver and the answer
+     * was lost before its first byte reached the client (the soak's one "closed before any
+     * answer byte"). Handed to the client's executor, each demand starts on a thread of
+     * its own, after the write that asked for it.
+     */
+    void demand(Runnable demander)
+    {
+        try
+        {
+            hooks.executor().execute(demander);
+        }
+        catch (RejectedExecutionException stopping)
+        {
+            demander.run(); // the client is stopping: the demand meets its end inline
+        }
     }
 
     /** The answer reached the client whole. */
@@ -348,7 +441,7 @@ final class ProxyCall
             LOG.info("{} {}: key {}: the response was cut off after it began ({})", request.getMethod(), request.getRequestURI(), key, brief(failure));
             count(response.getStatus(), key);
             // After the chunk in flight, if any: what reached us before the failure is delivered.
-            writer.whenIdle(() -> hooks.endAbnormally(request, response, 502));
+            writer.whenIdle(() -> endAbnormally(502));
             return;
         }
         if (failure instanceof TimeoutException)
@@ -382,7 +475,7 @@ final class ProxyCall
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
     void suspect(ApiKey key, int status, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, reason);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
         attempts.suspect(key, status, code, body);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -391,7 +484,7 @@ final class ProxyCall
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, reason);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
         attempts.answered(status);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -407,6 +500,14 @@ final class ProxyCall
         nextAttempt();
     }
 
+    /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
+    void dropped(ApiKey key, Throwable failure)
+    {
+        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        answer(ProxyError.server(502, "upstream_dropped",
+            "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
+    }
+
     /**
      * Cerebras is out of capacity (a 429 with code queue_exceeded): every key would hear
      * the same, so the client gets upstream's answer with a short Retry-After instead.
@@ -419,9 +520,9 @@ final class ProxyCall
         LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", request.getMethod(), request.getRequestURI(), key, retryAfter.millis());
         try
         {
-            ProxyError.sendJson(response, 429, upstreamBody, retryAfter.headers());
+            ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send 429 to the client", e);
         }
@@ -438,7 +539,7 @@ final class ProxyCall
         {
             ProxyError.sendJson(response, status, upstreamBody);
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send {} to the client", status, e);
         }
@@ -452,13 +553,64 @@ final class ProxyCall
             return;
         try
         {
-            error.sendTo(response, headers);
+            error.sendTo(response, ClientQuota.withHeadersOf(quota, headers));
         }
-        catch (IOException e)
+        catch (Throwable e)
         {
             LOG.debug("could not send {} to the client", error.status(), e);
         }
         complete(error.status(), key);
+    }
+
+    /**
+     * A step of the call threw: a defect of the proxy, or of a container or library under
+     * it. The call ends at once, in the same shape as any other end: upstream's exchange
+     * aborted, the client told (a 500 in the error shape, or an abnormal end once its
+     * answer has begun), and the request's one log line, at WARN with the cause.
+     */
+    void crashed(Throwable failure)
+    {
+        Request attempt = current;
+        if (attempt != null)
+            attempt.abort(failure);
+        if (!ended.compareAndSet(false, true))
+        {
+            LOG.debug("{} {}: failure after the call ended", request.getMethod(), request.getRequestURI(), failure);
+            return;
+        }
+        int status = response.isCommitted() ? response.getStatus() : 500;
+        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", request.getMethod(), request.getRequestURI(), status, attempts.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, failure);
+        context.metrics().answered(null, client, status);
+        if (response.isCommitted())
+        {
+            endAbnormally(status);
+            return;
+        }
+        try
+        {
+            ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + "); it was not answered upstream's way.")
+                .sendTo(response, "Connection", "close");
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not send 500 to the client", e);
+        }
+        completeAsync();
+    }
+
+    /** Ends a response that has begun so the client can tell it is cut (no terminal chunk), and completes it. */
+    private void endAbnormally(int status)
+    {
+        try
+        {
+            hooks.endAbnormally(request, response, status);
+        }
+        catch (Throwable e)
+        {
+            LOG.debug("could not end the response abnormally", e);
+            completeAsync();
+        }
     }
 
     private void complete(int status, ApiKey key)
@@ -466,8 +618,21 @@ final class ProxyCall
         if (attempts != null)
             attempts.release();
         count(status, key);
-        request.getAsyncContext().complete();
+        completeAsync();
         context.queue().drain();
+    }
+
+    private void completeAsync()
+    {
+        try
+        {
+            if (request.isAsyncStarted())
+                request.getAsyncContext().complete();
+        }
+        catch (IllegalStateException alreadyCompleted)
+        {
+            LOG.debug("the request was already complete", alreadyCompleted);
+        }
     }
 
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
@@ -476,12 +641,26 @@ final class ProxyCall
         if (quota != null && quota.refusal() == null)
         {
             quota.settle(reportedTokens, relay != null && status / 100 == 2);
-            context.ledger().usedModel(context.pool().now(), client, quota.model(), Math.max(0, reportedTokens));
+            // Only a model upstream served is named: made-up names in failed requests must not grow the table.
+            context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
-        if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000);
+        hooks.requestLog().add(new RequestLog.Line(request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
+    }
+
+    /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */
+    static String printable(String text)
+    {
+        if (text == null)
+            return null;
+        StringBuilder line = new StringBuilder(Math.min(text.length(), 200));
+        for (int i = 0; i < text.length() && line.length() < 200; i++)
+        {
+            char c = text.charAt(i);
+            line.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return text.length() > 200 ? line + "..." : line.toString();
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */

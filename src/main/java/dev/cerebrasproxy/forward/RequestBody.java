@@ -11,6 +11,9 @@ import org.eclipse.jetty.client.Request;
  */
 final class RequestBody
 {
+    /** Each chunk handed to the HTTP client's sender; no copy, views of the one array. */
+    private static final int SLICE = 64 * 1024;
+
     private final byte[] bytes;
     private final int length;
 
@@ -37,7 +40,15 @@ final class RequestBody
      */
     Request.Content toContent()
     {
-        ByteBuffer view = ByteBuffer.wrap(bytes, 0, length).asReadOnlyBuffer();
-        return new ByteBufferRequestContent((String)null, view);
+        // In slices, so that the sender takes the last one only when the rest is out: what
+        // tells a body cut half sent (safe to replay) from one upstream may have whole (see Delivery).
+        int slices = Math.max(1, (length + SLICE - 1) / SLICE);
+        ByteBuffer[] views = new ByteBuffer[slices];
+        for (int i = 0; i < slices; i++)
+        {
+            int from = i * SLICE;
+            views[i] = ByteBuffer.wrap(bytes, from, Math.min(SLICE, length - from)).slice().asReadOnlyBuffer();
+        }
+        return new ByteBufferRequestContent((String)null, views);
     }
 }

@@ -14,10 +14,18 @@ final class UpstreamRoute
     private static final String VERSION_PREFIX = "/v1";
 
     private final String base;
+    private final String origin;
 
     UpstreamRoute(URI upstream)
     {
         this.base = upstream.toString();
+        this.origin = upstream.getScheme() + "://" + upstream.getRawAuthority();
+    }
+
+    /** Upstream's scheme, host and port, which every target of {@link #targetOf} starts with. */
+    String origin()
+    {
+        return origin;
     }
 
     /**

@@ -49,6 +49,27 @@ final class StatusPage
         new Column<>("Tokens", "tokens", StatusReport.ClientRow::tokens),
         new Column<>("Last error", "lastError", StatusReport.ClientRow::lastError));
 
+    /** Each configured client against its own limits; "-" where it has no such limit. */
+    private static final List<Column<StatusReport.LimitRow>> LIMIT_COLUMNS = List.of(
+        new Column<>("Client", "name", StatusReport.LimitRow::name),
+        new Column<>("Models", "models", StatusReport.LimitRow::models),
+        new Column<>("Requests/min", "requestsPerMinute", StatusReport.LimitRow::requestsPerMinute),
+        new Column<>("this minute", "requestsThisMinute", StatusReport.LimitRow::requestsThisMinute),
+        new Column<>("left", "requestsLeft", StatusReport.LimitRow::requestsLeft),
+        new Column<>("Tokens/min", "tokensPerMinute", StatusReport.LimitRow::tokensPerMinute),
+        new Column<>("this minute", "tokensThisMinute", StatusReport.LimitRow::tokensThisMinute),
+        new Column<>("left", "tokensLeftThisMinute", StatusReport.LimitRow::tokensLeftThisMinute),
+        new Column<>("Tokens/day", "tokensPerDay", StatusReport.LimitRow::tokensPerDay),
+        new Column<>("today (UTC)", "tokensToday", StatusReport.LimitRow::tokensToday),
+        new Column<>("left", "tokensLeftToday", StatusReport.LimitRow::tokensLeftToday));
+
+    private static final List<Column<UsageLedger.DayUse>> DAY_COLUMNS = List.of(
+        new Column<>("Day (UTC)", "day", UsageLedger.DayUse::day),
+        new Column<>("Client", "client", UsageLedger.DayUse::client),
+        new Column<>("Model", "model", UsageLedger.DayUse::model),
+        new Column<>("Requests", "requests", UsageLedger.DayUse::requests),
+        new Column<>("Tokens", "tokens", UsageLedger.DayUse::tokens));
+
     private StatusPage()
     {
     }
@@ -62,6 +83,8 @@ final class StatusPage
             .append("<title>cerebras-proxy status</title>")
             .append("<style nonce=\"").append(nonce).append("\">").append(CSS).append("</style></head><body>\n")
             .append("<h1>cerebras-proxy</h1>\n<p id=\"updated\">Refreshes every ").append(REFRESH_MS / 1000).append(" s.</p>\n")
+            // Only with PROXY_REDIS_URL: a single replica has nothing to share.
+            .append(report.redis().equals("off") ? "" : "<p id=\"redis\" class=\"" + escape(report.redis()) + "\">redis: " + escape(report.redis()) + "</p>\n")
             .append("<h2>Keys</h2>\n");
         table(html, "keys", KEY_COLUMNS, report.keys(), row -> row.state());
         html.append("<h2>Budgets (organization, model)</h2>\n");
@@ -70,6 +93,10 @@ final class StatusPage
         table(html, "waiting", WAITING_COLUMNS, report.waiting(), row -> "");
         html.append("<h2>Clients</h2>\n");
         table(html, "clients", CLIENT_COLUMNS, report.clients(), row -> "");
+        html.append("<h2>Client limits</h2>\n");
+        table(html, "limits", LIMIT_COLUMNS, report.limits(), row -> "");
+        html.append("<h2>Usage by day, client and model (since start)</h2>\n");
+        table(html, "days", DAY_COLUMNS, report.usageByDay(), row -> "");
         html.append("<script nonce=\"").append(nonce).append("\">").append(script()).append("</script>\n</body></html>\n");
         return html.toString();
     }
@@ -84,10 +111,16 @@ final class StatusPage
         {
             html.append("<tr class=\"").append(escape(rowClass.apply(row))).append("\">");
             for (Column<R> column : columns)
-                html.append("<td class=\"").append(column.field()).append("\">").append(escape(String.valueOf(column.value().apply(row)))).append("</td>");
+                html.append("<td class=\"").append(column.field()).append("\">").append(escape(text(column.value().apply(row)))).append("</td>");
             html.append("</tr>");
         }
         html.append("</tbody></table>\n");
+    }
+
+    /** A value as the page shows it: "-" for a limit the client does not have (null), as the script does. */
+    private static String text(Object value)
+    {
+        return value == null ? "-" : String.valueOf(value);
     }
 
     static String escape(String text)
@@ -132,7 +165,7 @@ final class StatusPage
                   fields.forEach(function (field) {
                     var td = document.createElement('td');
                     td.className = field;
-                    td.textContent = String(row[field]);
+                    td.textContent = row[field] === null || row[field] === undefined ? '-' : String(row[field]);
                     tr.appendChild(td);
                   });
                   body.appendChild(tr);
@@ -151,6 +184,10 @@ final class StatusPage
                     fill('budgets', report.budgets, %s, function (row) { return row.state; });
                     fill('waiting', report.waiting, %s, function () { return ''; });
                     fill('clients', report.clients, %s, function () { return ''; });
+                    fill('limits', report.limits, %s, function () { return ''; });
+                    fill('days', report.usageByDay, %s, function () { return ''; });
+                    var redis = document.getElementById('redis');
+                    if (redis) { redis.className = report.redis; redis.textContent = 'redis: ' + report.redis; }
                     updated.className = '';
                     updated.textContent = 'Updated ' + new Date().toLocaleTimeString() + ', every %d s.';
                   })
@@ -162,7 +199,7 @@ final class StatusPage
               }
               setTimeout(refresh, %d);
             })();
-            """.formatted(fields(KEY_COLUMNS), fields(BUDGET_COLUMNS), fields(WAITING_COLUMNS), fields(CLIENT_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
+            """.formatted(fields(KEY_COLUMNS), fields(BUDGET_COLUMNS), fields(WAITING_COLUMNS), fields(CLIENT_COLUMNS), fields(LIMIT_COLUMNS), fields(DAY_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
     }
 
     private static final String CSS = """
@@ -171,6 +208,6 @@ final class StatusPage
         table { border-collapse: collapse; } th, td { padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }
         td.requests, td.errors, td.tokens { text-align: right; font-variant-numeric: tabular-nums; }
         tr.available td.state { color: #11772f; } tr.cooling td.state, tr.resting td.state { color: #a35f00; } tr.quarantined td.state { color: #b3141b; font-weight: bold; }
-        #updated { color: #666; } #updated.stale { color: #b3141b; }
+        #updated { color: #666; } #updated.stale { color: #b3141b; } #redis.ok { color: #11772f; } #redis.degraded { color: #b3141b; font-weight: bold; }
         """;
 }

@@ -7,18 +7,24 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
+import dev.cerebrasproxy.access.ClientCounters;
+import dev.cerebrasproxy.access.ClientLimits;
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.CooldownPolicy;
 import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeySnapshot;
 import dev.cerebrasproxy.pool.KeyState;
+import dev.cerebrasproxy.shared.SharedState;
 
 /**
  * What the status page shows, at one moment: each key's state and use, each client's
  * use. Names only, never a key's or a token's value. It knows nothing of HTTP or HTML,
  * so the page and its JSON twin show the same thing.
+ *
+ * @param redis "off" (no PROXY_REDIS_URL), "ok" (counts shared) or "degraded" (this replica counts alone until Redis answers)
  */
-record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<ClientRow> clients, List<WaitingRow> waiting)
+record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<WaitingRow> waiting, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay, String redis)
 {
     /**
      * One (organization, model) budget.
@@ -52,7 +58,37 @@ record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<ClientRow> 
     {
     }
 
-    static StatusReport of(KeyPool pool, FairQueue queue, UsageLedger ledger)
+    /**
+     * A configured client's limits and where it stands in the current UTC minute and day.
+     * A limit it does not have, and so what is left of it, is null.
+     *
+     * @param models the models it may use, or "any"
+     */
+    record LimitRow(String name, String models, Long requestsPerMinute, long requestsThisMinute, Long requestsLeft,
+        Long tokensPerMinute, long tokensThisMinute, Long tokensLeftThisMinute, Long tokensPerDay, long tokensToday, Long tokensLeftToday)
+    {
+        static LimitRow of(Clients.Standing standing)
+        {
+            ClientLimits limits = standing.limits();
+            ClientCounters.Use use = standing.use();
+            return new LimitRow(standing.name(), limits.models() == null ? "any" : String.join(", ", limits.models().stream().sorted().toList()),
+                limit(limits.requestsPerMinute()), use.requestsThisMinute(), left(limits.requestsPerMinute(), use.requestsThisMinute()),
+                limit(limits.tokensPerMinute()), use.tokensThisMinute(), left(limits.tokensPerMinute(), use.tokensThisMinute()),
+                limit(limits.tokensPerDay()), use.tokensToday(), left(limits.tokensPerDay(), use.tokensToday()));
+        }
+
+        private static Long limit(long limit)
+        {
+            return limit == ClientLimits.UNLIMITED ? null : limit;
+        }
+
+        private static Long left(long limit, long used)
+        {
+            return limit == ClientLimits.UNLIMITED ? null : Math.max(0, limit - used);
+        }
+    }
+
+    static StatusReport of(KeyPool pool, FairQueue queue, UsageLedger ledger, Clients clientsNow, SharedState.Redis redis)
     {
         Instant now = pool.now();
         Map<String, UsageLedger.Usage> usageByKey = ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
@@ -70,7 +106,8 @@ record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<ClientRow> 
             b.tokensLeft() < 0 ? "" : Long.toString(b.tokensLeft()), b.tokenLimit() < 0 ? "" : Long.toString(b.tokenLimit()), b.inFlight(),
             b.lastError() == null ? "" : b.lastError())).toList();
         List<WaitingRow> waiting = queue.sizes().entrySet().stream().map(e -> new WaitingRow(e.getKey(), e.getValue())).toList();
-        return new StatusReport(keys, budgets, clients, waiting);
+        List<LimitRow> limits = clientsNow.standings().stream().map(LimitRow::of).toList();
+        return new StatusReport(keys, budgets, waiting, clients, limits, ledger.byDayClientAndModel(), redis.label());
     }
 
     private static String recovers(KeySnapshot key, Instant now)

@@ -43,6 +43,8 @@ public final class UsageLedger
 
     private final ConcurrentMap<String, Counters> keys = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counters> clients = new ConcurrentHashMap<>();
+    /** The model of the day's requests that upstream did not serve, whatever they named. */
+    public static final String NOT_SERVED = "(not served)";
     /** Requests and tokens by UTC day, client and model, since start. */
     private final ConcurrentMap<DayUse.Key, Counters> byDay = new ConcurrentHashMap<>();
 

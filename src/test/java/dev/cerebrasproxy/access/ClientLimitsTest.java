@@ -6,11 +6,14 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.support.EventStream;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.Scrape;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -57,7 +60,7 @@ class ClientLimitsTest
         JsonObject error = Http.error(response);
         assertEquals(code, error.get("code").getAsString());
         assertEquals(param, error.get("param").getAsString());
-        assertEquals(status == 429 ? "too_many_requests_error" : "permission_denied_error", error.get("type").getAsString());
+        assertEquals(status == 429 ? "too_many_requests_error" : "permission_denied", error.get("type").getAsString());
         assertFalse(response.body().contains("SECRET"), response.body());
     }
 
@@ -85,6 +88,32 @@ class ClientLimitsTest
         proxy.clock().advance(Duration.ofMillis(39_500));
         assertEquals(200, chat(ALICE_TOKEN, SMALL).statusCode(), "a new minute");
         assertEquals(200, chat(CI_TOKEN, SMALL).statusCode(), "a client without limits is never refused");
+    }
+
+    @Test
+    void concurrentRequestsGetNoMoreThanTheLimitBetweenThem() throws Exception
+    {
+        // The admitted ones are held upstream until every refusal is in, so all 20 overlap.
+        java.util.concurrent.CountDownLatch refusalsIn = new java.util.concurrent.CountDownLatch(1);
+        proxy.upstream().otherwise((request, response) ->
+        {
+            if (!refusalsIn.await(20, java.util.concurrent.TimeUnit.SECONDS))
+                throw new AssertionError("the refusals never came");
+            FakeCerebras.ok().write(request, response);
+        });
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++)
+        {
+            all.add(Http.CLIENT.sendAsync(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions")).header("Authorization", "Bearer " + ALICE_TOKEN)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(SMALL)).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        dev.cerebrasproxy.support.Poll.untilTrue(Duration.ofSeconds(20), "17 refusals", () -> all.stream().filter(f -> f.isDone() && f.join().statusCode() == 429).count() == 17);
+        refusalsIn.countDown();
+        long served = 0;
+        for (var each : all)
+            served += each.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode() == 200 ? 1 : 0;
+        assertEquals(3, served);
+        assertEquals(3, proxy.upstream().received().size());
     }
 
     @Test
@@ -164,6 +193,9 @@ class ClientLimitsTest
         HttpResponse<String> refused = chat(MODELS_TOKEN, SMALL.replace("llama3.1-8b", "qwen-3-32b"));
         assertRefused(refused, 403, "model_not_allowed", "model");
         assertTrue(refused.body().contains("qwen-3-32b"), refused.body());
+        HttpResponse<String> long_ = chat(MODELS_TOKEN, SMALL.replace("llama3.1-8b", "m".repeat(100_000)));
+        assertRefused(long_, 403, "model_not_allowed", "model");
+        assertTrue(long_.body().length() < 1000, "the model is not echoed whole: " + long_.body().length());
         // Named twice, upstream might take the other one; in gzip, the proxy cannot read it.
         assertRefused(chat(MODELS_TOKEN, "{\"model\":\"llama3.1-8b\",\"model\":\"qwen-3-32b\",\"messages\":[]}"), 403, "model_not_allowed", "model");
         HttpResponse<String> gzipped = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
@@ -177,7 +209,8 @@ class ClientLimitsTest
     @Test
     void everyAnswerCarriesTheClientsOwnHeadersBesideCerebrasOnes() throws Exception
     {
-        proxy.upstream().otherwise(FakeCerebras.json(200, USED_40, "x-ratelimit-remaining-tokens-minute", "59000", "x-ratelimit-reset-requests-day", "3600.5"));
+        proxy.upstream().otherwise(FakeCerebras.json(200, USED_40, "x-ratelimit-remaining-tokens-minute", "59000", "x-ratelimit-reset-requests-day", "3600.5",
+            "x-proxy-ratelimit-remaining-requests-minute", "999"));
         HttpResponse<String> response = chat(ALICE_TOKEN, SMALL);
         assertEquals(200, response.statusCode());
         assertEquals("3", response.headers().firstValue("x-proxy-ratelimit-limit-requests-minute").orElse(null));
@@ -186,9 +219,68 @@ class ClientLimitsTest
         assertFalse(response.headers().firstValue("x-proxy-ratelimit-limit-tokens-minute").isPresent(), "only the limits alice has");
         assertEquals("59000", response.headers().firstValue("x-ratelimit-remaining-tokens-minute").orElse(null), "Cerebras's own pass unchanged");
         assertEquals("3600.5", response.headers().firstValue("x-ratelimit-reset-requests-day").orElse(null));
-
         HttpResponse<String> unlimited = chat(CI_TOKEN, SMALL);
-        assertTrue(unlimited.headers().map().keySet().stream().noneMatch(h -> h.startsWith("x-proxy-ratelimit")), "ci has no limits to report");
+        assertEquals(200, unlimited.statusCode());
+        assertTrue(unlimited.headers().map().keySet().stream().noneMatch(h -> h.startsWith("x-proxy-ratelimit")), "ci has no limits to report, and upstream cannot speak for the proxy");
+
+        proxy.upstream().otherwise(FakeCerebras.json(429, dev.cerebrasproxy.support.TestData.RATE_LIMITED));
+        HttpResponse<String> noKey = chat(ALICE_TOKEN, SMALL);
+        assertEquals(503, noKey.statusCode(), "every key answered 429: the proxy's own answer");
+        assertEquals("1", noKey.headers().firstValue("x-proxy-ratelimit-remaining-requests-minute").orElse(null), "it carries them too");
+    }
+
+    @Test
+    void operationsShowEachClientsLimitsUseAndRefusalsAndTheDaysUseByModelButNoToken() throws Exception
+    {
+        int mark = LogCapture.mark();
+        proxy.upstream().otherwise(FakeCerebras.json(200, USED_40));
+        for (int i = 0; i < 4; i++)
+            chat(ALICE_TOKEN, SMALL);
+        chat(MODELS_TOKEN, SMALL.replace("llama3.1-8b", "qwen-3-32b"));
+        chat(CI_TOKEN, SMALL.replace("llama3.1-8b", "qwen-3-32b"));
+
+        HttpResponse<String> json = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/status.json")).build(), HttpResponse.BodyHandlers.ofString());
+        JsonObject report = JsonParser.parseString(json.body()).getAsJsonObject();
+        JsonObject alice = row(report.getAsJsonArray("limits"), "name", "alice");
+        assertEquals(3, alice.get("requestsPerMinute").getAsLong());
+        assertEquals(3, alice.get("requestsThisMinute").getAsLong());
+        assertEquals(0, alice.get("requestsLeft").getAsLong());
+        assertTrue(alice.get("tokensPerDay").isJsonNull(), "a limit alice does not have");
+        assertEquals(120, alice.get("tokensToday").getAsLong(), "her three answers' usage");
+        assertEquals("llama3.1-8b", row(report.getAsJsonArray("limits"), "name", "models").get("models").getAsString());
+        assertEquals("any", row(report.getAsJsonArray("limits"), "name", "ci").get("models").getAsString());
+        JsonObject day = row(report.getAsJsonArray("usageByDay"), "client", "alice");
+        assertEquals("2026-01-01", day.get("day").getAsString());
+        assertEquals("llama3.1-8b", day.get("model").getAsString());
+        assertEquals(3, day.get("requests").getAsLong(), "the refused one used nothing");
+        assertEquals(120, day.get("tokens").getAsLong());
+        assertEquals(40, row(report.getAsJsonArray("usageByDay"), "client", "ci").get("tokens").getAsLong());
+        assertEquals("qwen-3-32b", row(report.getAsJsonArray("usageByDay"), "client", "ci").get("model").getAsString());
+
+        String page = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/status")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        assertTrue(page.contains("<h2>Client limits</h2>") && page.contains("<td class=\"requestsLeft\">0</td>") && page.contains("<td class=\"tokensPerDay\">-</td>"), page);
+
+        String metrics = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        Scrape scrape = new Scrape(metrics);
+        assertEquals(1, scrape.require("cerebras_proxy_client_limit_refusals_total", "client", "alice", "reason", "client_request_limit_exceeded"));
+        assertEquals(1, scrape.require("cerebras_proxy_client_limit_refusals_total", "client", "models", "reason", "model_not_allowed"));
+        assertEquals(1, scrape.require("cerebras_proxy_requests_total", "key", "none", "client", "alice", "status", "429"));
+
+        // Request lines are written off the request's thread, within RequestLog.BATCH_MILLIS.
+        dev.cerebrasproxy.support.Poll.untilTrue(Duration.ofSeconds(10), "the refusal's one log line", () -> LogCapture.since(mark).contains("POST /v1/chat/completions 429 key=- attempts=0 client=alice "));
+        assertTrue(LogCapture.since(mark).contains("refused=client_request_limit_exceeded"));
+        for (String output : new String[] {json.body(), page, metrics, LogCapture.since(mark)})
+            assertFalse(output.contains("SECRET"), output);
+    }
+
+    private static JsonObject row(com.google.gson.JsonArray rows, String field, String value)
+    {
+        for (var row : rows)
+        {
+            if (row.getAsJsonObject().get(field).getAsString().equals(value))
+                return row.getAsJsonObject();
+        }
+        throw new AssertionError("no row with " + field + " " + value + " in " + rows);
     }
 
     private static byte[] gzip(String text) throws Exception

@@ -136,6 +136,24 @@ class ClientTokenTest
         }
     }
 
+    /** The Docker image listens on all interfaces and says so (PROXY_PUBLIC=true): still one warning, a louder one. */
+    @Test
+    void openAndPublicSaysBothInOneWarning() throws Exception
+    {
+        int mark = LogCapture.mark();
+        try (FakeCerebras open = new FakeCerebras(); ProxyUnderTest openProxy = ProxyUnderTest.start(open, ProxySettings.PUBLIC, "true"))
+        {
+            List<String> warnings = LogCapture.since(mark).lines().filter(line -> line.contains("WARN") && line.contains("ProxyWebapp")).toList();
+            assertEquals(1, warnings.size(), String.join("\n", warnings));
+            assertTrue(warnings.get(0).contains("listens on all interfaces (PROXY_PUBLIC=true") && warnings.get(0).contains("PROXY_CLIENT_TOKENS"), warnings.get(0));
+        }
+        mark = LogCapture.mark();
+        try (FakeCerebras other = new FakeCerebras(); ProxyUnderTest guarded = ProxyUnderTest.start(other, ProxySettings.PUBLIC, "true", ProxySettings.CLIENT_TOKENS, TOKENS))
+        {
+            assertFalse(LogCapture.since(mark).lines().anyMatch(line -> line.contains("WARN") && line.contains("ProxyWebapp")), "with tokens, public is fine");
+        }
+    }
+
     @Test
     void tokensCanComeFromAFile(@TempDir Path dir) throws Exception
     {
@@ -169,9 +187,11 @@ class ClientTokenTest
     {
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":\"tok-SECRET-x\"").contains("PROXY_CLIENT_TOKENS is not valid JSON."));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{}").contains("PROXY_CLIENT_TOKENS is an empty object"));
-        assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":7}").contains("PROXY_CLIENT_TOKENS entry \"ci\" must be a string, not a number"));
+        assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":7}").contains("PROXY_CLIENT_TOKENS entry \"ci\" must be a token in quotes or an object, not a number"));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"a\":\"tok-SECRET-d\",\"b\":\"tok-SECRET-d\"}").contains("entries \"a\" and \"b\" hold the same token"));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, TOKENS, ProxySettings.CLIENT_TOKENS_FILE, "/x.json").contains("are both set"));
         assertTrue(failedStart(ProxySettings.CLIENT_TOKENS_FILE, dir.resolve("missing.json").toString()).contains("cannot be read (NoSuchFileException)"));
+        assertTrue(failedStart(ProxySettings.CLIENT_TOKENS, "{\"ci\":{\"token\":\"tok-SECRET-e\",\"tokens_per_day\":-1}}")
+            .contains("PROXY_CLIENT_TOKENS client \"ci\" has a negative \"tokens_per_day\": set it to a whole number"), "a bad limit, too");
     }
 }

@@ -4,6 +4,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.config.TokensFileWatcher;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.Poll;
@@ -53,6 +54,19 @@ class ClientTokensReloadTest
         assertEquals(200, chat(ALICE_TOKEN), "the third of her new 3: her 2 were kept");
         assertEquals(429, chat(ALICE_TOKEN), "had the reload reset her counts, she would have 2 more");
         assertEquals(200, chat(CI_TOKEN));
+    }
+
+    @Test
+    void theWatcherStopsWithTheWebapp() throws Exception
+    {
+        assertEquals(1, watcherThreads(), "the watcher runs while the webapp does");
+        proxy.proxy().close();
+        Poll.untilTrue(SEEN_WITHIN, "the tokens file thread to end", () -> watcherThreads() == 0);
+    }
+
+    private static long watcherThreads()
+    {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(TokensFileWatcher.THREAD_NAME) && t.isAlive()).count();
     }
 
     @Test

@@ -61,6 +61,7 @@ class ClientLimitsSettingsTest
         assertTrue(problemWith("{" + token + ",\"models\":[]}").startsWith("PROXY_CLIENT_TOKENS client \"alice\" has \"models\" as an empty list: set it to a list of model names"));
         assertTrue(problemWith("{" + token + ",\"models\":\"llama3.1-8b\"}").startsWith("PROXY_CLIENT_TOKENS client \"alice\" has \"models\" as a string"));
         assertTrue(problemWith("{" + token + ",\"models\":[\"llama3.1-8b\",7]}").startsWith("PROXY_CLIENT_TOKENS client \"alice\" has a \"models\" entry that is not a model name (a number)"));
+        assertTrue(problemWith("[\"" + ALICE_TOKEN + "\"]").startsWith("PROXY_CLIENT_TOKENS entry \"alice\" must be a token in quotes or an object, not an array. An entry is a token, or {"));
         assertTrue(problemWith("{\"requests_per_minute\":5}").startsWith("PROXY_CLIENT_TOKENS client \"alice\" needs \"token\" as a string."));
         assertTrue(problemWith("{\"token\":5}").startsWith("PROXY_CLIENT_TOKENS client \"alice\" needs \"token\" as a string, not a number."));
         assertTrue(problemWith("{\"token\":\"" + CI_TOKEN + "\"}").startsWith("PROXY_CLIENT_TOKENS entries \"ci\" and \"alice\" hold the same token"), "twins across the forms");

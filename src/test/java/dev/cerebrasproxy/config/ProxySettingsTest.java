@@ -124,6 +124,17 @@ class ProxySettingsTest
     }
 
     @Test
+    void theUpstreamProtocolIsAutoUnlessSetToH2OrHttp11()
+    {
+        String keys = "{\"key1\":\"" + SECRET + "\"}";
+        assertEquals(UpstreamProtocol.AUTO, ReadSettings.from(ProxySettings.API_KEYS, keys).upstreamProtocol());
+        assertEquals(UpstreamProtocol.H2, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, " H2 ").upstreamProtocol());
+        assertEquals(UpstreamProtocol.HTTP_1_1, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http/1.1").upstreamProtocol());
+        assertEquals("PROXY_UPSTREAM_PROTOCOL is 'http2', which is no upstream protocol: set it to auto, h2 or http/1.1, or unset it for auto.",
+            ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http2"));
+    }
+
+    @Test
     void theUpstreamUrlLosesItsTrailingSlash()
     {
         ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS, "{\"k\":\"v\"}", ProxySettings.UPSTREAM_URL, "HTTP://127.0.0.1:9/v1/");
@@ -191,10 +202,29 @@ class ProxySettingsTest
         assertEquals(java.util.Set.of(), ReadSettings.from(ProxySettings.API_KEYS, keys).allowedHosts().extra());
         assertEquals(java.util.Set.of("proxy.example.com", "cerebras-proxy", "10.0.0.5", "[fd00:0:0:0:0:0:0:1]"),
             ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, " Proxy.Example.com., cerebras-proxy,,10.0.0.5,[fd00::1],").allowedHosts().extra());
-        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1"})
+        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1", "010.0.0.1", "[::g]"})
         {
             String problem = ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, "ok.example," + bad);
             assertTrue(problem.startsWith("PROXY_ALLOWED_HOSTS entry \"" + bad + "\""), problem);
         }
+    }
+
+    @Test
+    void publicIsTrueOrFalse()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys).listensPublicly());
+        assertTrue(ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, " TRUE ").listensPublicly());
+        assertFalse(ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, "false").listensPublicly());
+        assertEquals("PROXY_PUBLIC must be true or false, not \"yes\": unset it for false.", ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.PUBLIC, "yes"));
+    }
+
+    @Test
+    void theDrainIsThirtySecondsUnlessSet()
+    {
+        String keys = "{\"key1\":\"csk-1\"}";
+        assertEquals(30, ReadSettings.from(ProxySettings.API_KEYS, keys).drainGrace().toSeconds());
+        assertEquals(0, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.DRAIN_SECONDS, "0").drainGrace().toSeconds());
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.DRAIN_SECONDS, "30s").startsWith("PROXY_DRAIN_SECONDS must be zero or a positive whole number"));
     }
 }

@@ -116,6 +116,18 @@ final class ChildProcess implements AutoCloseable
         }
     }
 
+    /** SIGTERM to the process and all it started, without waiting: what `docker stop` or a rolling deploy does first. */
+    void terminate()
+    {
+        tree().forEach(ProcessHandle::destroy);
+    }
+
+    /** Whether the process exited by itself within the bound. */
+    boolean exitsWithin(java.time.Duration bound) throws InterruptedException
+    {
+        return process.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     private void kill()
     {
         tree().forEach(ProcessHandle::destroyForcibly);

@@ -56,6 +56,13 @@ class DockerfileIT
             "the built " + war + " goes in as " + JettyDistribution.WAR_IN_BASE);
     }
 
+    /** The image listens on all interfaces; the webapp is told, so an open pool warns of it. */
+    @Test
+    void theImageSaysItListensPublicly()
+    {
+        assertTrue(has("ENV PROXY_PUBLIC=true"), "the Dockerfile sets PROXY_PUBLIC=true");
+    }
+
     private boolean has(String line)
     {
         return lines.stream().anyMatch(l -> l.strip().equals(line));

@@ -13,6 +13,12 @@ import java.util.Map;
 final class MavenJettyRun implements ServletContainer
 {
     @Override
+    public boolean offersH2c()
+    {
+        return false; // the plugin's connector is HTTP/1.1 only
+    }
+
+    @Override
     public String name()
     {
         return "mvn jetty:run";
@@ -34,7 +40,7 @@ final class MavenJettyRun implements ServletContainer
             "--offline", "--batch-mode",
             "-Dmaven.repo.local=" + BuildLayout.mavenRepoLocal(),
             "jetty:run",
-            "-Djetty.http.host=127.0.0.1",
+            // No host: README's command listens on loopback by itself (MavenJettyRunIT checks).
             "-Djetty.http.port=" + port);
         Map<String, String> env = new HashMap<>(environment);
         env.put("JAVA_HOME", BuildLayout.javaHome().toString());

@@ -113,6 +113,17 @@ final class RunningProxy implements AutoCloseable
         return Http.post(uri(path), json);
     }
 
+    /** Sends SIGTERM and returns at once; {@link #close} still waits for the exit. */
+    void terminate()
+    {
+        process.terminate();
+    }
+
+    boolean exitsWithin(Duration bound) throws InterruptedException
+    {
+        return process.exitsWithin(bound);
+    }
+
     @Override
     public void close() throws Exception
     {

@@ -78,6 +78,32 @@ class HostileInputTest
         assertEquals(0, proxy.upstream().received().size());
     }
 
+    /**
+     * Queries that java.net.URI refuses but clients send and servers take: forwarded as
+     * sent. (The HTTP client parsed them with URI and threw: no answer, a stranded socket.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"q=a|b", "x=100%", "a=%zz", "b={}", "c=[1]&d=^`"})
+    void aQueryThatJavaNetUriRefusesIsForwardedByteForByte(String query) throws Exception
+    {
+        String answer = raw("GET /v1/models?" + query + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        assertEquals("HTTP/1.1 200 OK", status(answer), answer);
+        assertEquals("/v1/models?" + query, proxy.upstream().lastReceived().target());
+    }
+
+    @Test
+    void fiftyOddQueriesLeaveNoSocketBehind() throws Exception
+    {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TcpTable.available(), "needs Linux's /proc/net/tcp");
+        for (int i = 0; i < 50; i++)
+        {
+            String answer = raw("GET /v1/models?q=a|" + i + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            assertEquals("HTTP/1.1 200 OK", status(answer), answer);
+        }
+        assertTrue(dev.cerebrasproxy.support.Poll.until(java.time.Duration.ofSeconds(5), () -> TcpTable.count(proxy.port(), TcpTable.CLOSE_WAIT) == 0),
+            TcpTable.count(proxy.port(), TcpTable.CLOSE_WAIT) + " of the proxy's sockets are left in CLOSE_WAIT");
+    }
+
     @Test
     void anAbsoluteFormTargetCannotChooseTheHost() throws Exception
     {

@@ -21,7 +21,10 @@ import dev.cerebrasproxy.support.Poll;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import dev.cerebrasproxy.support.RawHttp;
 import jakarta.servlet.ServletOutputStream;
+import dev.cerebrasproxy.support.UpstreamTransport;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
@@ -56,25 +59,33 @@ class UpstreamFaultTest
         }
     }
 
+    /** 16 MB: more than the socket buffers between the proxy and upstream hold, so a reset stops it half sent. */
+    private static final String LARGE_CHAT = "{\"model\":\"llama3.1-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(16 << 20) + "\"}]}";
+
+    /** The connection failed before upstream had the request whole: it cannot have processed it, so the next key gets it. */
     @Test
-    void anUpstreamThatClosesBeforeAnsweringIsTriedWithTheNextKey() throws Exception
+    void anUpstreamThatDropsTheRequestHalfSentIsTriedWithTheNextKey() throws Exception
     {
         try (MisbehavingUpstream upstream = new MisbehavingUpstream()
-                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
-                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE);
+                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_UNREAD)
+                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_UNREAD);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
         {
             int mark = LogCapture.mark();
-            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
-            assertEquals(200, response.statusCode());
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
+            assertEquals(200, response.statusCode(), response.body());
             assertEquals("{\"ok\":true}", response.body());
-            assertEquals(3, upstream.requests(), "alpha, then bravo, both closed; charlie answered");
+            assertEquals(3, upstream.requests(), "alpha, then bravo, both reset half sent; charlie answered");
             assertTrue(LogCapture.since(mark).contains("no answer from upstream with key alpha"));
         }
     }
 
+    /**
+     * Upstream received the request whole and closed without a byte of answer: it may have
+     * processed it (and charged for it), so it is not replayed with another key.
+     */
     @Test
-    void whenNoKeyGetsAnAnswerTheClientGets502() throws Exception
+    void anUpstreamThatDropsARequestItReceivedWholeIs502AndNotReplayed() throws Exception
     {
         try (MisbehavingUpstream upstream = new MisbehavingUpstream()
                 .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
@@ -83,6 +94,40 @@ class UpstreamFaultTest
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
         {
             HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+            assertEquals(502, response.statusCode());
+            JsonObject error = Http.error(response);
+            assertEquals("upstream_dropped", error.get("code").getAsString());
+            assertEquals("server_error", error.get("type").getAsString());
+            assertEquals(1, upstream.requests(), "one upstream call, never fanned out");
+        }
+    }
+
+    /** The fake's {"mock_fail":"close"}: one upstream call, not one per key. */
+    @Test
+    void mockFailCloseCostsExactlyOneUpstreamCall() throws Exception
+    {
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode()); // a pooled connection to reuse
+            upstream.reset();
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), "{\"model\":\"llama3.1-8b\",\"mock_fail\":\"close\",\"messages\":[]}");
+            assertEquals(502, response.statusCode(), response.body());
+            assertEquals("upstream_dropped", Http.error(response).get("code").getAsString());
+            assertEquals(1, upstream.received().size());
+        }
+    }
+
+    @Test
+    void whenNoKeyGetsAnAnswerTheClientGets502() throws Exception
+    {
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
+                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_UNREAD)
+                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_UNREAD)
+                .on(CHARLIE, MisbehavingUpstream.Fault.CLOSE_UNREAD);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
+        {
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
             assertEquals(502, response.statusCode());
             JsonObject error = Http.json(response);
             assertEquals("upstream_unreachable", error.get("code").getAsString());
@@ -119,11 +164,12 @@ class UpstreamFaultTest
         }
     }
 
-    @Test
-    void anUpstreamSilentPastTheIdleTimeoutIs504() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void anUpstreamSilentPastTheIdleTimeoutIs504(UpstreamTransport transport) throws Exception
     {
         CountDownLatch release = new CountDownLatch(1);
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
         {
             upstream.otherwise((request, response) -> release.await(30, TimeUnit.SECONDS));
@@ -136,11 +182,12 @@ class UpstreamFaultTest
         }
     }
 
-    @Test
-    void aStreamThatGoesSilentEndsAbnormallyNotCleanly() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void aStreamThatGoesSilentEndsAbnormallyNotCleanly(UpstreamTransport transport) throws Exception
     {
         CountDownLatch release = new CountDownLatch(1);
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
         {
             upstream.otherwise((request, response) ->
@@ -163,11 +210,12 @@ class UpstreamFaultTest
         }
     }
 
-    @Test
-    void headersThenSilenceIs504WhileNothingWasSent() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void headersThenSilenceIs504WhileNothingWasSent(UpstreamTransport transport) throws Exception
     {
         CountDownLatch release = new CountDownLatch(1);
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
         {
             upstream.otherwise((request, response) ->
@@ -184,14 +232,15 @@ class UpstreamFaultTest
         }
     }
 
-    /** The client hangs up mid-stream: within a second the upstream exchange is aborted and its connection closed. */
-    @Test
-    void aClientLeavingMidStreamReleasesTheUpstreamConnectionWithinASecond() throws Exception
+    /** The client hangs up mid-stream: within a second the upstream exchange is aborted (over HTTP/1.1 its connection closed, over h2 its stream reset). */
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void aClientLeavingMidStreamReleasesTheUpstreamConnectionWithinASecond(UpstreamTransport transport) throws Exception
     {
         CountDownLatch clientLeft = new CountDownLatch(1);
         AtomicLong leftAt = new AtomicLong();
         AtomicLong abortedAt = new AtomicLong();
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
         {
             upstream.otherwise((request, response) ->
@@ -219,8 +268,10 @@ class UpstreamFaultTest
             }
             leftAt.set(System.nanoTime());
             clientLeft.countDown();
-            assertTrue(Poll.until(Duration.ofSeconds(1), () -> upstream.openConnections() == 0),
-                "the upstream connection is still open a second after the client left");
+            // Over h2 the stream is reset and its connection stays for other requests.
+            assertTrue(Poll.until(Duration.ofSeconds(1), () -> upstream.activeRequests() == 0
+                    && upstream.openConnections() == (transport.multiplexed() ? 1 : 0)),
+                "the upstream exchange is still under way a second after the client left: " + upstream.activeRequests() + " active, " + upstream.openConnections() + " connections");
             assertTrue(abortedAt.get() != 0, "upstream saw the abort");
             assertTrue(abortedAt.get() - leftAt.get() < TimeUnit.SECONDS.toNanos(1));
         }
@@ -231,14 +282,15 @@ class UpstreamFaultTest
      * pushes back instead of buffering, so upstream stalls once the socket buffers along
      * the way are full; then the client reads everything, whole.
      */
-    @Test
-    void aSlowClientHoldsUpstreamBackInsteadOfFillingMemory() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void aSlowClientHoldsUpstreamBackInsteadOfFillingMemory(UpstreamTransport transport) throws Exception
     {
         int events = 40_000;
         byte[] event = ("data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(1000) + "\"}}]}\n\n").getBytes(StandardCharsets.UTF_8);
         long total = (long)events * event.length;
         AtomicLong written = new AtomicLong();
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
         {
             upstream.otherwise((request, response) ->

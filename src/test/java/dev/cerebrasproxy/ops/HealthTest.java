@@ -10,6 +10,7 @@ import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.ProxyUnderTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -111,5 +112,23 @@ class HealthTest
         proxy.upstream().reset();
         assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT, "Authorization", "Bearer " + CI_TOKEN).statusCode());
         assertEquals(200, get("/_proxy/health/ready").statusCode(), "ready again with the first good answer");
+    }
+
+    /** A stopping container (SIGTERM turns this on through a JVM shutdown hook) is not ready, whatever its keys. */
+    @Test
+    void whileDrainingReadinessIs503() throws Exception
+    {
+        try (FakeCerebras upstream = new FakeCerebras(); ProxyUnderTest stopping = ProxyUnderTest.start(upstream, ProxySettings.DRAIN_SECONDS, "12"))
+        {
+            stopping.context().drain().begin();
+            HttpResponse<String> ready = Http.CLIENT.send(HttpRequest.newBuilder(stopping.uri("/_proxy/health/ready")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, ready.statusCode(), ready.body());
+            JsonObject body = json(ready);
+            assertEquals("draining", body.get("status").getAsString());
+            assertTrue(body.get("message").getAsString().contains("up to 12 s"), ready.body());
+            assertTrue(ready.headers().firstValue("Retry-After").isEmpty(), "it will not be back");
+            assertEquals(200, Http.CLIENT.send(HttpRequest.newBuilder(stopping.uri("/_proxy/health/live")).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode(),
+                "still alive: it is finishing what it has");
+        }
     }
 }

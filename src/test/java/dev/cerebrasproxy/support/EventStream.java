@@ -71,8 +71,31 @@ public final class EventStream
         };
     }
 
+    /** Something the client does between two events, upstream waiting meanwhile. */
+    public interface Pause
+    {
+        void run() throws Exception;
+    }
+
     /** The client side: reads each event, checks it, and lets upstream send the next. */
     public void readAll(InputStream body) throws IOException
+    {
+        try
+        {
+            readAll(body, -1, () -> { });
+        }
+        catch (IOException | RuntimeException | Error e)
+        {
+            throw e;
+        }
+        catch (Exception e)
+        {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Like {@link #readAll(InputStream)}, but after event {@code pauseAfter} runs {@code pause} before upstream may send the next. */
+    public void readAll(InputStream body, int pauseAfter, Pause pause) throws Exception
     {
         BufferedReader reader = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
         for (int i = 0; i < events; i++)
@@ -82,6 +105,8 @@ public final class EventStream
                 throw new AssertionError("event " + i + ": expected " + event(i) + " but got " + line);
             if (!"".equals(reader.readLine()))
                 throw new AssertionError("event " + i + " not followed by a blank line");
+            if (i == pauseAfter)
+                pause.run();
             read.release();
         }
         if (lastEvent != null)

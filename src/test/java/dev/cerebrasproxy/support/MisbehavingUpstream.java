@@ -28,8 +28,10 @@ public final class MisbehavingUpstream implements AutoCloseable
     {
         /** Answer 200 with a small JSON body and close. */
         ANSWER,
-        /** Close the connection without a response byte. */
+        /** Read the request whole, then close the connection without a response byte: upstream may have processed it. */
         CLOSE_BEFORE_RESPONSE,
+        /** Read the request's head only, then reset the connection: the body never arrived, so nothing was processed. */
+        CLOSE_UNREAD,
         /** Send 200 headers and one event of a chunked event stream, then reset the connection. */
         RESET_MID_STREAM
     }
@@ -88,13 +90,20 @@ public final class MisbehavingUpstream implements AutoCloseable
     {
         try (socket)
         {
-            String key = readRequest(socket.getInputStream());
+            Head head = readHead(socket.getInputStream());
             requests.incrementAndGet();
+            Fault fault = byKey.getOrDefault(head.key(), Fault.ANSWER);
+            if (fault == Fault.CLOSE_UNREAD)
+            {
+                socket.setSoLinger(true, 0); // close() with the body unread sends RST
+                return;
+            }
+            socket.getInputStream().readNBytes((int)head.length());
             OutputStream output = socket.getOutputStream();
-            switch (byKey.getOrDefault(key, Fault.ANSWER))
+            switch (fault)
             {
                 case ANSWER -> output.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}").getBytes(StandardCharsets.US_ASCII));
-                case CLOSE_BEFORE_RESPONSE -> { }
+                case CLOSE_BEFORE_RESPONSE, CLOSE_UNREAD -> { }
                 case RESET_MID_STREAM ->
                 {
                     String event = EventStream.event(0) + "\n\n";
@@ -116,8 +125,12 @@ public final class MisbehavingUpstream implements AutoCloseable
         }
     }
 
-    /** Reads one request's head and Content-Length body; returns its bearer key. */
-    private static String readRequest(InputStream input) throws IOException
+    private record Head(String key, long length)
+    {
+    }
+
+    /** Reads one request's head: its bearer key and Content-Length. */
+    private static Head readHead(InputStream input) throws IOException
     {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n"))
@@ -137,8 +150,7 @@ public final class MisbehavingUpstream implements AutoCloseable
             else if (lower.startsWith("content-length:"))
                 length = Long.parseLong(line.substring("content-length:".length()).strip());
         }
-        input.readNBytes((int)length);
-        return key;
+        return new Head(key, length);
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.forward.CerebrasProxyServlet;
 import dev.cerebrasproxy.pool.KeyPool;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -44,8 +45,10 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     private final List<String> settings = new ArrayList<>();
     private boolean manualClock;
     private boolean overTls;
+    private UpstreamTransport transport = UpstreamTransport.HTTP_1_1;
     private boolean withProxy = true;
     private String keysFileJson;
+    private Class<? extends CerebrasProxyServlet> servlet;
     private String tokensFileJson;
 
     private boolean perClass;
@@ -77,10 +80,41 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
         return this;
     }
 
+    /**
+     * The fake speaks this transport, and the proxy is configured to match. In a
+     * {@code @ParameterizedClass} over {@link UpstreamTransport}, call it from a
+     * {@code @BeforeParameterizedClassInvocation} method: a running fake and proxy are
+     * replaced when the transport changes, so each transport starts them once per class.
+     */
+    public ProxyExtension over(UpstreamTransport transport) throws Exception
+    {
+        if (transport == this.transport)
+            return this;
+        this.transport = transport;
+        if (upstream != null)
+        {
+            stop();
+            start();
+        }
+        return this;
+    }
+
+    public UpstreamTransport transport()
+    {
+        return transport;
+    }
+
     /** The keys come from CEREBRAS_API_KEYS_FILE, a file holding this JSON at first; {@link #writeKeysFile} changes it. */
     public ProxyExtension keysFile(String json)
     {
         keysFileJson = json;
+        return this;
+    }
+
+    /** Deploys this subclass of the proxy servlet in the shipped one's place, e.g. to inject a fault. */
+    public ProxyExtension servlet(Class<? extends CerebrasProxyServlet> type)
+    {
+        servlet = type;
         return this;
     }
 
@@ -149,7 +183,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
         }
         else
         {
-            upstream = new FakeCerebras();
+            upstream = FakeCerebras.over(transport);
         }
         if (keysFileJson != null)
         {
@@ -167,7 +201,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
         if (withProxy)
         {
             String[] pairs = all.toArray(String[]::new);
-            proxy = manualClock ? ProxyUnderTest.startOnManualClock(upstream, pairs) : ProxyUnderTest.start(upstream, pairs);
+            proxy = ProxyUnderTest.start(upstream, manualClock ? new ManualClock() : null, servlet, pairs);
         }
     }
 

@@ -2,7 +2,9 @@ package dev.cerebrasproxy.support;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -12,6 +14,9 @@ import dev.cerebrasproxy.forward.CerebrasProxyServlet;
 import dev.cerebrasproxy.pool.KeyPool;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.ee10.webapp.WebAppContext;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.resource.ResourceFactory;
@@ -33,11 +38,14 @@ public final class ProxyUnderTest implements AutoCloseable
 
     private ProxyUnderTest(Map<String, String> settings) throws Exception
     {
-        this(settings, null);
+        this(settings, null, null);
     }
 
-    /** @param clock the pool's time and timer, or null for the system's, as in production */
-    private ProxyUnderTest(Map<String, String> settings, ManualClock clock) throws Exception
+    /**
+     * @param clock the pool's time and timer, or null for the system's, as in production
+     * @param servlet a subclass of the proxy servlet to deploy in its place (to inject a fault), or null
+     */
+    private ProxyUnderTest(Map<String, String> settings, ManualClock clock, Class<? extends CerebrasProxyServlet> servlet) throws Exception
     {
         this.clock = clock;
         QueuedThreadPool threads = new QueuedThreadPool();
@@ -45,7 +53,9 @@ public final class ProxyUnderTest implements AutoCloseable
         // Idle threads go after a second, not a minute, so tests can see counts come back down.
         threads.setIdleTimeout(1000);
         server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
+        // HTTP/1.1 and h2c, as jetty-base/ offers them.
+        HttpConfiguration config = new HttpConfiguration();
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         // Longer than java.net.http's 30 s keep-alive, as jetty-base's is: with both at 30 s the
@@ -57,15 +67,43 @@ public final class ProxyUnderTest implements AutoCloseable
         webapp.setBaseResource(ResourceFactory.of(webapp).newResource(Path.of("src/main/webapp")));
         webapp.setParentLoaderPriority(true);
         webapp.setThrowUnavailableOnStartupException(true);
+        if (servlet != null)
+            webapp.addOverrideDescriptor(servletOverride(servlet).toString());
         webapp.setAttribute(ProxyWebapp.EMBEDDING_ATTRIBUTE, new ProxyWebapp.Embedding(settings::get, clock, clock));
         server.setHandler(webapp);
         server.start();
     }
 
+    /** A web.xml fragment that keeps the shipped servlet's name and settings and swaps its class. */
+    private static Path servletOverride(Class<? extends CerebrasProxyServlet> servlet) throws java.io.IOException
+    {
+        Path file = java.nio.file.Files.createTempFile("override-web-", ".xml");
+        file.toFile().deleteOnExit();
+        java.nio.file.Files.writeString(file, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            + "<web-app xmlns=\"https://jakarta.ee/xml/ns/jakartaee\" version=\"6.0\">"
+            + "<servlet><servlet-name>cerebras-proxy</servlet-name><servlet-class>" + servlet.getName() + "</servlet-class></servlet>"
+            + "</web-app>\n");
+        return file;
+    }
+
+    /** Like {@link #start(FakeCerebras, String...)}, on a manual clock if one is given, with another servlet class if one is given. */
+    public static ProxyUnderTest start(FakeCerebras upstream, ManualClock clock, Class<? extends CerebrasProxyServlet> servlet, String... settings) throws Exception
+    {
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), clock, servlet);
+    }
+
     /** A proxy in front of the fake with the test keys and these settings on top (name, value, ...). */
     public static ProxyUnderTest start(FakeCerebras upstream, String... settings) throws Exception
     {
-        return start(upstream.baseUrl(), settings);
+        return start(upstream.baseUrl(), matching(upstream, settings));
+    }
+
+    /** What the proxy needs to speak the fake's transport, then the test's own settings. */
+    private static String[] matching(FakeCerebras upstream, String... settings)
+    {
+        List<String> all = new ArrayList<>(upstream.proxySettings());
+        all.addAll(List.of(settings));
+        return all.toArray(String[]::new);
     }
 
     /** A proxy in front of this upstream base URL with the test keys and these settings on top. */
@@ -81,7 +119,7 @@ public final class ProxyUnderTest implements AutoCloseable
      */
     public static ProxyUnderTest startOnManualClock(FakeCerebras upstream, String... settings) throws Exception
     {
-        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), settings), new ManualClock());
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), new ManualClock(), null);
     }
 
     /** A proxy with exactly these settings, nothing added. */

@@ -1,0 +1,47 @@
+package dev.cerebrasproxy.forward;
+
+import java.nio.charset.StandardCharsets;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What the client limits read of a body: its model and an estimate of its tokens, and when they cannot be trusted. */
+class RequestFactsTest
+{
+    private static RequestFacts of(String json, String coding)
+    {
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        return RequestFacts.of(new RequestBody(bytes, bytes.length), coding);
+    }
+
+    @Test
+    void theModelAndTheLargerMaximumAreRead()
+    {
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"model max_tokens\"}],\"model\":\"qwen-3-32b\",\"max_tokens\":50,\"max_completion_tokens\":70}";
+        RequestFacts facts = of(body, null);
+        assertTrue(facts.readable());
+        assertEquals("qwen-3-32b", facts.model(), "the top-level one, not a word in the prompt");
+        assertEquals((body.length() + 3) / 4 + 70, facts.estimate());
+        assertEquals((17 + 3) / 4 + RequestFacts.DEFAULT_COMPLETION_ESTIMATE, of("{\"model\":\"m\",\"x\":1}", "identity").estimate(), "no maximum: the default");
+        assertEquals(RequestFacts.NO_BODY, RequestFacts.of(null, null));
+    }
+
+    @Test
+    void whatCannotBeTrustedIsUnreadable()
+    {
+        assertFalse(of("{\"model\":\"a\",\"model\":\"b\"}", null).readable(), "upstream may take the other one");
+        assertFalse(of("{\"model\":\"a\"}", "gzip").readable());
+        assertFalse(of("[{\"model\":\"a\"}]", null).readable());
+        assertFalse(of("{\"model\":7}", null).readable());
+        assertFalse(of("{\"model\":\"a\"", null).readable(), "cut short");
+        assertFalse(of("{model:'a'}", null).readable(), "not strict JSON");
+        assertFalse(of("{\"model\":\"a\",\"max_tokens\":1e400}", null).readable(), "infinite");
+        RequestFacts huge = of("{\"model\":\"a\",\"max_tokens\":1e300,\"max_completion_tokens\":-5}", null);
+        assertTrue(huge.estimate() > 1_000_000_000L && huge.estimate() < Long.MAX_VALUE / 2, "capped, never overflowing: " + huge.estimate());
+        assertNull(of("{\"messages\":[]}", null).model());
+    }
+}
