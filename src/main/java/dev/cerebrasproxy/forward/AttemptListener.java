@@ -68,6 +68,8 @@ final class AttemptListener implements Response.Listener
     private final long maxBodyBytes;
     /** When this attempt was sent: the listener is made just before. */
     private final long sentNanos = System.nanoTime();
+    /** The same moment on the pool's clock: what this attempt's rate-limit headers are as of, at the latest. */
+    private final java.time.Instant sentAt;
     private Mode mode;
     private ByteArrayOutputStream held;
 
@@ -81,6 +83,7 @@ final class AttemptListener implements Response.Listener
         this.delivery = delivery;
         this.key = key;
         this.pool = context.pool();
+        this.sentAt = pool.now();
         this.metrics = context.metrics();
         this.acceptEncoding = acceptEncoding;
         this.maxBodyBytes = context.settings().maxBodyBytes();
@@ -110,7 +113,7 @@ final class AttemptListener implements Response.Listener
             held = new ByteArrayOutputStream();
             return;
         }
-        KeyFeedback.passing(pool, key, call.model(), status, headersOf(response));
+        KeyFeedback.passing(pool, key, call.model(), sentAt, status, headersOf(response));
         if (!ContentCoding.accepts(acceptEncoding, response.getHeaders().get(HttpHeader.CONTENT_ENCODING)))
         {
             mode = Mode.DECODE;
@@ -212,7 +215,7 @@ final class AttemptListener implements Response.Listener
         {
             error = UpstreamError.undecodable(e.getMessage());
         }
-        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, call.model(), status, headersOf(response), error);
+        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, call.model(), sentAt, status, headersOf(response), error);
         String code = error.code() == null ? null : key.redact(error.code());
         if (verdict == KeyFeedback.Verdict.ANSWER_BUSY)
             call.busy(key, decoded);

@@ -153,12 +153,12 @@ final class Budget
         inFlight = Math.max(0, inFlight - 1);
     }
 
-    /** What an answer's headers said of the tokens per minute. */
+    /** What an answer's headers said of the tokens per minute, as of {@code now} (its attempt's send time); an older report is dropped. */
     synchronized void reportTokens(Instant now, long limit, long remaining)
     {
         if (limit > 0)
             tokenLimit = limit;
-        if (remaining >= 0)
+        if (remaining >= 0 && (tokensReportedAt == null || !now.isBefore(tokensReportedAt)))
         {
             tokensRemaining = remaining;
             tokensReportedAt = now;

@@ -46,7 +46,7 @@ public final class KeyFeedback
      * the key worked, and if a window now has nothing left, the key rests until it resets
      * instead of meeting a 429 first.
      */
-    public static void passing(KeyPool pool, ApiKey key, String model, int status, UpstreamHeaders headers)
+    public static void passing(KeyPool pool, ApiKey key, String model, java.time.Instant sentAt, int status, UpstreamHeaders headers)
     {
         if (status < 500)
             pool.served(key, model);
@@ -55,22 +55,22 @@ public final class KeyFeedback
         else
             pool.inconclusive(key, "answered " + status);
         RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
-        report(pool, key, model, read);
+        report(pool, key, model, sentAt, read);
         RateLimitHeaders.Window spent = read.exhaustedWindow();
         if (spent != null)
             pool.exhausted(key, model, spent.reset(), spent.name());
     }
 
     /** Every answer, served or refused, says what is left of the budget's tokens per minute. */
-    private static void report(KeyPool pool, ApiKey key, String model, RateLimitHeaders read)
+    private static void report(KeyPool pool, ApiKey key, String model, java.time.Instant sentAt, RateLimitHeaders read)
     {
         RateLimitHeaders.Window tokens = read.window("tokens-minute");
         if (tokens != null)
-            pool.tokensReported(key, model, tokens.limit(), tokens.remaining());
+            pool.tokensReported(key, model, sentAt, tokens.limit(), tokens.remaining());
     }
 
     /** An answer {@link #isAboutTheKey about the key}, with its body read. */
-    public static Verdict failed(KeyPool pool, ApiKey key, String model, int status, UpstreamHeaders headers, UpstreamError error)
+    public static Verdict failed(KeyPool pool, ApiKey key, String model, java.time.Instant sentAt, int status, UpstreamHeaders headers, UpstreamError error)
     {
         // The code is kept in the key's record and logged: make sure it cannot carry the key.
         String code = error.code() != null ? key.redact(error.code()) : "http_" + status;
@@ -82,7 +82,7 @@ public final class KeyFeedback
                 return Verdict.ANSWER_BUSY;
             }
             RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
-            report(pool, key, model, read);
+            report(pool, key, model, sentAt, read);
             // A spent day says nothing of the per-minute limit the pool learns from these 429s.
             RateLimitHeaders.Window day = read.window("requests-day");
             if (day != null && day.isExhausted())

@@ -174,7 +174,17 @@ public final class KeyPool
     /** An answer reported the tokens per minute of (the key's organization, model); -1 for what it did not say. */
     public void tokensReported(ApiKey key, String model, long limit, long remaining)
     {
-        budgets.of(key.organization(), model).reportTokens(now(), limit, remaining);
+        tokensReported(key, model, now(), limit, remaining);
+    }
+
+    /**
+     * As above, from an attempt sent at {@code sentAt}: upstream counted the budget at some
+     * moment after that. Answers overtake one another, so a report from an attempt sent
+     * before the one the budget holds is older news and is dropped.
+     */
+    public void tokensReported(ApiKey key, String model, Instant sentAt, long limit, long remaining)
+    {
+        budgets.of(key.organization(), model).reportTokens(sentAt, limit, remaining);
     }
 
     /**

@@ -159,4 +159,15 @@ class BudgetRotationTest
         first.release();
         assertTrue(pool.rotation(of("m", 10)).next().organization().equals(a), "answered: no longer probed");
     }
+
+    @Test
+    void anAnswerOvertakenByANewerOnesReportIsOlderNewsAndDropped()
+    {
+        java.time.Instant first = clock.instant();
+        clock.advance(Duration.ofMillis(100));
+        java.time.Instant second = clock.instant();
+        pool.tokensReported(key(2), "m", second, 6_000, 1_000);
+        pool.tokensReported(key(2), "m", first, 6_000, 5_000);
+        assertEquals(1_000, pool.budgets().get(0).tokensLeft(), "the report of the attempt sent later wins");
+    }
 }
