@@ -117,4 +117,41 @@ class AdminAccessTest
             assertEquals("no-store", refused.headers().firstValue("Cache-Control").orElse(null), path);
         }
     }
+
+    /**
+     * Over HTTPS the cookie is Secure, so it never travels in clear text. The test servers
+     * speak plain HTTP, so this asks AdminAccess directly, with a request that says it is
+     * secure (as a container's is behind its TLS connector).
+     */
+    @Test
+    void overHttpsTheCookieIsSecure() throws Exception
+    {
+        java.util.Map<String, String> headers = new java.util.HashMap<>();
+        int[] status = {0};
+        jakarta.servlet.http.HttpServletRequest request = (jakarta.servlet.http.HttpServletRequest)java.lang.reflect.Proxy.newProxyInstance(
+            getClass().getClassLoader(), new Class<?>[] {jakarta.servlet.http.HttpServletRequest.class}, (self, method, args) -> switch (method.getName())
+            {
+                case "getQueryString" -> "token=admin-token-7";
+                case "getParameter" -> "token".equals(args[0]) ? "admin-token-7" : null;
+                case "getRequestURI" -> "/_proxy/status";
+                case "getContextPath" -> "";
+                case "isSecure" -> true;
+                default -> throw new UnsupportedOperationException(method.getName());
+            });
+        jakarta.servlet.http.HttpServletResponse response = (jakarta.servlet.http.HttpServletResponse)java.lang.reflect.Proxy.newProxyInstance(
+            getClass().getClassLoader(), new Class<?>[] {jakarta.servlet.http.HttpServletResponse.class}, (self, method, args) ->
+            {
+                switch (method.getName())
+                {
+                    case "setStatus" -> status[0] = (Integer)args[0];
+                    case "setHeader", "addHeader" -> headers.put((String)args[0], (String)args[1]);
+                    case "setContentLength" -> { }
+                    default -> throw new UnsupportedOperationException(method.getName());
+                }
+                return null;
+            });
+        assertTrue(new AdminAccess(AdminToken.of("admin-token-7")).exchange(request, response));
+        assertEquals(303, status[0]);
+        assertTrue(List.of(headers.get("Set-Cookie").split(";\\s*")).contains("Secure"), headers.get("Set-Cookie"));
+    }
 }
