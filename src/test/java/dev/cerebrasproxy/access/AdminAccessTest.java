@@ -1,15 +1,20 @@
 package dev.cerebrasproxy.access;
 
+import java.lang.reflect.Proxy;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import com.google.gson.JsonObject;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.ProxyExtension;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -126,10 +131,10 @@ class AdminAccessTest
     @Test
     void overHttpsTheCookieIsSecure() throws Exception
     {
-        java.util.Map<String, String> headers = new java.util.HashMap<>();
+        Map<String, String> headers = new HashMap<>();
         int[] status = {0};
-        jakarta.servlet.http.HttpServletRequest request = (jakarta.servlet.http.HttpServletRequest)java.lang.reflect.Proxy.newProxyInstance(
-            getClass().getClassLoader(), new Class<?>[] {jakarta.servlet.http.HttpServletRequest.class}, (self, method, args) -> switch (method.getName())
+        HttpServletRequest request = (HttpServletRequest)Proxy.newProxyInstance(
+            getClass().getClassLoader(), new Class<?>[] {HttpServletRequest.class}, (self, method, args) -> switch (method.getName())
             {
                 case "getQueryString" -> "token=admin-token-7";
                 case "getParameter" -> "token".equals(args[0]) ? "admin-token-7" : null;
@@ -138,8 +143,8 @@ class AdminAccessTest
                 case "isSecure" -> true;
                 default -> throw new UnsupportedOperationException(method.getName());
             });
-        jakarta.servlet.http.HttpServletResponse response = (jakarta.servlet.http.HttpServletResponse)java.lang.reflect.Proxy.newProxyInstance(
-            getClass().getClassLoader(), new Class<?>[] {jakarta.servlet.http.HttpServletResponse.class}, (self, method, args) ->
+        HttpServletResponse response = (HttpServletResponse)Proxy.newProxyInstance(
+            getClass().getClassLoader(), new Class<?>[] {HttpServletResponse.class}, (self, method, args) ->
             {
                 switch (method.getName())
                 {
