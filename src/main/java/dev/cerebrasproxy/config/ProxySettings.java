@@ -30,6 +30,7 @@ public final class ProxySettings
     public static final String API_KEYS_FILE = "CEREBRAS_API_KEYS_FILE";
     public static final String KEYS_FILE_POLL_MS = "PROXY_KEYS_FILE_POLL_MS";
     public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
+    public static final String UPSTREAM_PROTOCOL = "PROXY_UPSTREAM_PROTOCOL";
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
     public static final String MAX_PENDING_BODY_BYTES = "PROXY_MAX_PENDING_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
@@ -64,6 +65,7 @@ public final class ProxySettings
     private final Path keysFile;
     private final Duration keysFilePoll;
     private final URI upstream;
+    private final UpstreamProtocol upstreamProtocol;
     private final long maxBodyBytes;
     private final long maxPendingBodyBytes;
     private final Duration connectTimeout;
@@ -77,6 +79,8 @@ public final class ProxySettings
     private final Path clientTokensFile;
     private final AdminToken adminToken;
     private final AllowedHosts allowedHosts;
+    /** Null when the replica keeps everything in its own memory. */
+    private final RedisSettings redis;
     private final boolean listensPublicly;
     private final Duration drainGrace;
 
@@ -87,6 +91,7 @@ public final class ProxySettings
         this.keys = keysFile != null ? readKeysFile(keysFile) : parseKeys(source.apply(API_KEYS));
         this.keysFilePoll = millis(source, KEYS_FILE_POLL_MS, DEFAULT_KEYS_FILE_POLL_MS);
         this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
+        this.upstreamProtocol = UpstreamProtocol.parse(UPSTREAM_PROTOCOL, source.apply(UPSTREAM_PROTOCOL));
         this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
         this.maxPendingBodyBytes = parsePositive(MAX_PENDING_BODY_BYTES, source.apply(MAX_PENDING_BODY_BYTES), DEFAULT_MAX_PENDING_BODY_BYTES);
         this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
@@ -99,6 +104,7 @@ public final class ProxySettings
         this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
         this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+        this.redis = RedisSettings.parse(source);
         this.listensPublicly = parseBoolean(PUBLIC, source.apply(PUBLIC));
         this.drainGrace = Duration.ofSeconds(parseNotNegative(DRAIN_SECONDS, source.apply(DRAIN_SECONDS), DEFAULT_DRAIN_SECONDS));
     }
@@ -320,6 +326,12 @@ public final class ProxySettings
         return upstream;
     }
 
+    /** The HTTP version to speak to {@link #upstream()}. */
+    public UpstreamProtocol upstreamProtocol()
+    {
+        return upstreamProtocol;
+    }
+
     /** The most memory that bodies still arriving may hold together; past it new bytes are refused (503). */
     public long maxPendingBodyBytes()
     {
@@ -406,5 +418,11 @@ public final class ProxySettings
     public AllowedHosts allowedHosts()
     {
         return allowedHosts;
+    }
+
+    /** Where replicas share their counts ({@code PROXY_REDIS_URL}), or null when this replica counts alone. */
+    public RedisSettings redis()
+    {
+        return redis;
     }
 }

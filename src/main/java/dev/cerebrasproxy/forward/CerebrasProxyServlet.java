@@ -2,6 +2,7 @@ package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -18,6 +19,7 @@ import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.transport.HttpDestination;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.io.ClientConnector;
+import org.slf4j.LoggerFactory;
 
 /**
  * The proxy servlet: Jetty's {@link AsyncProxyServlet}, configured from the webapp's
@@ -28,7 +30,7 @@ import org.eclipse.jetty.io.ClientConnector;
  * {@link ProxyCall#start} takes the rest on (async from here).</li>
  * <li>{@link ProxyCall}: reads the body ({@link RequestBodyReader}), then
  * {@code nextAttempt} takes a key from the pool's rotation and sends the request with
- * it, through {@link #newProxyRequest} and {@link #copyRequestHeaders}; with no key to
+ * it, through {@link #newProxyRequest} and {@link ForwardedHeaders}; with no key to
  * take it waits for one on a timer, or answers {@link NoKeyAvailable}.</li>
  * <li>{@link AttemptListener}: from upstream's status line, the attempt is either about
  * the key (the pool learns, {@link ProxyCall#aboutTheKey} replays with the next key),
@@ -47,6 +49,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private UpstreamRoute route;
     private BodyBudget bodyBudget;
     private ProxyHooks hooks;
+    private RequestLog requestLog;
 
     @Override
     public void init() throws ServletException
@@ -63,9 +66,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             @Override
             public Request newUpstreamRequest(HttpServletRequest request, String target)
             {
-                Request upstream = newProxyRequest(request, target);
-                copyRequestHeaders(request, upstream);
-                return upstream;
+                // The headers are ProxyCall's to set (ForwardedHeaders), in one pass.
+                return newProxyRequest(request, target);
             }
 
             @Override
@@ -87,12 +89,26 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
 
             @Override
+            public Executor executor()
+            {
+                return getHttpClient().getExecutor();
+            }
+
+            @Override
             public BodyBudget bodyBudget()
             {
                 return bodyBudget;
             }
+
+            @Override
+            public RequestLog requestLog()
+            {
+                return requestLog;
+            }
         };
         super.init();
+        // On the HTTP client's timer thread, not the pool's clock: a test's manual clock must not hold lines back.
+        requestLog = new RequestLog(LoggerFactory.getLogger(ProxyCall.class), getHttpClient().getScheduler());
     }
 
     /**
@@ -119,6 +135,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     }
 
     @Override
+    protected HttpClient newHttpClient(ClientConnector connector)
+    {
+        boolean secure = "https".equalsIgnoreCase(context.settings().upstream().getScheme());
+        return new HttpClient(UpstreamConnections.transport(connector, context.settings().upstreamProtocol(), secure));
+    }
+
+    @Override
     protected HttpClient createHttpClient() throws ServletException
     {
         HttpClient client = super.createHttpClient();
@@ -128,6 +151,9 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             client.setMaxRequestsQueuedPerDestination(Integer.parseInt(queued));
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
+        // Heap buffers: a chunk goes to the client's ServletOutputStream as a byte[], and a
+        // direct buffer had to be copied into a new array for it, chunk by chunk.
+        client.setUseInputDirectByteBuffers(false);
         return client;
     }
 
@@ -142,7 +168,11 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     public void destroy()
     {
         context.drain().awaitWhile(this::upstreamBusy);
+        if (requestLog != null)
+            requestLog.flush();
         super.destroy();
+        if (requestLog != null)
+            requestLog.flush(); // lines of requests that ended while the client stopped
     }
 
     /** Whether an exchange with upstream is open or waiting for a connection. */

@@ -104,6 +104,17 @@ class ProxySettingsTest
     }
 
     @Test
+    void theUpstreamProtocolIsAutoUnlessSetToH2OrHttp11()
+    {
+        String keys = "{\"key1\":\"" + SECRET + "\"}";
+        assertEquals(UpstreamProtocol.AUTO, ReadSettings.from(ProxySettings.API_KEYS, keys).upstreamProtocol());
+        assertEquals(UpstreamProtocol.H2, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, " H2 ").upstreamProtocol());
+        assertEquals(UpstreamProtocol.HTTP_1_1, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http/1.1").upstreamProtocol());
+        assertEquals("PROXY_UPSTREAM_PROTOCOL is 'http2', which is no upstream protocol: set it to auto, h2 or http/1.1, or unset it for auto.",
+            ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http2"));
+    }
+
+    @Test
     void theUpstreamUrlLosesItsTrailingSlash()
     {
         ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS, "{\"k\":\"v\"}", ProxySettings.UPSTREAM_URL, "HTTP://127.0.0.1:9/v1/");
