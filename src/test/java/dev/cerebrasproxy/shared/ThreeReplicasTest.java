@@ -6,10 +6,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.google.gson.JsonObject;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.config.RedisSettings;
+import dev.cerebrasproxy.support.Concurrently;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.Poll;
@@ -114,6 +116,28 @@ class ThreeReplicasTest
         Map<String, String> everything = redis.everything();
         assertEquals(List.of("cerebras-proxy:client:{team}"), List.copyOf(everything.keySet()), everything.toString());
         assertNoSecretIn(everything);
+    }
+
+    @Test
+    void requestsRacingOnAllThreeReplicasCannotBothTakeTheLastOne() throws Exception
+    {
+        AtomicInteger admitted = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+        // 12 threads, 5 requests each, every thread on its own rotation of the replicas.
+        Concurrently.run(12, thread ->
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                int status = send(thread + i).statusCode();
+                (status == 200 ? admitted : refused).incrementAndGet();
+                assertTrue(status == 200 || status == 429, "status " + status);
+            }
+        });
+        assertEquals(30, admitted.get(), "check and count are one step in Redis");
+        assertEquals(30, refused.get());
+        assertEquals(30, upstream.received().size());
+        for (int i = 0; i < 3; i++)
+            assertEquals("ok", ready(i).get("redis").getAsString(), "every answer came from Redis, none from memory");
     }
 
     @Test
