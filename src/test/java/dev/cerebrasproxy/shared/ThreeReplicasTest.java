@@ -119,6 +119,19 @@ class ThreeReplicasTest
     }
 
     @Test
+    void eachReplicasStatusPageShowsWhatTheOthersCounted() throws Exception
+    {
+        for (int i = 0; i < 5; i++)
+            assertEquals(200, send(0).statusCode());
+        // Each look shows this replica's view at once and refreshes it from Redis for the next.
+        Poll.untilTrue(Duration.ofSeconds(10), "replica 2's status page to show the 5 requests replica 0 served", () ->
+        {
+            HttpResponse<String> status = Http.CLIENT.send(HttpRequest.newBuilder(replicas.get(2).uri("/_proxy/status.json")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            return Http.json(status).getAsJsonArray("limits").get(0).getAsJsonObject().get("requestsThisMinute").getAsLong() == 5;
+        });
+    }
+
+    @Test
     void requestsRacingOnAllThreeReplicasCannotBothTakeTheLastOne() throws Exception
     {
         AtomicInteger admitted = new AtomicInteger();
