@@ -108,11 +108,13 @@ public class ProxyWebapp implements ServletContextListener
 
         ClientTokens clients = settings.clientTokens();
         // Before every servlet and every other filter: a refused host reaches nothing.
-        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required()));
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required(),
+            () -> metrics.answered(null, ClientTokens.UNAUTHENTICATED, 403)));
         hostCheck.setAsyncSupported(true);
         hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
-            LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
+            LOG.info("cerebras-proxy: requests need a client token; {} {} ({}), {} with limits of their own", clients.names().size(), clients.names().size() == 1 ? "client" : "clients",
+                String.join(", ", clients.names()), clients.names().stream().filter(name -> clients.limitsOf(name).any()).count());
         else
             LOG.warn("cerebras-proxy is open{}: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
                 settings.listensPublicly() ? " and listens on all interfaces (" + ProxySettings.PUBLIC + "=true, as the Docker image sets)" : "",

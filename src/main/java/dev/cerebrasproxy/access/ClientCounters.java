@@ -7,7 +7,9 @@ import java.util.concurrent.CompletionStage;
  * client's counts, so a shared store (Redis, one script per method) can implement it and
  * replicas then hold a client to one limit between them. The windows are given as numbers
  * (the epoch minute and the epoch day, UTC) so the rules decide the windows and the store
- * only compares and adds; a count from an older window than the one given is void.
+ * only compares and adds; a count from an older window than the one given is void, so a
+ * store may expire a window's counts once it has passed (a minute's after two minutes, a
+ * day's after two days).
  *
  * <p>The steps that count answer later ({@link CompletionStage}) so a store across the
  * network is asked without a request holding a thread while it waits; the in-memory store

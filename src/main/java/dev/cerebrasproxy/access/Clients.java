@@ -19,6 +19,8 @@ import dev.cerebrasproxy.pool.CooldownPolicy;
  */
 public final class Clients
 {
+    /** What every header of a client's own limits begins with: apart from Cerebras's {@code x-ratelimit-*}. */
+    public static final String HEADER_PREFIX = "x-proxy-ratelimit-";
     private static final long MINUTE = 60;
     private static final long DAY = 86_400;
 
@@ -166,9 +168,9 @@ public final class Clients
     {
         if (limit == ClientLimits.UNLIMITED)
             return;
-        headers.addAll(List.of("x-proxy-ratelimit-limit-" + window, Long.toString(limit),
-            "x-proxy-ratelimit-remaining-" + window, Long.toString(Math.max(0, limit - used)),
-            "x-proxy-ratelimit-reset-" + window, Long.toString(resetSeconds)));
+        headers.addAll(List.of(HEADER_PREFIX + "limit-" + window, Long.toString(limit),
+            HEADER_PREFIX + "remaining-" + window, Long.toString(Math.max(0, limit - used)),
+            HEADER_PREFIX + "reset-" + window, Long.toString(resetSeconds)));
     }
 
     static long minuteOf(Instant now)

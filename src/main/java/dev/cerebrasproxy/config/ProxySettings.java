@@ -30,6 +30,7 @@ public final class ProxySettings
     public static final String API_KEYS_FILE = "CEREBRAS_API_KEYS_FILE";
     public static final String KEYS_FILE_POLL_MS = "PROXY_KEYS_FILE_POLL_MS";
     public static final String UPSTREAM_URL = "CEREBRAS_UPSTREAM_URL";
+    public static final String UPSTREAM_PROTOCOL = "PROXY_UPSTREAM_PROTOCOL";
     public static final String MAX_BODY_BYTES = "PROXY_MAX_BODY_BYTES";
     public static final String MAX_PENDING_BODY_BYTES = "PROXY_MAX_PENDING_BODY_BYTES";
     public static final String CONNECT_TIMEOUT_MS = "PROXY_CONNECT_TIMEOUT_MS";
@@ -64,6 +65,7 @@ public final class ProxySettings
     private final Path keysFile;
     private final Duration keysFilePoll;
     private final URI upstream;
+    private final UpstreamProtocol upstreamProtocol;
     private final long maxBodyBytes;
     private final long maxPendingBodyBytes;
     private final Duration connectTimeout;
@@ -89,6 +91,7 @@ public final class ProxySettings
         this.keys = keysFile != null ? readKeysFile(keysFile) : parseKeys(source.apply(API_KEYS));
         this.keysFilePoll = millis(source, KEYS_FILE_POLL_MS, DEFAULT_KEYS_FILE_POLL_MS);
         this.upstream = parseUpstream(source.apply(UPSTREAM_URL));
+        this.upstreamProtocol = UpstreamProtocol.parse(UPSTREAM_PROTOCOL, source.apply(UPSTREAM_PROTOCOL));
         this.maxBodyBytes = parsePositive(MAX_BODY_BYTES, source.apply(MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
         this.maxPendingBodyBytes = parsePositive(MAX_PENDING_BODY_BYTES, source.apply(MAX_PENDING_BODY_BYTES), DEFAULT_MAX_PENDING_BODY_BYTES);
         this.connectTimeout = millis(source, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
@@ -321,6 +324,12 @@ public final class ProxySettings
     public URI upstream()
     {
         return upstream;
+    }
+
+    /** The HTTP version to speak to {@link #upstream()}. */
+    public UpstreamProtocol upstreamProtocol()
+    {
+        return upstreamProtocol;
     }
 
     /** The most memory that bodies still arriving may hold together; past it new bytes are refused (503). */

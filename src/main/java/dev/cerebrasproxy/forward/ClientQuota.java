@@ -90,12 +90,18 @@ final class ClientQuota
         return switch (refusal)
         {
             case MODEL_NOT_ALLOWED -> new ProxyError(403, "permission_denied", refusal.code(), "model", facts.readable()
-                ? "This client may not use the model " + (facts.model() == null ? "(none)" : "'" + facts.model() + "'") + " (its models in PROXY_CLIENT_TOKENS)."
+                ? "This client may not use the model " + (facts.model() == null ? "(none)" : "'" + shortened(facts.model()) + "'") + " (its models in PROXY_CLIENT_TOKENS)."
                 : "This client may use only some models, and the proxy could not read the model from the request body: send it as uncompressed JSON naming the model once.");
             case REQUESTS_PER_MINUTE -> tooMany(refusal, "This client's requests per minute are used up (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
             case TOKENS_PER_MINUTE -> tooMany(refusal, "This request's estimated tokens do not fit what is left of this client's tokens per minute (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
             case TOKENS_PER_DAY -> tooMany(refusal, "This client's tokens for the day (UTC) are used up (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
         };
+    }
+
+    /** The client's own text, echoed back: a long one is cut, the answer stays small. */
+    private static String shortened(String model)
+    {
+        return model.length() <= 100 ? model : model.substring(0, 100) + "...";
     }
 
     private ProxyError tooMany(Clients.Refusal refusal, String message)

@@ -9,8 +9,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * Writes upstream's chunks to the client without blocking a thread, and flushes each
- * one. Without the flush, containers aggregate small writes, and server-sent events
- * would reach the client in bursts instead of as they are produced.
+ * chunk of an event stream. Without the flush, containers aggregate small writes, and
+ * server-sent events would reach the client in bursts instead of as they are produced.
  *
  * <p>One chunk is in flight at a time: the next is demanded from upstream only when
  * this one's callback succeeds, which is also what bounds memory for slow clients.
@@ -47,7 +47,12 @@ final class FlushingWriter implements WriteListener
         return writer;
     }
 
-    void write(Response upstream, byte[] bytes, int offset, int length, Callback callback) throws IOException
+    /**
+     * @param flush whether the chunk must leave now (an event stream's); other answers
+     * leave as the container writes them and at the latest when the response completes,
+     * which saves a flush per chunk
+     */
+    void write(Response upstream, byte[] bytes, int offset, int length, boolean flush, Callback callback)
     {
         synchronized (this)
         {
@@ -56,7 +61,7 @@ final class FlushingWriter implements WriteListener
             this.offset = offset;
             this.length = length;
             this.written = false;
-            this.flushed = false;
+            this.flushed = !flush;
             this.callback = callback;
         }
         onWritePossible();
@@ -84,39 +89,69 @@ final class FlushingWriter implements WriteListener
      * drains, possibly at once on two threads: the lock keeps each step done once.
      */
     @Override
-    public void onWritePossible() throws IOException
+    public void onWritePossible()
     {
         Callback done = null;
+        Throwable failure = null;
         Runnable after = null;
         synchronized (this)
         {
-            while (callback != null && output.isReady())
+            try
             {
-                if (!written)
+                while (callback != null && output.isReady())
                 {
-                    written = true;
-                    output.write(bytes, offset, length);
-                }
-                else if (!flushed)
-                {
-                    flushed = true;
-                    output.flush();
-                }
-                else
-                {
-                    done = callback;
-                    callback = null;
-                    bytes = null;
-                    after = whenIdle;
-                    whenIdle = null;
+                    if (!written)
+                    {
+                        written = true;
+                        output.write(bytes, offset, length);
+                    }
+                    else if (!flushed)
+                    {
+                        flushed = true;
+                        output.flush();
+                    }
+                    else
+                    {
+                        done = takeCallback();
+                        after = takeWhenIdle();
+                    }
                 }
             }
+            catch (Throwable x)
+            {
+                // The chunk's callback is taken here, once: thrown on, the failure would also
+                // reach the caller of write() and the container's onError, and the chunk's
+                // callback would fail twice (release the chunk twice, abort twice).
+                failure = x;
+                done = takeCallback();
+                after = takeWhenIdle();
+            }
         }
-        // Outside the lock: success demands the next chunk, which may arrive on this thread.
+        // Outside the lock: success demands the next chunk.
         if (done != null)
-            done.succeeded();
+        {
+            if (failure == null)
+                done.succeeded();
+            else
+                done.failed(failure);
+        }
         if (after != null)
             after.run();
+    }
+
+    private Callback takeCallback()
+    {
+        Callback taken = callback;
+        callback = null;
+        bytes = null;
+        return taken;
+    }
+
+    private Runnable takeWhenIdle()
+    {
+        Runnable taken = whenIdle;
+        whenIdle = null;
+        return taken;
     }
 
     @Override
@@ -127,12 +162,9 @@ final class FlushingWriter implements WriteListener
         Runnable after;
         synchronized (this)
         {
-            failed = callback;
+            failed = takeCallback();
             attempt = upstream;
-            callback = null;
-            bytes = null;
-            after = whenIdle;
-            whenIdle = null;
+            after = takeWhenIdle();
         }
         if (failed != null)
             failed.failed(failure);

@@ -3,6 +3,7 @@ package dev.cerebrasproxy.forward;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -20,6 +21,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
@@ -57,6 +59,8 @@ final class ProxyCall
     private final AtomicBoolean ended = new AtomicBoolean();
     /** The client's body, or null for a request without one. */
     private RequestBody body;
+    /** The client's headers as every attempt sends them, chosen at the first. */
+    private HttpFields forwardedHeaders;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
     /** The attempt under way upstream, to abort when the call ends without it. */
@@ -140,7 +144,9 @@ final class ProxyCall
     private void readBody() throws IOException
     {
         // A declared length (even 0) or a chunked body: upstream must see a body too.
-        if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
+        boolean declared = request.getContentLengthLong() >= 0 || request.getHeader("Transfer-Encoding") != null;
+        // Over h2 a body needs neither header (its DATA frames carry it): read what comes.
+        if (!declared && request.getProtocol().startsWith("HTTP/1."))
         {
             withinClientLimits();
             return;
@@ -157,7 +163,8 @@ final class ProxyCall
             @Override
             public void bodyRead(RequestBody read)
             {
-                body = read;
+                // An h2 request that ended with its headers had none: send none either.
+                body = declared || read.length() > 0 ? read : null;
                 guarded(ProxyCall.this::withinClientLimits);
             }
 
@@ -230,21 +237,10 @@ final class ProxyCall
             waitForKeyOrGiveUp();
             return;
         }
-        boolean clientTokensOn = context.settings().clientTokens().required();
+        if (forwardedHeaders == null)
+            forwardedHeaders = ForwardedHeaders.of(request, context.settings().clientTokens().required());
         Request upstream = hooks.newUpstreamRequest(request, target);
-        upstream.headers(headers ->
-        {
-            headers.put(HttpHeader.AUTHORIZATION, key.authorization());
-            // With client tokens on, x-api-key is ours (a client's token), never upstream's.
-            if (clientTokensOn)
-                headers.remove("x-api-key");
-            // The body is already read: length comes from it, and a 100-continue is moot.
-            headers.remove(HttpHeader.CONTENT_LENGTH);
-            headers.remove(HttpHeader.EXPECT);
-            // No Accept-Encoding would allow any coding; keep upstream's bytes readable to this client.
-            if (!headers.contains(HttpHeader.ACCEPT_ENCODING))
-                headers.put(HttpHeader.ACCEPT_ENCODING, "identity");
-        });
+        upstream.headers(headers -> headers.clear().add(forwardedHeaders).put(HttpHeader.AUTHORIZATION, key.authorization()));
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
         Delivery delivery = new Delivery(request.getMethod());
         delivery.watch(upstream, body == null ? null : body.toContent());
@@ -318,6 +314,28 @@ final class ProxyCall
         relay.content(upstream, content, callback);
     }
 
+    /**
+     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
+     * executor. Run inline, the demand ran on whichever thread completed the client's
+     * write: often a container thread that the socket's drain woke, while the HTTP
+     * client's thread was still unwinding the delivery of that chunk. About once in
+     * 20,000 answers the two raced inside the client's content receiver and the answer
+     * was lost before its first byte reached the client (the soak's one "closed before any
+     * answer byte"). Handed to the client's executor, each demand starts on a thread of
+     * its own, after the write that asked for it.
+     */
+    void demand(Runnable demander)
+    {
+        try
+        {
+            hooks.executor().execute(demander);
+        }
+        catch (RejectedExecutionException stopping)
+        {
+            demander.run(); // the client is stopping: the demand meets its end inline
+        }
+    }
+
     /** The answer reached the client whole. */
     void finished(ApiKey key, int status)
     {
@@ -372,7 +390,7 @@ final class ProxyCall
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
     void serverError(ApiKey key, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, reason);
+        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, printable(reason));
         attempts.suspect(key, code, body);
         context.metrics().retried(key, "answered_500", code);
         nextAttempt();
@@ -381,7 +399,7 @@ final class ProxyCall
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, reason);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
         attempts.answered(status);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -539,9 +557,22 @@ final class ProxyCall
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
-        if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms{}", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : "");
+        hooks.requestLog().add(new RequestLog.Line(request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
+    }
+
+    /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */
+    static String printable(String text)
+    {
+        if (text == null)
+            return null;
+        StringBuilder line = new StringBuilder(Math.min(text.length(), 200));
+        for (int i = 0; i < text.length() && line.length() < 200; i++)
+        {
+            char c = text.charAt(i);
+            line.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return text.length() > 200 ? line + "..." : line.toString();
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */

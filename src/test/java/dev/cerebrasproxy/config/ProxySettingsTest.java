@@ -104,6 +104,17 @@ class ProxySettingsTest
     }
 
     @Test
+    void theUpstreamProtocolIsAutoUnlessSetToH2OrHttp11()
+    {
+        String keys = "{\"key1\":\"" + SECRET + "\"}";
+        assertEquals(UpstreamProtocol.AUTO, ReadSettings.from(ProxySettings.API_KEYS, keys).upstreamProtocol());
+        assertEquals(UpstreamProtocol.H2, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, " H2 ").upstreamProtocol());
+        assertEquals(UpstreamProtocol.HTTP_1_1, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http/1.1").upstreamProtocol());
+        assertEquals("PROXY_UPSTREAM_PROTOCOL is 'http2', which is no upstream protocol: set it to auto, h2 or http/1.1, or unset it for auto.",
+            ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http2"));
+    }
+
+    @Test
     void theUpstreamUrlLosesItsTrailingSlash()
     {
         ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS, "{\"k\":\"v\"}", ProxySettings.UPSTREAM_URL, "HTTP://127.0.0.1:9/v1/");
@@ -171,7 +182,7 @@ class ProxySettingsTest
         assertEquals(java.util.Set.of(), ReadSettings.from(ProxySettings.API_KEYS, keys).allowedHosts().extra());
         assertEquals(java.util.Set.of("proxy.example.com", "cerebras-proxy", "10.0.0.5", "[fd00:0:0:0:0:0:0:1]"),
             ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, " Proxy.Example.com., cerebras-proxy,,10.0.0.5,[fd00::1],").allowedHosts().extra());
-        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1"})
+        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1", "010.0.0.1", "[::g]"})
         {
             String problem = ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, "ok.example," + bad);
             assertTrue(problem.startsWith("PROXY_ALLOWED_HOSTS entry \"" + bad + "\""), problem);

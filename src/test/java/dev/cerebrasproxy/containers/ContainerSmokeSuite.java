@@ -21,6 +21,7 @@ import dev.cerebrasproxy.support.ProxyExtension;
 import dev.cerebrasproxy.support.RedisServer;
 import dev.cerebrasproxy.support.Scrape;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -122,6 +123,25 @@ abstract class ContainerSmokeSuite
         assertEquals(1, response.headers().allValues("Date").size(), container.name() + ": " + response.headers().map());
         for (String server : response.headers().allValues("Server"))
             assertFalse(server.matches(".*\\d.*"), container.name() + " announces a version: " + server);
+    }
+
+    /** Over h2 a body needs no Content-Length; the container must hand it to the proxy, and the proxy upstream. */
+    @Test
+    void aPostOverH2cWithoutContentLengthKeepsItsBody() throws Exception
+    {
+        Assumptions.assumeTrue(container.offersH2c(), container.name() + " offers no h2c as deployed");
+        java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+        // The JDK upgrades its first clear-text connection (Upgrade: h2c) with a request without a body.
+        HttpResponse<String> first = h2.send(HttpRequest.newBuilder(proxy.uri("/_proxy/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, first.version(), container.name() + " did not upgrade to h2c");
+        byte[] body = CHAT.getBytes(StandardCharsets.UTF_8);
+        HttpResponse<String> response = h2.send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, response.version());
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals(COMPLETION, response.body());
+        assertArrayEquals(body, fake.upstream().lastReceived().body());
     }
 
     @Test
@@ -238,6 +258,17 @@ abstract class ContainerSmokeSuite
         assertEquals(200, json.statusCode(), json.body());
         assertEquals(3, Http.json(json).getAsJsonArray("keys").size());
         assertTrue(fake.upstream().received().isEmpty(), "nothing under /_proxy/ goes upstream");
+    }
+
+    /** The listener registers the host check itself (no web.xml entry): it must guard on every container. */
+    @Test
+    void anOpenPoolRefusesARebindingHostOnThisContainer() throws Exception
+    {
+        String answer = dev.cerebrasproxy.support.RawHttp.exchange(proxy.port(), "POST /v1/chat/completions HTTP/1.1\r\nHost: attacker.example\r\n"
+            + "Content-Type: application/json\r\nContent-Length: " + CHAT.length() + "\r\nConnection: close\r\n\r\n" + CHAT);
+        assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
+        assertTrue(answer.contains("\"code\":\"host_not_allowed\""), answer);
+        assertTrue(fake.upstream().received().isEmpty(), "nothing went upstream");
     }
 
     @Test
