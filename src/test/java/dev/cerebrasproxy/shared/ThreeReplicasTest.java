@@ -14,6 +14,7 @@ import dev.cerebrasproxy.config.RedisSettings;
 import dev.cerebrasproxy.support.Concurrently;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.Poll;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import dev.cerebrasproxy.support.RedisServer;
@@ -159,6 +160,7 @@ class ThreeReplicasTest
         for (int i = 0; i < 12; i++)
             assertEquals(200, send(i).statusCode());
         assertNoSecretIn(redis.everything());
+        int logMark = LogCapture.mark();
         redis.kill();
         // Each replica counts on from the shared count it last saw: replica 2 saw the 12th request.
         for (int i = 0; i < 18; i++)
@@ -173,6 +175,10 @@ class ThreeReplicasTest
             assertEquals("ready", ready(i).get("status").getAsString());
             assertEquals("degraded", redisOnStatusPage(i));
         }
+        String log = LogCapture.since(logMark);
+        assertEquals(3, log.lines().filter(line -> line.contains("WARN") && line.contains("this replica counts from its own memory")).count(),
+            "one WARN per replica, not one per request:\n" + log);
+        assertFalse(log.contains("SECRET"), log);
 
         redis.restart();
         for (int i = 0; i < 3; i++)
