@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * The webapp's start and stop (its listener in web.xml). At start it reads the settings
  * and builds what every servlet shares, the {@link ProxyContext}: the key pool, the usage
  * ledger, the metrics, the admin access. Bad settings stop the webapp here, with one log
- * line that names the problem and the fix. At stop it stops the keys file watcher, the
- * one thread the webapp starts of its own.
+ * line that names the problem and the fix. At stop it stops the threads the webapp starts
+ * of its own: the keys and tokens file watchers, and with PROXY_REDIS_URL Redis's link.
  *
  * <p>A program that embeds the webapp (or a test) may put an {@link Embedding} under
  * {@link #EMBEDDING_ATTRIBUTE} before the webapp starts: the one way in besides the

@@ -20,6 +20,7 @@ import static dev.cerebrasproxy.support.TestData.CI_TOKEN;
 import static dev.cerebrasproxy.support.TestData.RATE_LIMITED;
 import static dev.cerebrasproxy.support.TestData.TOKENS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Liveness says the webapp runs; readiness says whether some key can serve now. */
@@ -66,6 +67,7 @@ class HealthTest
         JsonObject body = json(response);
         assertEquals("ready", body.get("status").getAsString());
         assertEquals(3, body.getAsJsonObject("keys").get("available").getAsInt());
+        assertFalse(body.has("redis"), "a single replica has no Redis to report: " + body);
     }
 
     @Test
