@@ -7,6 +7,7 @@ import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.ServletContext;
 
 /**
@@ -17,8 +18,9 @@ import jakarta.servlet.ServletContext;
  * null when no clock was embedded, and the proxy servlet's HTTP client times them
  * @param clients who may use the pool now (the tokens file reloads) and how much of it
  * @param drain whether the container is stopping, for readiness
+ * @param shared what this replica shares with the others (Redis), or keeps alone
  */
-public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler, Clients clients, Drain drain)
+public record ProxyContext(ProxySettings settings, KeyPool pool, UsageLedger ledger, ProxyMetrics metrics, AdminAccess adminAccess, TaskScheduler scheduler, Clients clients, Drain drain, SharedState shared)
 {
     static final String ATTRIBUTE = ProxyContext.class.getName();
 

@@ -79,6 +79,8 @@ public final class ProxySettings
     private final Path clientTokensFile;
     private final AdminToken adminToken;
     private final AllowedHosts allowedHosts;
+    /** Null when the replica keeps everything in its own memory. */
+    private final RedisSettings redis;
     private final boolean listensPublicly;
     private final Duration drainGrace;
 
@@ -102,6 +104,7 @@ public final class ProxySettings
         this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
         this.adminToken = AdminToken.of(source.apply(ADMIN_TOKEN));
         this.allowedHosts = parseAllowedHosts(source.apply(ALLOWED_HOSTS));
+        this.redis = RedisSettings.parse(source);
         this.listensPublicly = parseBoolean(PUBLIC, source.apply(PUBLIC));
         this.drainGrace = Duration.ofSeconds(parseNotNegative(DRAIN_SECONDS, source.apply(DRAIN_SECONDS), DEFAULT_DRAIN_SECONDS));
     }
@@ -415,5 +418,11 @@ public final class ProxySettings
     public AllowedHosts allowedHosts()
     {
         return allowedHosts;
+    }
+
+    /** Where replicas share their counts ({@code PROXY_REDIS_URL}), or null when this replica counts alone. */
+    public RedisSettings redis()
+    {
+        return redis;
     }
 }

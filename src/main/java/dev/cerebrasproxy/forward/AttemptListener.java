@@ -132,15 +132,24 @@ final class AttemptListener implements Response.Listener
         if (mode == Mode.PASS)
         {
             chunk.retain();
-            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(demander, response::abort)));
+            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> call.demand(demander), response::abort)));
             return;
         }
-        if (held != null)
-            hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes);
+        if (!hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes))
+        {
+            // Past the bound: stop here rather than read on. An error body has said what it
+            // had to in its first 64 KiB (what came is read on completion); an answer to decode
+            // cannot be sent whole, so it fails.
+            response.abort(mode == Mode.DISCARD
+                ? new IOException("upstream's error body is longer than " + MAX_ERROR_BODY_BYTES + " bytes; the rest was not read")
+                : new Undecodable(response.getStatus(), response.getHeaders().get(HttpHeader.CONTENT_ENCODING), "larger than " + maxBodyBytes + " bytes"));
+            return;
+        }
         demander.run();
     }
 
-    private void hold(ByteBuffer buffer, long cap)
+    /** Holds what fits under the cap; false when some did not fit. */
+    private boolean hold(ByteBuffer buffer, long cap)
     {
         int room = (int)Math.max(0, Math.min(buffer.remaining(), cap - held.size()));
         if (buffer.hasArray())
@@ -150,11 +159,10 @@ final class AttemptListener implements Response.Listener
         else
         {
             byte[] copy = new byte[room];
-            buffer.get(copy);
+            buffer.duplicate().get(copy);
             held.write(copy, 0, room);
         }
-        if (room < buffer.remaining() && mode == Mode.DECODE)
-            held = null; // over the cap: reported as a failure on completion
+        return room == buffer.remaining();
     }
 
     @Override
@@ -194,7 +202,7 @@ final class AttemptListener implements Response.Listener
         UpstreamError error;
         try
         {
-            decoded = ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray());
+            decoded = BodyRedaction.of(key, ContentCoding.decode(response.getHeaders().get(HttpHeader.CONTENT_ENCODING), held.toByteArray(), MAX_ERROR_BODY_BYTES));
             error = UpstreamError.parse(decoded);
         }
         catch (IOException e)
@@ -219,9 +227,7 @@ final class AttemptListener implements Response.Listener
         byte[] decoded;
         try
         {
-            if (held == null)
-                throw new IOException("larger than " + maxBodyBytes + " bytes");
-            decoded = ContentCoding.decode(coding, held.toByteArray());
+            decoded = BodyRedaction.of(key, ContentCoding.decode(coding, held.toByteArray(), maxBodyBytes));
         }
         catch (IOException e)
         {

@@ -2,6 +2,7 @@ package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -10,9 +11,12 @@ import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.client.AbstractConnectionPool;
+import org.eclipse.jetty.client.Destination;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.transport.HttpDestination;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.io.ClientConnector;
 import org.slf4j.LoggerFactory;
@@ -85,6 +89,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
 
             @Override
+            public Executor executor()
+            {
+                return getHttpClient().getExecutor();
+            }
+
+            @Override
             public BodyBudget bodyBudget()
             {
                 return bodyBudget;
@@ -101,15 +111,6 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         requestLog = new RequestLog(LoggerFactory.getLogger(ProxyCall.class), getHttpClient().getScheduler());
     }
 
-    @Override
-    public void destroy()
-    {
-        if (requestLog != null)
-            requestLog.flush();
-        super.destroy();
-        if (requestLog != null)
-            requestLog.flush(); // lines of requests that ended while the client stopped
-    }
 
     /**
      * Jetty's own parses the target with {@link java.net.URI}, which throws on queries that
@@ -155,6 +156,40 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         // direct buffer had to be copied into a new array for it, chunk by chunk.
         client.setUseInputDirectByteBuffers(false);
         return client;
+    }
+
+    /**
+     * On SIGTERM, before the upstream client stops with the servlet: Tomcat pauses its
+     * connectors but does not wait for requests in flight (unloadDelay waits only for
+     * threads inside a servlet, and async requests hold none), so the stop waits here while
+     * upstream exchanges are open, up to PROXY_DRAIN_SECONDS. On Jetty, the graceful stop has
+     * already waited, and this returns at once.
+     */
+    @Override
+    public void destroy()
+    {
+        context.drain().awaitWhile(this::upstreamBusy);
+        if (requestLog != null)
+            requestLog.flush();
+        super.destroy();
+        if (requestLog != null)
+            requestLog.flush(); // lines of requests that ended while the client stopped
+    }
+
+    /** Whether an exchange with upstream is open or waiting for a connection. */
+    private boolean upstreamBusy()
+    {
+        HttpClient client = getHttpClient();
+        if (client == null)
+            return false;
+        for (Destination destination : client.getDestinations())
+        {
+            if (destination instanceof HttpDestination http && http.getQueuedRequestCount() > 0)
+                return true;
+            if (destination.getConnectionPool() instanceof AbstractConnectionPool pool && pool.getActiveConnectionCount() > 0)
+                return true;
+        }
+        return false;
     }
 
     /** What bodies still arriving hold now, of PROXY_MAX_PENDING_BODY_BYTES. */

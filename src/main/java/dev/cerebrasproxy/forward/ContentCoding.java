@@ -1,6 +1,7 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
@@ -77,8 +78,12 @@ final class ContentCoding
         return 1;
     }
 
-    /** Decodes a whole body in gzip, br or identity coding. */
-    static byte[] decode(String contentEncoding, byte[] body) throws IOException
+    /**
+     * Decodes a whole body in gzip, br or identity coding, to at most {@code max} bytes: a
+     * few KiB of gzip can inflate to gigabytes, so past the bound decoding stops and fails
+     * instead of reading on.
+     */
+    static byte[] decode(String contentEncoding, byte[] body, long max) throws IOException
     {
         if (isIdentity(contentEncoding))
             return body;
@@ -90,7 +95,16 @@ final class ContentCoding
             default -> throw new IOException("unsupported content coding " + coding);
         })
         {
-            return input.readAllBytes();
+            ByteArrayOutputStream decoded = new ByteArrayOutputStream(Math.min(body.length * 4, 64 * 1024));
+            byte[] step = new byte[8192];
+            int read;
+            while ((read = input.read(step)) >= 0)
+            {
+                if (decoded.size() + (long)read > max)
+                    throw new IOException("it decodes to more than " + max + " bytes");
+                decoded.write(step, 0, read);
+            }
+            return decoded.toByteArray();
         }
     }
 }

@@ -52,7 +52,7 @@ final class FlushingWriter implements WriteListener
      * leave as the container writes them and at the latest when the response completes,
      * which saves a flush per chunk
      */
-    void write(Response upstream, byte[] bytes, int offset, int length, boolean flush, Callback callback) throws IOException
+    void write(Response upstream, byte[] bytes, int offset, int length, boolean flush, Callback callback)
     {
         synchronized (this)
         {
@@ -89,11 +89,11 @@ final class FlushingWriter implements WriteListener
      * drains, possibly at once on two threads: the lock keeps each step done once.
      */
     @Override
-    public void onWritePossible() throws IOException
+    public void onWritePossible()
     {
         Callback done = null;
+        Throwable failure = null;
         Runnable after = null;
-        IOException failure = null;
         synchronized (this)
         {
             try
@@ -112,28 +112,22 @@ final class FlushingWriter implements WriteListener
                     }
                     else
                     {
-                        done = callback;
-                        callback = null;
-                        bytes = null;
-                        after = whenIdle;
-                        whenIdle = null;
+                        done = takeCallback();
+                        after = takeWhenIdle();
                     }
                 }
             }
-            catch (IOException x)
+            catch (Throwable x)
             {
-                // The client is gone. The callback is failed here, once: the container's
-                // onError that may follow finds none. Failing it twice released the chunk
-                // twice, which over h2 corrupted buffers that other streams still shared.
+                // The chunk's callback is taken here, once: thrown on, the failure would also
+                // reach the caller of write() and the container's onError, and the chunk's
+                // callback would fail twice (release the chunk twice, abort twice).
                 failure = x;
-                done = callback;
-                callback = null;
-                bytes = null;
-                after = whenIdle;
-                whenIdle = null;
+                done = takeCallback();
+                after = takeWhenIdle();
             }
         }
-        // Outside the lock: success demands the next chunk, which may arrive on this thread.
+        // Outside the lock: success demands the next chunk.
         if (done != null)
         {
             if (failure == null)
@@ -145,6 +139,21 @@ final class FlushingWriter implements WriteListener
             after.run();
     }
 
+    private Callback takeCallback()
+    {
+        Callback taken = callback;
+        callback = null;
+        bytes = null;
+        return taken;
+    }
+
+    private Runnable takeWhenIdle()
+    {
+        Runnable taken = whenIdle;
+        whenIdle = null;
+        return taken;
+    }
+
     @Override
     public void onError(Throwable failure)
     {
@@ -153,12 +162,9 @@ final class FlushingWriter implements WriteListener
         Runnable after;
         synchronized (this)
         {
-            failed = callback;
+            failed = takeCallback();
             attempt = upstream;
-            callback = null;
-            bytes = null;
-            after = whenIdle;
-            whenIdle = null;
+            after = takeWhenIdle();
         }
         if (failed != null)
             failed.failed(failure);

@@ -21,11 +21,17 @@ final class GzipFeed
     private static final int FHCRC = 2;
     /** A header longer than this (a huge file name or extra field) is not worth reading. */
     private static final int MAX_HEADER = 4096;
+    /**
+     * No completion decodes to this much; a body that does is a gzip bomb, and the bytes
+     * still pass to the client as they came: only the usage goes unread past it.
+     */
+    static final long MAX_DECODED = 256L * 1024 * 1024;
 
     private final Inflater inflater = new Inflater(true);
     private final byte[] decoded = new byte[8192];
     private byte[] header = new byte[0];
     private boolean inBody;
+    private long decodedTotal;
     private boolean stopped;
 
     /** Feeds the compressed bytes (the buffer is left as it was); decoded bytes go to {@code sink}. */
@@ -61,6 +67,12 @@ final class GzipFeed
             while (!inflater.finished() && !inflater.needsInput())
             {
                 int n = inflater.inflate(decoded);
+                decodedTotal += n;
+                if (decodedTotal > MAX_DECODED)
+                {
+                    stop();
+                    return;
+                }
                 if (n > 0)
                     sink.accept(ByteBuffer.wrap(decoded, 0, n));
                 else if (inflater.needsDictionary())

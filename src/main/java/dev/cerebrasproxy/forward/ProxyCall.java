@@ -3,6 +3,8 @@ package dev.cerebrasproxy.forward;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -192,7 +194,28 @@ final class ProxyCall
      */
     private void withinClientLimits()
     {
-        quota = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding"));
+        CompletableFuture<ClientQuota> checked = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding")).toCompletableFuture();
+        if (checked.isDone())
+        {
+            // In memory (and for clients without limits): on this thread, as before there was a store to wait on.
+            afterClientLimits(checked.join(), null);
+            return;
+        }
+        // A shared store answers on its own thread; the request goes on on the HTTP client's, so
+        // that thread stays free for the store's next answer, and no thread waited meanwhile.
+        checked.whenCompleteAsync(this::afterClientLimits, hooks.executor());
+    }
+
+    private void afterClientLimits(ClientQuota checked, Throwable failure)
+    {
+        if (failure != null)
+        {
+            // The stores never fail their stage (they fall back to memory); should one, the request is not lost.
+            LOG.warn("{} {}: the client limits could not be checked ({})", request.getMethod(), request.getRequestURI(), brief(failure));
+            answer(ProxyError.server(500, "client_limits_failed", "The proxy could not check this client's limits; nothing was sent upstream."), null);
+            return;
+        }
+        quota = checked;
         if (quota.refusal() != null)
         {
             context.metrics().refusedByClientLimit(client, quota.refusal().code());
@@ -291,6 +314,28 @@ final class ProxyCall
         relay.content(upstream, content, callback);
     }
 
+    /**
+     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
+     * executor. Run inline, the demand ran on whichever thread completed the client's
+     * write: often a container thread that the socket's drain woke, while the HTTP
+     * client's thread was still unwinding the delivery of that chunk. About once in
+     * 20,000 answers the two raced inside the client's content receiver and the answer
+     * was lost before its first byte reached the client (the soak's one "closed before any
+     * answer byte"). Handed to the client's executor, each demand starts on a thread of
+     * its own, after the write that asked for it.
+     */
+    void demand(Runnable demander)
+    {
+        try
+        {
+            hooks.executor().execute(demander);
+        }
+        catch (RejectedExecutionException stopping)
+        {
+            demander.run(); // the client is stopping: the demand meets its end inline
+        }
+    }
+
     /** The answer reached the client whole. */
     void finished(ApiKey key, int status)
     {
@@ -345,7 +390,7 @@ final class ProxyCall
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
     void serverError(ApiKey key, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, reason);
+        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, printable(reason));
         attempts.suspect(key, code, body);
         context.metrics().retried(key, "answered_500", code);
         nextAttempt();
@@ -354,7 +399,7 @@ final class ProxyCall
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, reason);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
         attempts.answered(status);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -514,6 +559,20 @@ final class ProxyCall
         context.metrics().answered(key, client, status);
         hooks.requestLog().add(new RequestLog.Line(request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
+    }
+
+    /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */
+    static String printable(String text)
+    {
+        if (text == null)
+            return null;
+        StringBuilder line = new StringBuilder(Math.min(text.length(), 200));
+        for (int i = 0; i < text.length() && line.length() < 200; i++)
+        {
+            char c = text.charAt(i);
+            line.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return text.length() > 200 ? line + "..." : line.toString();
     }
 
     /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */

@@ -1,5 +1,7 @@
 package dev.cerebrasproxy.forward;
 
+import java.util.concurrent.Executor;
+
 import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -26,6 +28,12 @@ interface ProxyHooks
 
     /** Where each request's one log line goes (written off the request's thread). */
     RequestLog requestLog();
+
+    /**
+     * The HTTP client's executor: where the next chunk of an answer is demanded, and where a
+     * call goes on after waiting for something off its thread (a shared store's answer).
+     */
+    Executor executor();
 
     /** The memory that all bodies still arriving share. */
     BodyBudget bodyBudget();

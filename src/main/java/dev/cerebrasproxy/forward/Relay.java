@@ -2,6 +2,7 @@ package dev.cerebrasproxy.forward;
 
 import java.nio.ByteBuffer;
 
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.pool.ApiKey;
 import org.eclipse.jetty.client.Response;
@@ -57,6 +58,9 @@ final class Relay
         // The response has its own (ResponseStamp): a second Date makes clients that merge
         // repeated headers (the Vercel AI SDK) see an unparsable one.
         if (HttpHeader.DATE.is(name) || HttpHeader.SERVER.is(name))
+            return null;
+        // These are the proxy's word about the client's own limits, never upstream's.
+        if (name.regionMatches(true, 0, Clients.HEADER_PREFIX, 0, Clients.HEADER_PREFIX.length()))
             return null;
         // An upstream that echoes the key in a header must not hand it to the client.
         return key.appearsIn(value) ? null : value;

@@ -13,6 +13,7 @@ import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.WholeBody;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeyState;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -22,13 +23,15 @@ import jakarta.servlet.http.HttpServletResponse;
  * {@code /_proxy/health/ready}: some key can serve now (200), or none can (503, with
  * the keys counted by state and when the soonest is back), so a load balancer can send
  * traffic to another instance meanwhile; also 503, {@code "draining"}, once the container
- * is stopping. Needs no token: it tells nothing secret.
+ * is stopping. With PROXY_REDIS_URL it also says {@code "redis":"ok"} or {@code "degraded"};
+ * degraded is still ready. Needs no token: it tells nothing secret.
  */
 public class HealthServlet extends HttpServlet
 {
     static final String READY_PATH = "/_proxy/health/ready";
 
     private KeyPool pool;
+    private SharedState shared;
     private Drain drain;
 
     @Override
@@ -37,6 +40,7 @@ public class HealthServlet extends HttpServlet
         ProxyContext context = ProxyContext.of(getServletContext());
         pool = context.pool();
         drain = context.drain();
+        shared = context.shared();
     }
 
     @Override
@@ -58,6 +62,9 @@ public class HealthServlet extends HttpServlet
             JsonObject counts = new JsonObject();
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
+            // Degraded Redis leaves the replica ready: it serves from its own counts meanwhile.
+            if (shared.redis() != SharedState.Redis.OFF)
+                body.addProperty("redis", shared.redis().label());
             if (draining)
             {
                 // A stopping instance: no Retry-After, it will not be back.

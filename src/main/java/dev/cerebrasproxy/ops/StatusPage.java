@@ -69,6 +69,8 @@ final class StatusPage
             .append("<title>cerebras-proxy status</title>")
             .append("<style nonce=\"").append(nonce).append("\">").append(CSS).append("</style></head><body>\n")
             .append("<h1>cerebras-proxy</h1>\n<p id=\"updated\">Refreshes every ").append(REFRESH_MS / 1000).append(" s.</p>\n")
+            // Only with PROXY_REDIS_URL: a single replica has nothing to share.
+            .append(report.redis().equals("off") ? "" : "<p id=\"redis\" class=\"" + escape(report.redis()) + "\">redis: " + escape(report.redis()) + "</p>\n")
             .append("<h2>Keys</h2>\n");
         table(html, "keys", KEY_COLUMNS, report.keys(), row -> row.state());
         html.append("<h2>Clients</h2>\n");
@@ -164,6 +166,8 @@ final class StatusPage
                     fill('clients', report.clients, %s, function () { return ''; });
                     fill('limits', report.limits, %s, function () { return ''; });
                     fill('days', report.usageByDay, %s, function () { return ''; });
+                    var redis = document.getElementById('redis');
+                    if (redis) { redis.className = report.redis; redis.textContent = 'redis: ' + report.redis; }
                     updated.className = '';
                     updated.textContent = 'Updated ' + new Date().toLocaleTimeString() + ', every %d s.';
                   })
@@ -184,6 +188,6 @@ final class StatusPage
         table { border-collapse: collapse; } th, td { padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }
         td.requests, td.errors, td.tokens { text-align: right; font-variant-numeric: tabular-nums; }
         tr.available td.state { color: #11772f; } tr.cooling td.state { color: #a35f00; } tr.quarantined td.state { color: #b3141b; font-weight: bold; }
-        #updated { color: #666; } #updated.stale { color: #b3141b; }
+        #updated { color: #666; } #updated.stale { color: #b3141b; } #redis.ok { color: #11772f; } #redis.degraded { color: #b3141b; font-weight: bold; }
         """;
 }

@@ -14,13 +14,16 @@ import dev.cerebrasproxy.pool.CooldownPolicy;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeySnapshot;
 import dev.cerebrasproxy.pool.KeyState;
+import dev.cerebrasproxy.shared.SharedState;
 
 /**
  * What the status page shows, at one moment: each key's state and use, each client's
  * use. Names only, never a key's or a token's value. It knows nothing of HTTP or HTML,
  * so the page and its JSON twin show the same thing.
+ *
+ * @param redis "off" (no PROXY_REDIS_URL), "ok" (counts shared) or "degraded" (this replica counts alone until Redis answers)
  */
-record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay)
+record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay, String redis)
 {
     /**
      * @param state available, cooling or quarantined
@@ -65,7 +68,7 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> l
         }
     }
 
-    static StatusReport of(KeyPool pool, UsageLedger ledger, Clients clientsNow)
+    static StatusReport of(KeyPool pool, UsageLedger ledger, Clients clientsNow, SharedState.Redis redis)
     {
         Instant now = pool.now();
         Map<String, UsageLedger.Usage> usageByKey = ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
@@ -79,7 +82,7 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> l
             .map(c -> new ClientRow(c.name(), c.requests(), c.errors(), c.totalTokens(), c.lastError() == null ? "" : c.lastError()))
             .toList();
         List<LimitRow> limits = clientsNow.standings().stream().map(LimitRow::of).toList();
-        return new StatusReport(keys, clients, limits, ledger.byDayClientAndModel());
+        return new StatusReport(keys, clients, limits, ledger.byDayClientAndModel(), redis.label());
     }
 
     private static String recovers(KeySnapshot key, Instant now)

@@ -11,6 +11,7 @@ import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -28,6 +29,7 @@ public class StatusServlet extends AdminServlet
 
     private KeyPool pool;
     private UsageLedger ledger;
+    private SharedState shared;
     private Clients clients;
 
     @Override
@@ -35,13 +37,14 @@ public class StatusServlet extends AdminServlet
     {
         pool = context.pool();
         ledger = context.ledger();
+        shared = context.shared();
         clients = context.clients();
     }
 
     @Override
     void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        StatusReport report = StatusReport.of(pool, ledger, clients);
+        StatusReport report = StatusReport.of(pool, ledger, clients, shared.redis());
         if (JSON_PATH.equals(request.getServletPath()))
         {
             send(response, "application/json", GSON.toJson(report));

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.Test;
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
 import static dev.cerebrasproxy.support.TestData.CHARLIE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A key's value never reaches a log line, an answer's body or a header sent to the
@@ -73,6 +75,41 @@ class SecretsTest
             assertFalse(log.contains(secret), "a key's value was logged");
             for (String answer : seenByClient)
                 assertFalse(answer.contains(secret), "a key's value reached a client");
+        }
+    }
+
+    /**
+     * Bodies the proxy reads whole before passing them on are redacted: a queue_exceeded
+     * 429, the 500 every key answered, an answer it decoded for the client. (Streamed
+     * answers pass as upstream sent them.)
+     */
+    @Test
+    void bodiesTheProxyReadsWholeNeverEchoTheKey() throws Exception
+    {
+        List<String> seenByClient = new ArrayList<>();
+        try (FakeCerebras upstream = new FakeCerebras();
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            upstream.route(request -> FakeCerebras.json(429, "{\"message\":\"busy for " + request.key() + "\",\"type\":\"too_many_requests_error\",\"param\":\"queue\",\"code\":\"queue_exceeded\"}"));
+            HttpResponse<byte[]> busy = Http.send(chat(proxy, "/v1/chat/completions", "{}"));
+            assertEquals(429, busy.statusCode());
+            seenByClient.add(render(busy));
+            upstream.route(request -> FakeCerebras.json(500, "{\"message\":\"failed for " + request.key() + "\",\"type\":\"server_error\",\"param\":\"\",\"code\":\"x\"}"));
+            HttpResponse<byte[]> failed = Http.send(chat(proxy, "/v1/chat/completions", "{}"));
+            assertEquals(500, failed.statusCode());
+            seenByClient.add(render(failed));
+            proxy.pool().reset();
+            upstream.route(request -> FakeCerebras.bytes(200, "application/json",
+                dev.cerebrasproxy.support.Codings.gzip(("{\"echo\":\"Bearer " + request.key() + "\"}").getBytes(StandardCharsets.UTF_8)), "Content-Encoding", "gzip"));
+            HttpResponse<byte[]> decoded = Http.send(chat(proxy, "/v1/chat/completions", "{}")); // no Accept-Encoding: the proxy decodes
+            assertEquals(200, decoded.statusCode());
+            seenByClient.add(render(decoded));
+            assertTrue(render(decoded).contains("\"echo\":\"Bearer <key "), render(decoded));
+        }
+        for (String secret : SECRETS)
+        {
+            for (String answer : seenByClient)
+                assertFalse(answer.contains(secret), "a key's value reached a client: " + answer.replace(secret, "<the key>"));
         }
     }
 

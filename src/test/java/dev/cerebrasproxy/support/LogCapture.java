@@ -63,8 +63,11 @@ public final class LogCapture
     {
         synchronized (CAPTURED)
         {
-            String all = CAPTURED.toString(StandardCharsets.UTF_8);
-            return all.substring(Math.min(mark, all.length()));
+            // The mark counts bytes: cut there, not at a character index (a log line with
+            // multi-byte or undecodable characters would shift every later mark).
+            byte[] all = CAPTURED.toByteArray();
+            int from = Math.min(mark, all.length);
+            return new String(all, from, all.length - from, StandardCharsets.UTF_8);
         }
     }
 
