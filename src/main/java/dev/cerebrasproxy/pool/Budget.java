@@ -186,17 +186,14 @@ final class Budget
 
     /**
      * A refused request counts against nothing at Cerebras: it leaves the window's count, and
-     * what is left is what the window held, at least the limit (the requests that filled
-     * upstream's own window all lie in the last minute, and some before them may too). So
-     * each 429 can only bring the estimate closer from above: the least count seen is kept.
-     * A limit raised later is learnt again after a restart.
+     * what is left is what the window held. Learnt from the newest 429, so a limit that was
+     * raised or lowered is followed.
      */
     private void learnRequestLimit(Instant now)
     {
         sent.pollLast();
         forgetSentBefore(now.minus(minute));
-        int seen = Math.max(1, sent.size());
-        int limit = learntRequestLimit > 0 ? Math.min(learntRequestLimit, seen) : seen;
+        int limit = Math.max(1, sent.size());
         if (limit != learntRequestLimit)
             LOG.info("budget {}/{}: learnt a limit of {} requests per {} from a 429 request_quota_exceeded; the pool sends no more than that in any such window",
                 organization, model, limit, CooldownPolicy.readable(minute));

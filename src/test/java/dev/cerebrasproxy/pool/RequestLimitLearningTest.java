@@ -71,22 +71,4 @@ class RequestLimitLearningTest
         Rotation other = pool.rotation(new Demand("other", 10));
         assertNotNull(other.next());
     }
-
-    @Test
-    void eachFurther429CanOnlyBringTheLearntLimitDown()
-    {
-        for (int i = 0; i < 4; i++)
-            assertNotNull(send());
-        pool.rateLimited(send(), "m", Duration.ZERO, "request_quota_exceeded");
-        assertEquals(4, pool.budgets().get(0).learntRequestLimit());
-        clock.advance(Duration.ofSeconds(61));
-        for (int i = 0; i < 2; i++)
-            assertNotNull(send());
-        pool.rateLimited(send(), "m", Duration.ZERO, "request_quota_exceeded");
-        assertEquals(2, pool.budgets().get(0).learntRequestLimit(), "upstream's window held only 2");
-        clock.advance(Duration.ofSeconds(61));
-        for (int i = 0; i < 2; i++)
-            assertNotNull(send());
-        assertNull(send());
-    }
 }
