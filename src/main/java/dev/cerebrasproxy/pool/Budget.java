@@ -37,8 +37,6 @@ final class Budget
     /** Estimates of requests sent with this budget whose answer has not come yet. */
     private long reserved;
     private int inFlight;
-    /** Whether any request of this budget has had its answer (or failed): until then one probes it. */
-    private boolean everAnswered;
 
     /**
      * Requests per window, learnt: Cerebras sends no header for requests per minute, so when
@@ -62,11 +60,6 @@ final class Budget
     synchronized boolean fits(Instant now, long estimate)
     {
         if (restingAt(now) || !requestRoomAt(now))
-            return false;
-        // A model's budget never answered yet is probed by one request: a burst into a budget
-        // whose limits are unknown could meet nothing but 429s. Its answer reports it, and wakes
-        // the queue. (The general state is not: requests without a model cost no tokens.)
-        if (!everAnswered && inFlight > 0 && !Budgets.GENERAL.equals(model))
             return false;
         long left = tokensLeft(now);
         return left < 0 || estimate <= left;
@@ -148,7 +141,6 @@ final class Budget
     /** The request's answer has come (or it failed): upstream's own count covers it from here. */
     synchronized void release(long estimate)
     {
-        everAnswered = true;
         reserved = Math.max(0, reserved - estimate);
         inFlight = Math.max(0, inFlight - 1);
     }

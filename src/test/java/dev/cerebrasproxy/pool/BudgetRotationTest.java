@@ -147,20 +147,6 @@ class BudgetRotationTest
     }
 
     @Test
-    void aModelsBudgetNoAnswerHasReportedIsProbedByOneRequestAtATime()
-    {
-        Rotation first = pool.rotation(of("m", 10));
-        Rotation second = pool.rotation(of("m", 10));
-        String a = first.next().organization();
-        String b = second.next().organization();
-        assertTrue(!a.equals(b), "one probe per organization: " + a + ", " + b);
-        assertNull(pool.rotation(of("m", 10)).next(), "both budgets are being probed");
-        assertTrue(pool.rotation(Demand.NONE).next() != null, "requests naming no model are not held");
-        first.release();
-        assertTrue(pool.rotation(of("m", 10)).next().organization().equals(a), "answered: no longer probed");
-    }
-
-    @Test
     void anAnswerOvertakenByANewerOnesReportIsOlderNewsAndDropped()
     {
         java.time.Instant first = clock.instant();

@@ -99,4 +99,59 @@ class FairQueueTest
         assertEquals(0, queue.size());
         assertEquals(Map.of(), queue.sizes());
     }
+
+    /**
+     * Threads offer, drain and withdraw at once: every waiter ends exactly once, sent or
+     * withdrawn, never both, and the queue is empty at the end.
+     */
+    @Test
+    void concurrentOffersDrainsAndDeparturesEndEachWaiterExactlyOnce() throws Exception
+    {
+        FairQueue queue = new FairQueue(100_000);
+        AtomicInteger capacity = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong sentCount = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong withdrawn = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong twice = new java.util.concurrent.atomic.AtomicLong();
+        int perThread = 5_000;
+        dev.cerebrasproxy.support.Concurrently.run(6, thread ->
+        {
+            for (int i = 0; i < perThread; i++)
+            {
+                java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+                FairQueue.Waiter waiter = new FairQueue.Waiter()
+                {
+                    @Override
+                    public boolean tryTake()
+                    {
+                        return capacity.getAndUpdate(c -> c > 0 ? c - 1 : c) > 0;
+                    }
+
+                    @Override
+                    public void proceed()
+                    {
+                        if (!ended.compareAndSet(false, true))
+                            twice.incrementAndGet();
+                        sentCount.incrementAndGet();
+                    }
+                };
+                String client = "c" + (i % 3);
+                queue.offer(client, waiter);
+                if (i % 4 == 0)
+                    capacity.addAndGet(3);
+                queue.drain();
+                if (i % 5 == 0 && queue.remove(client, waiter))
+                {
+                    if (!ended.compareAndSet(false, true))
+                        twice.incrementAndGet();
+                    withdrawn.incrementAndGet();
+                }
+            }
+        });
+        capacity.set(Integer.MAX_VALUE);
+        queue.drain();
+        assertEquals(0, twice.get());
+        assertEquals(6L * perThread, sentCount.get() + withdrawn.get());
+        assertEquals(0, queue.size());
+        assertEquals(Map.of(), queue.sizes());
+    }
 }
