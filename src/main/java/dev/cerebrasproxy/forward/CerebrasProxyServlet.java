@@ -43,6 +43,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private Admission admission;
     private UpstreamRoute route;
     private BodyBudget bodyBudget;
+    /** Made once the HTTP client (and its scheduler) exists. */
+    private ClientDepartures departures;
     private ProxyHooks hooks;
 
     @Override
@@ -90,12 +92,19 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
 
             @Override
+            public ClientDepartures departures()
+            {
+                return departures;
+            }
+
+            @Override
             public BodyBudget bodyBudget()
             {
                 return bodyBudget;
             }
         };
         super.init();
+        departures = new ClientDepartures(getHttpClient().getScheduler());
     }
 
     /**
@@ -132,6 +141,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
         return client;
+    }
+
+    /** The watcher of clients that leave, for tests. */
+    ClientDepartures departures()
+    {
+        return departures;
     }
 
     /** What bodies still arriving hold now, of PROXY_MAX_PENDING_BODY_BYTES. */

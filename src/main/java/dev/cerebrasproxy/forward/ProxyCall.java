@@ -16,6 +16,8 @@ import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.client.Request;
@@ -37,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * the HTTP client's callbacks and the timer hand the call on to one another, and Jetty
  * orders those hand-offs.
  */
-final class ProxyCall
+final class ProxyCall implements ClientDepartures.Watched
 {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyCall.class);
     /** Where the call is kept on its request, for the header hooks that only get the request. */
@@ -59,8 +61,11 @@ final class ProxyCall
     private RequestBody body;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
-    /** The attempt under way upstream, to abort when the call ends without it. */
+    /** The attempt under way upstream, to abort when the call ends without it, and its key. */
     private volatile Request current;
+    private volatile ApiKey currentKey;
+    /** The client's connection as the kernel's socket table names it, to tell when the client has gone. */
+    private final TcpTable.Connection clientConnection;
     /** The request against its client's own limits, once its body is read. */
     private ClientQuota quota;
     /** The tokens the answer's usage reported, or -1 while it reported none. */
@@ -77,7 +82,8 @@ final class ProxyCall
         this.attempts = new Attempts(context.pool().rotation());
         // Registered here, on the container's thread: registered later, from the HTTP client's
         // thread, the container hands the first write to another thread (see FlushingWriter).
-        this.writer = FlushingWriter.listenOn(response.getOutputStream());
+        this.writer = FlushingWriter.listenOn(response.getOutputStream(), this::clientLeft);
+        this.clientConnection = ClientDepartures.connectionOf(request.getLocalPort(), request.getRemoteAddr(), request.getRemotePort());
     }
 
     /** Takes an admitted request on, on the container's thread: its body, then its first attempt. */
@@ -105,7 +111,61 @@ final class ProxyCall
             return;
         }
         request.setAttribute(ATTRIBUTE, call);
+        async.addListener(new AsyncListener()
+        {
+            @Override
+            public void onError(AsyncEvent event)
+            {
+                call.clientLeft(); // the container saw the client's connection fail
+            }
+
+            @Override
+            public void onComplete(AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onTimeout(AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onStartAsync(AsyncEvent event)
+            {
+            }
+        });
+        hooks.departures().watch(call);
         call.guarded(call::readBody);
+    }
+
+    @Override
+    public TcpTable.Connection clientConnection()
+    {
+        return clientConnection;
+    }
+
+    @Override
+    public boolean ended()
+    {
+        return ended.get();
+    }
+
+    /**
+     * The client has gone before its answer ended (its connection closed while it waited,
+     * or a write to it failed): upstream's exchange is aborted at once, so no key spends
+     * more on an answer nobody reads, and the request is counted as the client's
+     * departure, 499 as nginx names it, never as the status upstream had begun.
+     */
+    @Override
+    public void clientLeft()
+    {
+        if (!ended.compareAndSet(false, true))
+            return;
+        Request attempt = current;
+        if (attempt != null)
+            attempt.abort(new IOException("the client left"));
+        count(499, currentKey);
+        endAbnormally(499);
     }
 
     /** Something the call does on a thread that would drop what it throws (a timer, a callback). */
@@ -228,6 +288,7 @@ final class ProxyCall
         Delivery delivery = new Delivery(request.getMethod());
         delivery.watch(upstream, body == null ? null : body.toContent());
         current = upstream;
+        currentKey = key;
         upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding"), delivery));
     }
 
@@ -391,6 +452,8 @@ final class ProxyCall
     /** Upstream gave no answer at all with this key (refused, or closed before a response byte): the next key gets the request. */
     void unanswered(ApiKey key, Throwable failure)
     {
+        if (ended.get())
+            return;
         LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
         attempts.unreachable();
         context.pool().inconclusive(key, "unreachable");
@@ -401,6 +464,8 @@ final class ProxyCall
     /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
     void dropped(ApiKey key, Throwable failure)
     {
+        if (ended.get())
+            return; // aborted because the call ended (the client left): nothing to say
         LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", request.getMethod(), request.getRequestURI(), key, brief(failure));
         answer(ProxyError.server(502, "upstream_dropped",
             "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
@@ -533,6 +598,7 @@ final class ProxyCall
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
     private void count(int status, ApiKey key)
     {
+        hooks.departures().forget(this);
         if (quota != null && quota.refusal() == null)
         {
             quota.settle(reportedTokens, relay != null && status / 100 == 2);

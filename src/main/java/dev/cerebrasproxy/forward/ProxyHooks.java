@@ -27,6 +27,9 @@ interface ProxyHooks
     /** The HTTP client's executor, where the next chunk of an answer is demanded. */
     java.util.concurrent.Executor upstreamExecutor();
 
+    /** Watches the calls in flight for clients that left. */
+    ClientDepartures departures();
+
     /** The memory that all bodies still arriving share. */
     BodyBudget bodyBudget();
 }
