@@ -26,6 +26,7 @@
 #   BENCH_UPSTREAM_PROTOCOL (passed to the proxy as PROXY_UPSTREAM_PROTOCOL, auto | h2 |
 #       http/1.1, and used by the core handler's client; unset, the proxy's default),
 #   BENCH_STREAMS (10000), BENCH_STREAMS_UPSTREAM (tls | plain, default tls),
+#   BENCH_STREAMS_HEAP (256m: the many-streams proxy's -Xmx),
 #   BENCH_STUB_ALPN (h2,http/1.1: what the stub's TLS port offers, in its order),
 #   BENCH_STUB_H2_MAX_STREAMS (128: the stub's SETTINGS_MAX_CONCURRENT_STREAMS),
 #   BENCH_STOCK_SERVLET (org.eclipse.jetty.ee10.proxy.ProxyServlet$Transparent),
@@ -98,13 +99,19 @@ if ((${#need_packages[@]})); then
 fi
 # 10,000 streams hold 20,000 sockets in the proxy (client side and upstream side).
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-# Each stream holds two sockets in the proxy; where the hard limit is lower than that
-# (containers without CAP_SYS_RESOURCE), run as many streams as fit and say so.
+# Over HTTP/1.1 each stream holds two sockets in the proxy (client side and upstream
+# side); over h2 to upstream (TLS with ALPN h2, the proxy's auto, or h2 asked for) the
+# upstream side is a few shared connections, so one. Where the hard limit is lower than
+# that (containers without CAP_SYS_RESOURCE), run as many streams as fit and say so.
+SOCKETS_PER_STREAM=2
+if [[ ${BENCH_UPSTREAM_PROTOCOL:-auto} == h2 ]] || [[ $STREAMS_UPSTREAM == tls && ${BENCH_UPSTREAM_PROTOCOL:-auto} == auto && $STUB_ALPN == h2* ]]; then
+    SOCKETS_PER_STREAM=1
+fi
 FD_LIMIT=$(ulimit -n)
-if ((STREAMS * 2 + 1000 > FD_LIMIT)); then
-    say "ulimit -n is $FD_LIMIT and cannot be raised: running $(((FD_LIMIT - 1000) / 2)) streams instead of $STREAMS"
-    STREAMS_NOTE=" (capped from $STREAMS: ulimit -n is $FD_LIMIT, a stream takes 2 sockets in the proxy)"
-    STREAMS=$(((FD_LIMIT - 1000) / 2))
+if ((STREAMS * SOCKETS_PER_STREAM + 1000 > FD_LIMIT)); then
+    say "ulimit -n is $FD_LIMIT and cannot be raised: running $(((FD_LIMIT - 1000) / SOCKETS_PER_STREAM)) streams instead of $STREAMS"
+    STREAMS_NOTE=" (capped from $STREAMS: ulimit -n is $FD_LIMIT, a stream takes $SOCKETS_PER_STREAM socket(s) in the proxy)"
+    STREAMS=$(((FD_LIMIT - 1000) / SOCKETS_PER_STREAM))
 fi
 for port in $STUB_PORT $NGINX_PORT $PROXY_PORT $REPLAY_PORT $STREAMS_PORT $STOCK_PORT $CORE_PORT $STUB_TLS_PORT; do
     if ss -Hltn "sport = :$port" | grep -q .; then say "port $port is taken; set BENCH_PORT_BASE"; exit 1; fi
@@ -429,7 +436,11 @@ stop "$REPLAY_PID"
 stop "$AGAIN_PID"
 
 say "many streams: $STREAMS concurrent, 8 events 4 s apart, to the stub over $STREAMS_UPSTREAM"
-start_proxy streams "$STREAMS_PORT" "{\"key1\":\"$(key)\"}" "$STREAMS_UPSTREAM"
+STREAMS_HEAP=${BENCH_STREAMS_HEAP:-256m}
+# The many-streams proxy gets a heap of this size at most (-Xmx), so the run shows the
+# streams fit in it: with the JVM's default (a quarter of RAM) it lets garbage pile up,
+# and the peak heap used says little about what the streams need.
+PROXY_JAVA_OPTIONS="${PROXY_JAVA_OPTIONS:-} -Xmx$STREAMS_HEAP" start_proxy streams "$STREAMS_PORT" "{\"key1\":\"$(key)\"}" "$STREAMS_UPSTREAM"
 STREAMS_PID=$LAST_PID
 IDLE_THREADS=$(awk '/^Threads:/ { print $2 }' "/proc/$STREAMS_PID/status")
 echo 5 >"/proc/$STREAMS_PID/clear_refs" 2>/dev/null || true # resets the peak RSS to now
@@ -539,7 +550,7 @@ done
 echo
 echo "Added by cerebras-proxy: first event p50 +$(($(field "${S[proxy]}" ttfe_p50_us) - $(field "${S[direct]}" ttfe_p50_us))) us, per event p50 +$(($(field "${S[proxy]}" event_p50_us) - sd_p50)) us, p99 +$(($(field "${S[proxy]}" event_p99_us) - $(field "${S[direct]}" event_p99_us))) us"
 echo
-echo "3. Many streams through the proxy, opened 1,000 a second, each 8 events 4 s apart (28 s), upstream $STREAMS_UPSTREAM (the stub's ALPN: $STUB_ALPN, $STUB_H2_MAX_STREAMS streams per h2 connection)${STREAMS_NOTE:-}"
+echo "3. Many streams through the proxy (-Xmx$STREAMS_HEAP), opened 1,000 a second, each 8 events 4 s apart (28 s), upstream $STREAMS_UPSTREAM (the stub's ALPN: $STUB_ALPN, $STUB_H2_MAX_STREAMS streams per h2 connection)${STREAMS_NOTE:-}"
 echo
 up_label=plain
 [[ $STREAMS_UPSTREAM == tls ]] && up_label=tls

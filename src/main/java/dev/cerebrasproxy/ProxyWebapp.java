@@ -9,7 +9,6 @@ import dev.cerebrasproxy.access.AdminAccess;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.access.HostCheck;
-import dev.cerebrasproxy.access.InMemoryClientCounters;
 import dev.cerebrasproxy.config.InvalidSettingsException;
 import dev.cerebrasproxy.config.KeysFileWatcher;
 import dev.cerebrasproxy.config.ProxySettings;
@@ -17,8 +16,10 @@ import dev.cerebrasproxy.config.TokensFileWatcher;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterRegistration;
 import jakarta.servlet.ServletContext;
@@ -31,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * The webapp's start and stop (its listener in web.xml). At start it reads the settings
  * and builds what every servlet shares, the {@link ProxyContext}: the key pool, the usage
  * ledger, the metrics, the admin access. Bad settings stop the webapp here, with one log
- * line that names the problem and the fix. At stop it stops the keys file watcher, the
- * one thread the webapp starts of its own.
+ * line that names the problem and the fix. At stop it stops the threads the webapp starts
+ * of its own: the keys and tokens file watchers, and with PROXY_REDIS_URL Redis's link.
  *
  * <p>A program that embeds the webapp (or a test) may put an {@link Embedding} under
  * {@link #EMBEDDING_ATTRIBUTE} before the webapp starts: the one way in besides the
@@ -67,6 +68,8 @@ public class ProxyWebapp implements ServletContextListener
     private KeysFileWatcher watcher;
     /** Reloads the clients from PROXY_CLIENT_TOKENS_FILE; null when they came from the environment (or there are none). */
     private TokensFileWatcher tokensWatcher;
+    /** Redis's connections and threads when PROXY_REDIS_URL is set; closed with the webapp. */
+    private SharedState shared;
     private Drain drain;
     private Thread shutdownHook;
 
@@ -93,11 +96,13 @@ public class ProxyWebapp implements ServletContextListener
         drain = new Drain(settings.drainGrace());
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
-        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
-        // Each client's counts live here, by name; the shared-state issue puts them in Redis instead.
-        Clients clientsNow = new Clients(settings.clientTokens(), new InMemoryClientCounters(), clock);
+        FairQueue queue = new FairQueue(settings.queueMax());
+        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue, pool::budgets, pool::now);
+        // Each client's counts live here, by name: in memory, or in Redis with PROXY_REDIS_URL.
+        shared = SharedState.of(settings.redis());
+        Clients clientsNow = new Clients(settings.clientTokens(), shared.clientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain));
+            new ProxyContext(settings, pool, queue, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain, shared));
         // SIGTERM reaches no servlet: the JVM's shutdown hooks run, the container's among them.
         // Ours only turns readiness off, at once, while the container drains.
         shutdownHook = new Thread(drain::begin, "cerebras-proxy-drain");
@@ -105,11 +110,13 @@ public class ProxyWebapp implements ServletContextListener
 
         ClientTokens clients = settings.clientTokens();
         // Before every servlet and every other filter: a refused host reaches nothing.
-        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required()));
+        FilterRegistration.Dynamic hostCheck = context.addFilter("host-check", new HostCheck(settings.allowedHosts(), () -> clientsNow.tokens().required(),
+            () -> metrics.answered(null, ClientTokens.UNAUTHENTICATED, 403)));
         hostCheck.setAsyncSupported(true);
         hostCheck.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         if (clients.required())
-            LOG.info("cerebras-proxy: requests need a client token; {} {} ({})", clients.names().size(), clients.names().size() == 1 ? "client" : "clients", String.join(", ", clients.names()));
+            LOG.info("cerebras-proxy: requests need a client token; {} {} ({}), {} with limits of their own", clients.names().size(), clients.names().size() == 1 ? "client" : "clients",
+                String.join(", ", clients.names()), clients.names().stream().filter(name -> clients.limitsOf(name).any()).count());
         else
             LOG.warn("cerebras-proxy is open{}: anyone who can reach it may use the pool's keys; set {} (or {}) to require a token per client. Meanwhile it answers only requests addressed to {} ({})",
                 settings.listensPublicly() ? " and listens on all interfaces (" + ProxySettings.PUBLIC + "=true, as the Docker image sets)" : "",
@@ -154,6 +161,10 @@ public class ProxyWebapp implements ServletContextListener
         if (tokensWatcher != null)
             tokensWatcher.close();
         tokensWatcher = null;
+        // Redis's threads and connections would outlive the webapp, and its class loader with them.
+        if (shared != null)
+            shared.close();
+        shared = null;
         event.getServletContext().removeAttribute(ProxyContext.ATTRIBUTE);
     }
 }

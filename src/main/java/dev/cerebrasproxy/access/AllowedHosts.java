@@ -2,6 +2,7 @@ package dev.cerebrasproxy.access;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -26,7 +27,7 @@ public final class AllowedHosts
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9_]([a-z0-9_-]{0,62})(\\.[a-z0-9_]([a-z0-9_-]{0,62}))*");
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-    private static final Pattern IPV6 = Pattern.compile("\\[[0-9a-f.]*:[0-9a-f:.]*]");
+    private static final Pattern IPV6 = Pattern.compile("\\[[0-9a-f:][0-9a-f.]*:[0-9a-f:.]*]");
 
     private final Set<String> extra;
 
@@ -49,7 +50,7 @@ public final class AllowedHosts
                 throw new IllegalArgumentException(problemWith(name.strip()));
             hosts.add(host);
         }
-        return new AllowedHosts(Set.copyOf(hosts));
+        return new AllowedHosts(Collections.unmodifiableSet(hosts));
     }
 
     private static String problemWith(String entry)
@@ -150,27 +151,17 @@ public final class AllowedHosts
             return address == null ? null : "[" + address.getHostAddress() + "]";
         }
         if (IPV4.matcher(name).matches())
-        {
-            InetAddress address = literal(name);
-            return address == null ? null : address.getHostAddress();
-        }
+            return ipv4(name);
         return name.length() <= 253 && NAME.matcher(name).matches() ? name : null;
     }
 
     /**
-     * An IP literal as an address, or null. Never a DNS lookup: IPv4 is checked octet by
-     * octet first, and Java parses anything with a colon as an IPv6 literal or refuses it.
+     * An IPv6 literal as an address, or null. Never a DNS lookup: the pattern lets only text
+     * that starts with a hex digit or a colon and holds a colon through, which Java parses as
+     * a literal or refuses.
      */
     private static InetAddress literal(String text)
     {
-        if (!text.contains(":"))
-        {
-            for (String part : text.split("\\."))
-            {
-                if (Integer.parseInt(part) > 255)
-                    return null;
-            }
-        }
         try
         {
             return InetAddress.getByName(text);
@@ -179,6 +170,21 @@ public final class AllowedHosts
         {
             return null;
         }
+    }
+
+    /**
+     * Dotted decimal as written, or null: four numbers up to 255 without leading zeros
+     * (which some parsers read as octal). Parsed here, not by InetAddress, which looks a
+     * name up in DNS when it is no literal it accepts.
+     */
+    private static String ipv4(String text)
+    {
+        for (String part : text.split("\\."))
+        {
+            if ((part.length() > 1 && part.charAt(0) == '0') || Integer.parseInt(part) > 255)
+                return null;
+        }
+        return text;
     }
 
     /**

@@ -5,6 +5,8 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import dev.cerebrasproxy.pool.CooldownPolicy;
 
@@ -17,6 +19,8 @@ import dev.cerebrasproxy.pool.CooldownPolicy;
  */
 public final class Clients
 {
+    /** What every header of a client's own limits begins with: apart from Cerebras's {@code x-ratelimit-*}. */
+    public static final String HEADER_PREFIX = "x-proxy-ratelimit-";
     private static final long MINUTE = 60;
     private static final long DAY = 86_400;
 
@@ -92,25 +96,31 @@ public final class Clients
     }
 
     /**
-     * Checks one request against its client's limits and, when it fits, counts it.
+     * Checks one request against its client's limits and, when it fits, counts it. The
+     * verdict comes when the counters answer: at once in memory, after a round trip (or the
+     * bounded wait for one) with Redis.
      *
      * @param model the model the request names, or null when it names none
      * @param estimate the tokens the request may use (prompt and completion)
      */
-    public Verdict admit(String client, ClientLimits limits, String model, long estimate)
+    public CompletionStage<Verdict> admit(String client, ClientLimits limits, String model, long estimate)
     {
         return admit(client, limits, model, true, estimate);
     }
 
     /** @param modelKnown false when the body could not be read for its model: a client held to a list of models is then refused */
-    public Verdict admit(String client, ClientLimits limits, String model, boolean modelKnown, long estimate)
+    public CompletionStage<Verdict> admit(String client, ClientLimits limits, String model, boolean modelKnown, long estimate)
     {
         if (!limits.any())
-            return Verdict.FREE;
+            return CompletableFuture.completedFuture(Verdict.FREE);
         Instant now = clock.instant();
         if (!limits.allows(model) || (!modelKnown && limits.models() != null))
-            return new Verdict(Refusal.MODEL_NOT_ALLOWED, null, null, headers(limits, counters.use(client, minuteOf(now), dayOf(now)), now));
-        ClientCounters.Outcome outcome = counters.tryAdmit(client, limits, estimate, minuteOf(now), dayOf(now));
+            return CompletableFuture.completedFuture(new Verdict(Refusal.MODEL_NOT_ALLOWED, null, null, headers(limits, counters.use(client, minuteOf(now), dayOf(now)), now)));
+        return counters.tryAdmit(client, limits, estimate, minuteOf(now), dayOf(now)).thenApply(outcome -> verdict(limits, outcome, now));
+    }
+
+    private static Verdict verdict(ClientLimits limits, ClientCounters.Outcome outcome, Instant now)
+    {
         String[] headers = headers(limits, outcome.use(), now);
         if (outcome.over() == null)
             return new Verdict(null, null, outcome.reservation(), headers);
@@ -158,9 +168,9 @@ public final class Clients
     {
         if (limit == ClientLimits.UNLIMITED)
             return;
-        headers.addAll(List.of("x-proxy-ratelimit-limit-" + window, Long.toString(limit),
-            "x-proxy-ratelimit-remaining-" + window, Long.toString(Math.max(0, limit - used)),
-            "x-proxy-ratelimit-reset-" + window, Long.toString(resetSeconds)));
+        headers.addAll(List.of(HEADER_PREFIX + "limit-" + window, Long.toString(limit),
+            HEADER_PREFIX + "remaining-" + window, Long.toString(Math.max(0, limit - used)),
+            HEADER_PREFIX + "reset-" + window, Long.toString(resetSeconds)));
     }
 
     static long minuteOf(Instant now)

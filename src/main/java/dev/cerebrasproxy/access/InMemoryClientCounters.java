@@ -1,12 +1,16 @@
 package dev.cerebrasproxy.access;
 
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
 /**
  * The default {@link ClientCounters}: this replica's memory, one small lock per client, so
  * one client's traffic never waits on another's. Counts are lost on restart, which at
- * worst hands a client a fresh minute and day.
+ * worst hands a client a fresh minute and day. With Redis on, it is also each replica's
+ * own view of the shared counts ({@link #mirror}), which it counts on alone while Redis
+ * cannot be reached.
  */
 public final class InMemoryClientCounters implements ClientCounters
 {
@@ -43,7 +47,13 @@ public final class InMemoryClientCounters implements ClientCounters
     private final ConcurrentMap<String, Counts> byClient = new ConcurrentHashMap<>();
 
     @Override
-    public Outcome tryAdmit(String client, ClientLimits limits, long estimate, long minute, long day)
+    public CompletionStage<Outcome> tryAdmit(String client, ClientLimits limits, long estimate, long minute, long day)
+    {
+        return CompletableFuture.completedFuture(admitNow(client, limits, estimate, minute, day));
+    }
+
+    /** {@link #tryAdmit}, answered on the caller's thread. */
+    public Outcome admitNow(String client, ClientLimits limits, long estimate, long minute, long day)
     {
         Counts counts = byClient.computeIfAbsent(client, c -> new Counts());
         synchronized (counts)
@@ -70,7 +80,14 @@ public final class InMemoryClientCounters implements ClientCounters
     }
 
     @Override
-    public void settle(String client, Reservation reservation, long tokens, long minute, long day)
+    public CompletionStage<Void> settle(String client, Reservation reservation, long tokens, long minute, long day)
+    {
+        settleNow(client, reservation, tokens, minute, day);
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** {@link #settle}, on the caller's thread. */
+    public void settleNow(String client, Reservation reservation, long tokens, long minute, long day)
     {
         Counts counts = byClient.computeIfAbsent(client, c -> new Counts());
         synchronized (counts)
@@ -79,6 +96,22 @@ public final class InMemoryClientCounters implements ClientCounters
             if (reservation.minute() == minute)
                 counts.minuteTokens = Math.max(0, counts.minuteTokens - reservation.tokens() + tokens);
             counts.dayTokens += Math.max(0, tokens);
+        }
+    }
+
+    /**
+     * The client's counts become those a shared store just reported for these windows, so
+     * this replica's view is current, and it goes on from there should the store fail.
+     */
+    public void mirror(String client, Use shared, long minute, long day)
+    {
+        Counts counts = byClient.computeIfAbsent(client, c -> new Counts());
+        synchronized (counts)
+        {
+            counts.roll(minute, day);
+            counts.requests = shared.requestsThisMinute();
+            counts.minuteTokens = shared.tokensThisMinute();
+            counts.dayTokens = shared.tokensToday();
         }
     }
 

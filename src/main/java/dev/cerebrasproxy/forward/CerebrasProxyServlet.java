@@ -2,6 +2,7 @@ package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -10,11 +11,15 @@ import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.client.AbstractConnectionPool;
+import org.eclipse.jetty.client.Destination;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.transport.HttpDestination;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.io.ClientConnector;
+import org.slf4j.LoggerFactory;
 
 /**
  * The proxy servlet: Jetty's {@link AsyncProxyServlet}, configured from the webapp's
@@ -25,7 +30,7 @@ import org.eclipse.jetty.io.ClientConnector;
  * {@link ProxyCall#start} takes the rest on (async from here).</li>
  * <li>{@link ProxyCall}: reads the body ({@link RequestBodyReader}), then
  * {@code nextAttempt} takes a key from the pool's rotation and sends the request with
- * it, through {@link #newProxyRequest} and {@link #copyRequestHeaders}; with no key to
+ * it, through {@link #newProxyRequest} and {@link ForwardedHeaders}; with no key to
  * take it waits for one on a timer, or answers {@link NoKeyAvailable}.</li>
  * <li>{@link AttemptListener}: from upstream's status line, the attempt is either about
  * the key (the pool learns, {@link ProxyCall#aboutTheKey} replays with the next key),
@@ -46,6 +51,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     /** Made once the HTTP client (and its scheduler) exists. */
     private ClientDepartures departures;
     private ProxyHooks hooks;
+    private RequestLog requestLog;
 
     @Override
     public void init() throws ServletException
@@ -62,9 +68,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             @Override
             public Request newUpstreamRequest(HttpServletRequest request, String target)
             {
-                Request upstream = newProxyRequest(request, target);
-                copyRequestHeaders(request, upstream);
-                return upstream;
+                // The headers are ProxyCall's to set (ForwardedHeaders), in one pass.
+                return newProxyRequest(request, target);
             }
 
             @Override
@@ -86,7 +91,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
 
             @Override
-            public java.util.concurrent.Executor upstreamExecutor()
+            public Executor executor()
             {
                 return getHttpClient().getExecutor();
             }
@@ -102,9 +107,17 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             {
                 return bodyBudget;
             }
+
+            @Override
+            public RequestLog requestLog()
+            {
+                return requestLog;
+            }
         };
         super.init();
         departures = new ClientDepartures(getHttpClient().getScheduler());
+        // On the HTTP client's timer thread, not the pool's clock: a test's manual clock must not hold lines back.
+        requestLog = new RequestLog(LoggerFactory.getLogger(ProxyCall.class), getHttpClient().getScheduler());
     }
 
     /**
@@ -131,6 +144,13 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     }
 
     @Override
+    protected HttpClient newHttpClient(ClientConnector connector)
+    {
+        boolean secure = "https".equalsIgnoreCase(context.settings().upstream().getScheme());
+        return new HttpClient(UpstreamConnections.transport(connector, context.settings().upstreamProtocol(), secure));
+    }
+
+    @Override
     protected HttpClient createHttpClient() throws ServletException
     {
         HttpClient client = super.createHttpClient();
@@ -140,6 +160,9 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             client.setMaxRequestsQueuedPerDestination(Integer.parseInt(queued));
         // Without this Jetty labels a body the client sent untyped; upstream must see it as sent.
         client.setDefaultRequestContentType(null);
+        // Heap buffers: a chunk goes to the client's ServletOutputStream as a byte[], and a
+        // direct buffer had to be copied into a new array for it, chunk by chunk.
+        client.setUseInputDirectByteBuffers(false);
         return client;
     }
 
@@ -147,6 +170,40 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     ClientDepartures departures()
     {
         return departures;
+    }
+
+    /**
+     * On SIGTERM, before the upstream client stops with the servlet: Tomcat pauses its
+     * connectors but does not wait for requests in flight (unloadDelay waits only for
+     * threads inside a servlet, and async requests hold none), so the stop waits here while
+     * upstream exchanges are open, up to PROXY_DRAIN_SECONDS. On Jetty, the graceful stop has
+     * already waited, and this returns at once.
+     */
+    @Override
+    public void destroy()
+    {
+        context.drain().awaitWhile(this::upstreamBusy);
+        if (requestLog != null)
+            requestLog.flush();
+        super.destroy();
+        if (requestLog != null)
+            requestLog.flush(); // lines of requests that ended while the client stopped
+    }
+
+    /** Whether an exchange with upstream is open or waiting for a connection. */
+    private boolean upstreamBusy()
+    {
+        HttpClient client = getHttpClient();
+        if (client == null)
+            return false;
+        for (Destination destination : client.getDestinations())
+        {
+            if (destination instanceof HttpDestination http && http.getQueuedRequestCount() > 0)
+                return true;
+            if (destination.getConnectionPool() instanceof AbstractConnectionPool pool && pool.getActiveConnectionCount() > 0)
+                return true;
+        }
+        return false;
     }
 
     /** What bodies still arriving hold now, of PROXY_MAX_PENDING_BODY_BYTES. */

@@ -3,6 +3,8 @@ package dev.cerebrasproxy.forward;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.RetryAfter;
@@ -32,11 +34,12 @@ final class ClientQuota
         this.verdict = verdict;
     }
 
-    static ClientQuota check(Clients clients, String client, RequestBody body, String contentEncoding)
+    /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
+    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestBody body, String contentEncoding)
     {
         ClientLimits limits = clients.tokens().limitsOf(client);
         RequestFacts facts = RequestFacts.of(body, contentEncoding);
-        return new ClientQuota(clients, client, facts, clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()));
+        return clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()).thenApply(verdict -> new ClientQuota(clients, client, facts, verdict));
     }
 
     /** The model the request names, or null. */
@@ -87,12 +90,18 @@ final class ClientQuota
         return switch (refusal)
         {
             case MODEL_NOT_ALLOWED -> new ProxyError(403, "permission_denied", refusal.code(), "model", facts.readable()
-                ? "This client may not use the model " + (facts.model() == null ? "(none)" : "'" + facts.model() + "'") + " (its models in PROXY_CLIENT_TOKENS)."
+                ? "This client may not use the model " + (facts.model() == null ? "(none)" : "'" + shortened(facts.model()) + "'") + " (its models in PROXY_CLIENT_TOKENS)."
                 : "This client may use only some models, and the proxy could not read the model from the request body: send it as uncompressed JSON naming the model once.");
             case REQUESTS_PER_MINUTE -> tooMany(refusal, "This client's requests per minute are used up (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
             case TOKENS_PER_MINUTE -> tooMany(refusal, "This request's estimated tokens do not fit what is left of this client's tokens per minute (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
             case TOKENS_PER_DAY -> tooMany(refusal, "This client's tokens for the day (UTC) are used up (its own limit in PROXY_CLIENT_TOKENS, not Cerebras's).");
         };
+    }
+
+    /** The client's own text, echoed back: a long one is cut, the answer stays small. */
+    private static String shortened(String model)
+    {
+        return model.length() <= 100 ? model : model.substring(0, 100) + "...";
     }
 
     private ProxyError tooMany(Clients.Refusal refusal, String message)

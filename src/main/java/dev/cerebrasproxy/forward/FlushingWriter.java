@@ -9,8 +9,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * Writes upstream's chunks to the client without blocking a thread, and flushes each
- * one. Without the flush, containers aggregate small writes, and server-sent events
- * would reach the client in bursts instead of as they are produced.
+ * chunk of an event stream. Without the flush, containers aggregate small writes, and
+ * server-sent events would reach the client in bursts instead of as they are produced.
  *
  * <p>One chunk is in flight at a time: the next is demanded from upstream only when
  * this one's callback succeeds, which is also what bounds memory for slow clients.
@@ -51,7 +51,12 @@ final class FlushingWriter implements WriteListener
         return writer;
     }
 
-    void write(Response upstream, byte[] bytes, int offset, int length, Callback callback)
+    /**
+     * @param flush whether the chunk must leave now (an event stream's); other answers
+     * leave as the container writes them and at the latest when the response completes,
+     * which saves a flush per chunk
+     */
+    void write(Response upstream, byte[] bytes, int offset, int length, boolean flush, Callback callback)
     {
         synchronized (this)
         {
@@ -60,7 +65,7 @@ final class FlushingWriter implements WriteListener
             this.offset = offset;
             this.length = length;
             this.written = false;
-            this.flushed = false;
+            this.flushed = !flush;
             this.callback = callback;
         }
         onWritePossible();

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -22,6 +23,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
@@ -50,15 +52,23 @@ final class ProxyCall implements ClientDepartures.Watched
     private final HttpServletRequest request;
     private final HttpServletResponse response;
     private final String target;
+    /** For log lines: read once, since the request is the container's again once the call ends. */
+    private final String method;
+    private final String uri;
     /** The client's name from its token, or {@link ClientTokens#ANONYMOUS} when the proxy is open. */
     private final String client;
-    private final Attempts attempts;
+    /** Made once the body is read: the body says which budget the request draws on, and how much. */
+    private Attempts attempts;
+    /** The call's place in the queue when it waits for capacity; made with the attempts. */
+    private Parking parking;
     private final long startNanos = System.nanoTime();
     /** Writes to the client; listening from the start, so every write is non-blocking. */
     private final FlushingWriter writer;
     private final AtomicBoolean ended = new AtomicBoolean();
     /** The client's body, or null for a request without one. */
     private RequestBody body;
+    /** The client's headers as every attempt sends them, chosen at the first. */
+    private HttpFields forwardedHeaders;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
     /** The attempt under way upstream, to abort when the call ends without it, and its key. */
@@ -78,8 +88,9 @@ final class ProxyCall implements ClientDepartures.Watched
         this.request = request;
         this.response = response;
         this.target = admitted.target();
+        this.method = request.getMethod();
+        this.uri = request.getRequestURI();
         this.client = admitted.client();
-        this.attempts = new Attempts(context.pool().rotation());
         // Registered here, on the container's thread: registered later, from the HTTP client's
         // thread, the container hands the first write to another thread (see FlushingWriter).
         this.writer = FlushingWriter.listenOn(response.getOutputStream(), this::clientLeft);
@@ -161,6 +172,8 @@ final class ProxyCall implements ClientDepartures.Watched
     {
         if (!ended.compareAndSet(false, true))
             return;
+        if (parking != null)
+            parking.leave(); // a call waiting in the queue gives its place up
         Request attempt = current;
         if (attempt != null)
             attempt.abort(new IOException("the client left"));
@@ -200,7 +213,9 @@ final class ProxyCall implements ClientDepartures.Watched
     private void readBody() throws IOException
     {
         // A declared length (even 0) or a chunked body: upstream must see a body too.
-        if (request.getContentLengthLong() < 0 && request.getHeader("Transfer-Encoding") == null)
+        boolean declared = request.getContentLengthLong() >= 0 || request.getHeader("Transfer-Encoding") != null;
+        // Over h2 a body needs neither header (its DATA frames carry it): read what comes.
+        if (!declared && request.getProtocol().startsWith("HTTP/1."))
         {
             withinClientLimits();
             return;
@@ -217,7 +232,8 @@ final class ProxyCall implements ClientDepartures.Watched
             @Override
             public void bodyRead(RequestBody read)
             {
-                body = read;
+                // An h2 request that ended with its headers had none: send none either.
+                body = declared || read.length() > 0 ? read : null;
                 guarded(ProxyCall.this::withinClientLimits);
             }
 
@@ -247,14 +263,62 @@ final class ProxyCall implements ClientDepartures.Watched
      */
     private void withinClientLimits()
     {
-        quota = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding"));
+        CompletableFuture<ClientQuota> checked = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding")).toCompletableFuture();
+        if (checked.isDone())
+        {
+            // In memory (and for clients without limits): on this thread, as before there was a store to wait on.
+            afterClientLimits(checked.join(), null);
+            return;
+        }
+        // A shared store answers on its own thread; the request goes on on the HTTP client's, so
+        // that thread stays free for the store's next answer, and no thread waited meanwhile.
+        checked.whenCompleteAsync(this::afterClientLimits, hooks.executor());
+    }
+
+    private void afterClientLimits(ClientQuota checked, Throwable failure)
+    {
+        if (failure != null)
+        {
+            // The stores never fail their stage (they fall back to memory); should one, the request is not lost.
+            LOG.warn("{} {}: the client limits could not be checked ({})", method, uri, brief(failure));
+            answer(ProxyError.server(500, "client_limits_failed", "The proxy could not check this client's limits; nothing was sent upstream."), null);
+            return;
+        }
+        quota = checked;
         if (quota.refusal() != null)
         {
             context.metrics().refusedByClientLimit(client, quota.refusal().code());
             answer(quota.error(), null, quota.refusalHeaders());
             return;
         }
+        firstAttempt();
+    }
+
+
+    private void firstAttempt()
+    {
+        attempts = new Attempts(context.pool().rotation(
+            CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
+        parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
+            key -> guarded(() -> send(key)), () -> guarded(this::giveUp));
+        // With requests waiting already, a newcomer queues behind them, so the queue's fairness decides.
+        if (parking.othersWait() && parking.park(attempts.untilAnUntriedKeyRecovers()))
+            return;
         nextAttempt();
+    }
+
+    /** Upstream answered the attempt under way, or it ended without an answer. */
+    void attemptAnswered()
+    {
+        attempts.release();
+        // What the attempt held is free, and its answer may have reported more: offer it to who waits.
+        context.queue().drain();
+    }
+
+    /** The model the request names, for what the pool learns from each answer; null if none. */
+    String model()
+    {
+        return attempts.demand().model();
     }
 
     /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
@@ -269,21 +333,15 @@ final class ProxyCall implements ClientDepartures.Watched
             waitForKeyOrGiveUp();
             return;
         }
-        boolean clientTokensOn = context.settings().clientTokens().required();
+        send(key);
+    }
+
+    private void send(ApiKey key)
+    {
+        if (forwardedHeaders == null)
+            forwardedHeaders = ForwardedHeaders.of(request, context.settings().clientTokens().required());
         Request upstream = hooks.newUpstreamRequest(request, target);
-        upstream.headers(headers ->
-        {
-            headers.put(HttpHeader.AUTHORIZATION, key.authorization());
-            // With client tokens on, x-api-key is ours (a client's token), never upstream's.
-            if (clientTokensOn)
-                headers.remove("x-api-key");
-            // The body is already read: length comes from it, and a 100-continue is moot.
-            headers.remove(HttpHeader.CONTENT_LENGTH);
-            headers.remove(HttpHeader.EXPECT);
-            // No Accept-Encoding would allow any coding; keep upstream's bytes readable to this client.
-            if (!headers.contains(HttpHeader.ACCEPT_ENCODING))
-                headers.put(HttpHeader.ACCEPT_ENCODING, "identity");
-        });
+        upstream.headers(headers -> headers.clear().add(forwardedHeaders).put(HttpHeader.AUTHORIZATION, key.authorization()));
         upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
         Delivery delivery = new Delivery(request.getMethod());
         delivery.watch(upstream, body == null ? null : body.toContent());
@@ -305,19 +363,31 @@ final class ProxyCall implements ClientDepartures.Watched
                 "The proxy could not get an answer from upstream with any of its " + context.pool().size() + " keys (connection refused or closed before a response)."), null);
             return;
         }
+        long largestLimit = attempts.limitEveryBudgetIsBelow();
+        if (largestLimit > 0)
+        {
+            // Rests no key: the request is what cannot be served, not the keys.
+            NoKeyAvailable.Answer answer = NoKeyAvailable.tooLarge(attempts.demand().estimate(), largestLimit);
+            answer(answer.error(), null, answer.headers());
+            return;
+        }
         byte[] everyKeysAnswer = attempts.answerOfEveryKey();
         if (everyKeysAnswer != null)
         {
-            passOnServerError(everyKeysAnswer);
+            passOnEveryKeysAnswer(attempts.statusOfEveryKey(), everyKeysAnswer);
             return;
         }
-        Duration wait = attempts.untilAnUntriedKeyRecovers();
-        if (wait != null && attempts.mayWait(context.pool().now(), wait, context.settings().waitForKey()))
-        {
-            hooks.timers().runAfter(wait, () -> guarded(this::nextAttempt));
+        if (parking.park(attempts.untilAnUntriedKeyRecovers()))
             return;
-        }
-        NoKeyAvailable.Answer answer = NoKeyAvailable.of(attempts, context.pool());
+        giveUp();
+    }
+
+    /** No key can serve the call now, and it may wait no longer (or the queue is full): 503 with when to come back. */
+    private void giveUp()
+    {
+        NoKeyAvailable.Answer answer = parking.full() && context.settings().waitForKey().compareTo(Duration.ZERO) > 0
+            ? NoKeyAvailable.queueFull(attempts, context.pool(), context.queue().capacity())
+            : NoKeyAvailable.of(attempts, context.pool());
         answer(answer.error(), null, answer.headers());
     }
 
@@ -372,7 +442,7 @@ final class ProxyCall implements ClientDepartures.Watched
     {
         try
         {
-            hooks.upstreamExecutor().execute(demander);
+            hooks.executor().execute(demander);
         }
         catch (RejectedExecutionException stopping)
         {
@@ -397,13 +467,15 @@ final class ProxyCall implements ClientDepartures.Watched
     /** The attempt failed without a replayable answer: silent, cut off, undecodable. */
     void failed(ApiKey key, Throwable failure)
     {
+        if (ended.get())
+            return;
         context.pool().inconclusive(key, brief(failure));
         if (response.isCommitted())
         {
             if (!ended.compareAndSet(false, true))
                 return;
             // Bytes went out already: end the client's response abnormally so it can tell.
-            LOG.info("{} {}: key {}: the response was cut off after it began ({})", request.getMethod(), request.getRequestURI(), key, brief(failure));
+            LOG.info("{} {}: key {}: the response was cut off after it began ({})", method, uri, key, brief(failure));
             count(response.getStatus(), key);
             // After the chunk in flight, if any: what reached us before the failure is delivered.
             writer.whenIdle(() -> endAbnormally(502));
@@ -415,7 +487,7 @@ final class ProxyCall implements ClientDepartures.Watched
         }
         else if (failure instanceof AttemptListener.Undecodable undecodable)
         {
-            LOG.warn("{} {}: key {}: {}", request.getMethod(), request.getRequestURI(), key, undecodable.getMessage());
+            LOG.warn("{} {}: key {}: {}", method, uri, key, undecodable.getMessage());
             answer(ProxyError.server(502, "upstream_bad_encoding", "Upstream answered in " + undecodable.coding() + " coding, which the client does not accept, and the proxy could not decode it."), key);
         }
         else
@@ -428,22 +500,28 @@ final class ProxyCall implements ClientDepartures.Watched
     private void blameServerErrors()
     {
         for (Attempts.Suspect suspect : attempts.takeSuspects())
-            context.pool().serverError(suspect.key(), suspect.code() != null ? suspect.code() : "http_500");
+        {
+            String code = suspect.code() != null ? suspect.code() : "http_" + suspect.status();
+            if (suspect.status() == 403)
+                context.pool().refusedForModel(suspect.key(), attempts.demand().model(), "403 " + code);
+            else
+                context.pool().serverError(suspect.key(), code);
+        }
     }
 
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
-    void serverError(ApiKey key, String reason, String code, byte[] body)
+    void suspect(ApiKey key, int status, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, printable(reason));
-        attempts.suspect(key, code, body);
-        context.metrics().retried(key, "answered_500", code);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", method, uri, key, status, printable(reason));
+        attempts.suspect(key, status, code, body);
+        context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
     }
 
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", method, uri, key, status, printable(reason));
         attempts.answered(status);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -454,9 +532,9 @@ final class ProxyCall implements ClientDepartures.Watched
     {
         if (ended.get())
             return;
-        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", method, uri, key, brief(failure));
         attempts.unreachable();
-        context.pool().inconclusive(key, "unreachable");
+        context.pool().upstreamFailed(key, "unreachable");
         context.metrics().retried(key, "unreachable", null);
         nextAttempt();
     }
@@ -466,7 +544,7 @@ final class ProxyCall implements ClientDepartures.Watched
     {
         if (ended.get())
             return; // aborted because the call ended (the client left): nothing to say
-        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", method, uri, key, brief(failure));
         answer(ProxyError.server(502, "upstream_dropped",
             "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
     }
@@ -480,7 +558,7 @@ final class ProxyCall implements ClientDepartures.Watched
         if (!ended.compareAndSet(false, true))
             return;
         RetryAfter retryAfter = RetryAfter.of(context.settings().busyRetryAfter());
-        LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", request.getMethod(), request.getRequestURI(), key, retryAfter.millis());
+        LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", method, uri, key, retryAfter.millis());
         try
         {
             ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
@@ -492,21 +570,21 @@ final class ProxyCall implements ClientDepartures.Watched
         complete(429, key);
     }
 
-    /** Every key answered this request 500: about the request, so it gets upstream's answer and no key rests. */
-    private void passOnServerError(byte[] upstreamBody)
+    /** Every key answered this request 500 (or 403): about the request, so it gets upstream's answer and no key rests. */
+    private void passOnEveryKeysAnswer(int status, byte[] upstreamBody)
     {
         if (!ended.compareAndSet(false, true))
             return;
-        LOG.info("{} {}: every key answered 500; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI());
+        LOG.info("{} {}: every key answered {}; the request gets upstream's answer and no key is benched", method, uri, status);
         try
         {
-            ProxyError.sendJson(response, 500, upstreamBody);
+            ProxyError.sendJson(response, status, upstreamBody);
         }
         catch (Throwable e)
         {
-            LOG.debug("could not send 500 to the client", e);
+            LOG.debug("could not send {} to the client", status, e);
         }
-        complete(500, null);
+        complete(status, null);
     }
 
     /** Answers the client with the proxy's own error and ends the call. */
@@ -538,11 +616,11 @@ final class ProxyCall implements ClientDepartures.Watched
             attempt.abort(failure);
         if (!ended.compareAndSet(false, true))
         {
-            LOG.debug("{} {}: failure after the call ended", request.getMethod(), request.getRequestURI(), failure);
+            LOG.debug("{} {}: failure after the call ended", method, uri, failure);
             return;
         }
         int status = response.isCommitted() ? response.getStatus() : 500;
-        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", request.getMethod(), request.getRequestURI(), status, attempts.count(), client,
+        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", method, uri, status, attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, failure);
         context.metrics().answered(null, client, status);
         if (response.isCommitted())
@@ -578,8 +656,11 @@ final class ProxyCall implements ClientDepartures.Watched
 
     private void complete(int status, ApiKey key)
     {
+        if (attempts != null)
+            attempts.release();
         count(status, key);
         completeAsync();
+        context.queue().drain();
     }
 
     private void completeAsync()
@@ -606,9 +687,8 @@ final class ProxyCall implements ClientDepartures.Watched
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
-        if (LOG.isInfoEnabled())
-            LOG.info("{} {} {} key={} attempts={} client={} {}ms{}", request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
-                (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : "");
+        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
     }
 
     /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */

@@ -1,5 +1,7 @@
 package dev.cerebrasproxy.forward;
 
+import java.util.concurrent.Executor;
+
 import dev.cerebrasproxy.pool.TaskScheduler;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -24,8 +26,14 @@ interface ProxyHooks
     /** Runs the timers of calls that wait for a key, on the pool's clock. */
     TaskScheduler timers();
 
-    /** The HTTP client's executor, where the next chunk of an answer is demanded. */
-    java.util.concurrent.Executor upstreamExecutor();
+    /**
+     * The HTTP client's executor: where the next chunk of an answer is demanded, and where a
+     * call goes on after waiting for something off its thread (a shared store's answer).
+     */
+    Executor executor();
+
+    /** Where each request's one log line goes (written off the request's thread). */
+    RequestLog requestLog();
 
     /** Watches the calls in flight for clients that left. */
     ClientDepartures departures();

@@ -2,6 +2,7 @@ package dev.cerebrasproxy.forward;
 
 import java.nio.ByteBuffer;
 
+import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.pool.ApiKey;
 import org.eclipse.jetty.client.Response;
@@ -58,6 +59,9 @@ final class Relay
         // repeated headers (the Vercel AI SDK) see an unparsable one.
         if (HttpHeader.DATE.is(name) || HttpHeader.SERVER.is(name))
             return null;
+        // These are the proxy's word about the client's own limits, never upstream's.
+        if (name.regionMatches(true, 0, Clients.HEADER_PREFIX, 0, Clients.HEADER_PREFIX.length()))
+            return null;
         // An upstream that echoes the key in a header must not hand it to the client.
         return key.appearsIn(value) ? null : value;
     }
@@ -77,12 +81,13 @@ final class Relay
             int length = content.remaining();
             if (content.hasArray())
             {
-                writer.write(upstream, content.array(), content.arrayOffset() + content.position(), length, callback);
+                writer.write(upstream, content.array(), content.arrayOffset() + content.position(), length, streaming, callback);
                 return;
             }
+            // Rare: the client reads into heap buffers (see CerebrasProxyServlet).
             byte[] bytes = new byte[length];
             content.get(bytes);
-            writer.write(upstream, bytes, 0, length, callback);
+            writer.write(upstream, bytes, 0, length, streaming, callback);
         }
         catch (Throwable x)
         {

@@ -3,9 +3,6 @@ package dev.cerebrasproxy.forward;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 
 /**
  * Finds the tokens an answer used in its {@code "usage"} object, from the bytes as they
@@ -26,8 +23,14 @@ final class UsageScanner
     /** Larger than any usage object with its neighbours (a final chunk is a few hundred bytes). */
     static final int TAIL_BYTES = 8 * 1024;
     private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PROMPT_TOKENS = "prompt_tokens".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] COMPLETION_TOKENS = "completion_tokens".getBytes(StandardCharsets.US_ASCII);
 
-    private final byte[] tail = new byte[TAIL_BYTES];
+    /**
+     * The last bytes seen, grown as needed up to {@link #TAIL_BYTES}: most answers are far
+     * smaller, and a fixed 8 KiB per request was a fifth of what the proxy allocated.
+     */
+    private byte[] tail = new byte[0];
     /** Decodes a gzip answer on the side, or null for one in identity coding. */
     private final GzipFeed gzip;
     /** How many bytes of {@link #tail} hold data, at its end after {@link #compact}. */
@@ -61,12 +64,16 @@ final class UsageScanner
         int length = bytes.remaining();
         if (length >= TAIL_BYTES)
         {
+            if (tail.length < TAIL_BYTES)
+                tail = new byte[TAIL_BYTES];
             bytes.position(bytes.position() + length - TAIL_BYTES);
             bytes.get(tail, 0, TAIL_BYTES);
             filled = TAIL_BYTES;
             return;
         }
-        int keep = Math.min(filled, TAIL_BYTES - length);
+        if (filled + length > tail.length && tail.length < TAIL_BYTES)
+            tail = java.util.Arrays.copyOf(tail, Math.min(TAIL_BYTES, Math.max(filled + length, 2 * tail.length)));
+        int keep = Math.min(filled, tail.length - length);
         System.arraycopy(tail, filled - keep, tail, 0, keep);
         bytes.get(tail, keep, length);
         filled = keep + length;
@@ -116,16 +123,83 @@ final class UsageScanner
         i = skipSpace(i + 1);
         if (i >= filled || tail[i] != '{')
             return null;
-        // usage is a flat object of numbers (and small nested objects): find its closing brace.
+        return counts(i);
+    }
+
+    /**
+     * Reads prompt_tokens and completion_tokens from the object starting at {@code open}
+     * (its own keys only, not those of nested objects), or null when it is not a whole
+     * object or has neither as a number. By hand: a JSON parser allocated a 1 KiB reader
+     * buffer per answer, a tenth of what the proxy allocated.
+     */
+    private Usage counts(int open)
+    {
+        long prompt = -1;
+        long completion = -1;
         int depth = 0;
-        for (int end = i; end < filled; end++)
+        for (int i = open; i < filled; i++)
         {
-            if (tail[end] == '{')
+            byte b = tail[i];
+            if (b == '{' || b == '[')
+            {
                 depth++;
-            else if (tail[end] == '}' && --depth == 0)
-                return parse(new String(tail, i, end + 1 - i, StandardCharsets.UTF_8));
+            }
+            else if (b == '}' || b == ']')
+            {
+                if (--depth == 0)
+                    return prompt < 0 && completion < 0 ? null : new Usage(Math.max(0, prompt), Math.max(0, completion));
+            }
+            else if (b == '"')
+            {
+                int end = endOfString(i + 1);
+                if (end < 0)
+                    return null;
+                if (depth == 1)
+                {
+                    int colon = skipSpace(end + 1);
+                    if (colon < filled && tail[colon] == ':')
+                    {
+                        long value = number(skipSpace(colon + 1));
+                        if (is(i + 1, end, PROMPT_TOKENS))
+                            prompt = value;
+                        else if (is(i + 1, end, COMPLETION_TOKENS))
+                            completion = value;
+                    }
+                }
+                i = end;
+            }
         }
         return null;
+    }
+
+    /** Where the string whose content starts at {@code from} closes, or -1 past what was seen. */
+    private int endOfString(int from)
+    {
+        for (int i = from; i < filled; i++)
+        {
+            if (tail[i] == '\\')
+                i++;
+            else if (tail[i] == '"')
+                return i;
+        }
+        return -1;
+    }
+
+    private boolean is(int from, int end, byte[] name)
+    {
+        return end - from == name.length && java.util.Arrays.equals(tail, from, end, name, 0, name.length);
+    }
+
+    /** The whole number starting here, or -1 when none does (a string, null, a negative or a fraction). */
+    private long number(int from)
+    {
+        long value = 0;
+        int i = from;
+        while (i < filled && tail[i] >= '0' && tail[i] <= '9' && i - from < 18)
+            value = value * 10 + (tail[i++] - '0');
+        if (i == from || (i < filled && (tail[i] == '.' || tail[i] == 'e' || tail[i] == 'E')))
+            return -1;
+        return value;
     }
 
     private int skipSpace(int i)
@@ -135,25 +209,4 @@ final class UsageScanner
         return i;
     }
 
-    private static Usage parse(String json)
-    {
-        try
-        {
-            JsonObject usage = JsonParser.parseString(json).getAsJsonObject();
-            long prompt = number(usage.get("prompt_tokens"));
-            long completion = number(usage.get("completion_tokens"));
-            if (prompt < 0 && completion < 0)
-                return null;
-            return new Usage(Math.max(0, prompt), Math.max(0, completion));
-        }
-        catch (RuntimeException notUsage)
-        {
-            return null;
-        }
-    }
-
-    private static long number(JsonElement element)
-    {
-        return element != null && element.isJsonPrimitive() && element.getAsJsonPrimitive().isNumber() ? element.getAsLong() : -1;
-    }
 }

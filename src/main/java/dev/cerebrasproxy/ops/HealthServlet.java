@@ -13,6 +13,7 @@ import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.WholeBody;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeyState;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -22,13 +23,15 @@ import jakarta.servlet.http.HttpServletResponse;
  * {@code /_proxy/health/ready}: some key can serve now (200), or none can (503, with
  * the keys counted by state and when the soonest is back), so a load balancer can send
  * traffic to another instance meanwhile; also 503, {@code "draining"}, once the container
- * is stopping. Needs no token: it tells nothing secret.
+ * is stopping. With PROXY_REDIS_URL it also says {@code "redis":"ok"} or {@code "degraded"};
+ * degraded is still ready. Needs no token: it tells nothing secret.
  */
 public class HealthServlet extends HttpServlet
 {
     static final String READY_PATH = "/_proxy/health/ready";
 
     private KeyPool pool;
+    private SharedState shared;
     private Drain drain;
 
     @Override
@@ -37,6 +40,7 @@ public class HealthServlet extends HttpServlet
         ProxyContext context = ProxyContext.of(getServletContext());
         pool = context.pool();
         drain = context.drain();
+        shared = context.shared();
     }
 
     @Override
@@ -53,16 +57,25 @@ public class HealthServlet extends HttpServlet
             // Ready only with a key in rotation: a quarantined key that is merely due for its
             // re-check may well be refused again.
             boolean ready = !draining && byState.getOrDefault(KeyState.AVAILABLE, 0) > 0;
-            status = ready ? 200 : 503;
-            body.addProperty("status", ready ? "ready" : draining ? "draining" : "not_ready");
+            java.time.Instant down = pool.upstreamDownSince();
+            status = ready && down == null ? 200 : 503;
+            body.addProperty("status", draining ? "draining" : down != null ? "upstream_down" : ready ? "ready" : "not_ready");
             JsonObject counts = new JsonObject();
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
+            // Degraded Redis leaves the replica ready: it serves from its own counts meanwhile.
+            if (shared.redis() != SharedState.Redis.OFF)
+                body.addProperty("redis", shared.redis().label());
             if (draining)
             {
                 // A stopping instance: no Retry-After, it will not be back.
                 body.addProperty("message", "This instance is stopping: it finishes the requests it has (up to " + drain.grace().toSeconds() + " s) and takes no new ones.");
                 headers = new String[] {"Cache-Control", "no-store", "Connection", "close"};
+            }
+            else if (down != null)
+            {
+                // The keys are fine: upstream answers 502/503/504 or nothing, which benches no key.
+                body.addProperty("message", "Upstream is failing (502, 503, 504 or no answer) since " + down + "; no key is to blame and none is benched.");
             }
             else if (!ready)
             {

@@ -9,8 +9,10 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.shared.SharedState;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -28,6 +30,8 @@ public class StatusServlet extends AdminServlet
 
     private KeyPool pool;
     private UsageLedger ledger;
+    private FairQueue queue;
+    private SharedState shared;
     private Clients clients;
 
     @Override
@@ -35,13 +39,15 @@ public class StatusServlet extends AdminServlet
     {
         pool = context.pool();
         ledger = context.ledger();
+        queue = context.queue();
+        shared = context.shared();
         clients = context.clients();
     }
 
     @Override
     void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        StatusReport report = StatusReport.of(pool, ledger, clients);
+        StatusReport report = StatusReport.of(pool, queue, ledger, clients, shared.redis());
         if (JSON_PATH.equals(request.getServletPath()))
         {
             send(response, "application/json", GSON.toJson(report));

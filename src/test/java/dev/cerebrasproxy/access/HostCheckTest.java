@@ -1,12 +1,17 @@
 package dev.cerebrasproxy.access;
 
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.List;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.ProxyExtension;
 import dev.cerebrasproxy.support.RawHttp;
+import dev.cerebrasproxy.support.Scrape;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,7 +63,7 @@ class HostCheckTest
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"attacker.example", "attacker.example:8080", "localhost.attacker.example", "127.0.0.1.nip.io", "10.0.0.5:8080", "[::2]"})
+    @ValueSource(strings = {"attacker.example", "attacker.example:8080", "localhost.attacker.example", "127.0.0.1.nip.io", "10.0.0.5:8080", "[::2]", "127.000.000.001", "0177.0.0.1", "[::ffff:127.0.0.1]"})
     void aRequestForAnotherHostIsRefusedInShapeAndNeverGoesUpstream(String host) throws Exception
     {
         String answer = post(host);
@@ -68,6 +73,25 @@ class HostCheckTest
         assertEquals("host", error.get("param").getAsString());
         assertTrue(error.get("message").getAsString().contains("PROXY_ALLOWED_HOSTS"), answer);
         assertEquals(0, proxy.upstream().received().size(), "nothing went upstream");
+    }
+
+    private static double refusals() throws Exception
+    {
+        String metrics = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+        return new Scrape(metrics).sum("cerebras_proxy_requests_total", "client", "unauthenticated", "status", "403");
+    }
+
+    /** A rebinding attempt shows in the metrics like any refused client. */
+    @Test
+    void aRefusalIsCountedAndLoggedWithoutItsQuery() throws Exception
+    {
+        int mark = LogCapture.mark();
+        double before = refusals();
+        assertEquals(403, status(get("/v1/models?secret=q", "attacker.example")));
+        assertEquals(before + 1, refusals(), 0.0);
+        String log = LogCapture.since(mark);
+        assertTrue(log.contains("GET /v1/models 403 key=- attempts=0 client=unauthenticated (it is addressed to \"attacker.example\", not allowed"), log);
+        assertTrue(!log.contains("secret=q"), log);
     }
 
     @ParameterizedTest

@@ -1,5 +1,6 @@
 package dev.cerebrasproxy.config;
 
+import java.util.List;
 
 import dev.cerebrasproxy.access.AdminToken;
 import dev.cerebrasproxy.pool.ApiKey;
@@ -74,9 +75,28 @@ class ProxySettingsTest
     @Test
     void aKeyThatIsNotAStringStopsStartup()
     {
-        assertEquals("CEREBRAS_API_KEYS entry \"key2\" must be a string, not a number: put the key in quotes.",
+        assertEquals("CEREBRAS_API_KEYS entry \"key2\" must be a string, not a number: put the key in quotes. An entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.",
             ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":12345}"));
         assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":null}").contains("not null"));
+    }
+
+    @Test
+    void keysMayNameTheirOrganizationBesidePlainKeysInOneValue()
+    {
+        ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS,
+            "{\"a\":{\"key\":\"" + SECRET + "\",\"organization\":\" org-1 \"},\"b\":{\"key\":\"csk-b\",\"organization\":\"org-1\"},\"c\":\"csk-c\",\"d\":{\"key\":\"csk-d\"}}");
+        assertEquals(List.of("org-1", "org-1", "c", "d"), settings.keys().stream().map(ApiKey::organization).toList(), "a key without one is its own");
+        assertEquals("Bearer " + SECRET, settings.keys().get(0).authorization());
+    }
+
+    @Test
+    void aBadKeyObjectStopsStartupWithoutShowingTheKey()
+    {
+        assertEquals("CEREBRAS_API_KEYS entry \"a\" has an unknown field (not shown, in case it is a secret): remove it. An entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.",
+            ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"org\":\"x\"}}"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"organization\":\" \"}}").contains("has an organization that is not a non-blank string"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"organization\":\"o\"}}").startsWith("CEREBRAS_API_KEYS entry \"a\" needs \"key\" as a string."));
+        assertFalse(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"org\":\"x\"}}").contains(SECRET));
     }
 
     @Test
@@ -101,6 +121,17 @@ class ProxySettingsTest
         assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "ftp://api.cerebras.ai/v1").startsWith("CEREBRAS_UPSTREAM_URL must be an absolute http or https URL"));
         assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "https://api cerebras.ai").startsWith("CEREBRAS_UPSTREAM_URL is not a valid URL"));
         assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, "https://api.cerebras.ai/v1?x=1").startsWith("CEREBRAS_UPSTREAM_URL must not carry a query"));
+    }
+
+    @Test
+    void theUpstreamProtocolIsAutoUnlessSetToH2OrHttp11()
+    {
+        String keys = "{\"key1\":\"" + SECRET + "\"}";
+        assertEquals(UpstreamProtocol.AUTO, ReadSettings.from(ProxySettings.API_KEYS, keys).upstreamProtocol());
+        assertEquals(UpstreamProtocol.H2, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, " H2 ").upstreamProtocol());
+        assertEquals(UpstreamProtocol.HTTP_1_1, ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http/1.1").upstreamProtocol());
+        assertEquals("PROXY_UPSTREAM_PROTOCOL is 'http2', which is no upstream protocol: set it to auto, h2 or http/1.1, or unset it for auto.",
+            ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_PROTOCOL, "http2"));
     }
 
     @Test
@@ -171,7 +202,7 @@ class ProxySettingsTest
         assertEquals(java.util.Set.of(), ReadSettings.from(ProxySettings.API_KEYS, keys).allowedHosts().extra());
         assertEquals(java.util.Set.of("proxy.example.com", "cerebras-proxy", "10.0.0.5", "[fd00:0:0:0:0:0:0:1]"),
             ReadSettings.from(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, " Proxy.Example.com., cerebras-proxy,,10.0.0.5,[fd00::1],").allowedHosts().extra());
-        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1"})
+        for (String bad : new String[] {"http://proxy.example.com", "proxy.example.com:8080", "fd00::1", "a b", "*.example.com", "999.1.1.1", "010.0.0.1", "[::g]"})
         {
             String problem = ReadSettings.problemWith(ProxySettings.API_KEYS, keys, ProxySettings.ALLOWED_HOSTS, "ok.example," + bad);
             assertTrue(problem.startsWith("PROXY_ALLOWED_HOSTS entry \"" + bad + "\""), problem);

@@ -12,13 +12,16 @@ import java.util.stream.Collectors;
 
 import com.google.gson.JsonObject;
 import dev.cerebrasproxy.config.ProxySettings;
+import dev.cerebrasproxy.config.RedisSettings;
 import dev.cerebrasproxy.support.EventStream;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.Poll;
 import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.RedisServer;
 import dev.cerebrasproxy.support.Scrape;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -52,6 +55,9 @@ abstract class ContainerSmokeSuite
     /** The fake Cerebras the container's proxy is configured to call; reset before each test. */
     @RegisterExtension
     static final ProxyExtension fake = new ProxyExtension().upstreamOnly();
+    /** A real Redis the container's proxy shares its counts in: the Redis client must load and connect inside the WAR. */
+    @RegisterExtension
+    static final RedisServer redis = new RedisServer();
 
     private final ServletContainer container;
     private RunningProxy proxy;
@@ -94,7 +100,8 @@ abstract class ContainerSmokeSuite
         return Map.of(ProxySettings.API_KEYS, keys, ProxySettings.UPSTREAM_URL, fake.upstream().baseUrl().toString(),
             ProxySettings.RATE_LIMIT_COOLDOWN_MS, "200",
             ProxySettings.SERVER_ERROR_COOLDOWN_MS, "200",
-            ProxySettings.MAX_COOLDOWN_MS, "400");
+            ProxySettings.MAX_COOLDOWN_MS, "400",
+            RedisSettings.URL, redis.url());
     }
 
     @Test
@@ -118,6 +125,25 @@ abstract class ContainerSmokeSuite
             assertFalse(server.matches(".*\\d.*"), container.name() + " announces a version: " + server);
     }
 
+    /** Over h2 a body needs no Content-Length; the container must hand it to the proxy, and the proxy upstream. */
+    @Test
+    void aPostOverH2cWithoutContentLengthKeepsItsBody() throws Exception
+    {
+        Assumptions.assumeTrue(container.offersH2c(), container.name() + " offers no h2c as deployed");
+        java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+        // The JDK upgrades its first clear-text connection (Upgrade: h2c) with a request without a body.
+        HttpResponse<String> first = h2.send(HttpRequest.newBuilder(proxy.uri("/_proxy/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, first.version(), container.name() + " did not upgrade to h2c");
+        byte[] body = CHAT.getBytes(StandardCharsets.UTF_8);
+        HttpResponse<String> response = h2.send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, response.version());
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals(COMPLETION, response.body());
+        assertArrayEquals(body, fake.upstream().lastReceived().body());
+    }
+
     @Test
     void theOperationsEndpointsAnswerAndStayOffUpstream() throws Exception
     {
@@ -127,6 +153,8 @@ abstract class ContainerSmokeSuite
         HttpResponse<String> ready = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/health/ready")).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, ready.statusCode(), ready.body());
         assertTrue(ready.body().contains("\"status\":\"ready\""), ready.body());
+        assertTrue(ready.body().contains("\"redis\":\"ok\""), "Jedis works inside the WAR here: " + ready.body());
+        assertTrue(proxy.log().contains("shares client counts with its other replicas through Redis"), proxy.log());
         Poll.untilTrue(Duration.ofSeconds(10), "a request counted in /_proxy/metrics", () ->
         {
             HttpResponse<String> metrics = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
@@ -255,6 +283,17 @@ abstract class ContainerSmokeSuite
         assertEquals(200, json.statusCode(), json.body());
         assertEquals(3, Http.json(json).getAsJsonArray("keys").size());
         assertTrue(fake.upstream().received().isEmpty(), "nothing under /_proxy/ goes upstream");
+    }
+
+    /** The listener registers the host check itself (no web.xml entry): it must guard on every container. */
+    @Test
+    void anOpenPoolRefusesARebindingHostOnThisContainer() throws Exception
+    {
+        String answer = dev.cerebrasproxy.support.RawHttp.exchange(proxy.port(), "POST /v1/chat/completions HTTP/1.1\r\nHost: attacker.example\r\n"
+            + "Content-Type: application/json\r\nContent-Length: " + CHAT.length() + "\r\nConnection: close\r\n\r\n" + CHAT);
+        assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
+        assertTrue(answer.contains("\"code\":\"host_not_allowed\""), answer);
+        assertTrue(fake.upstream().received().isEmpty(), "nothing went upstream");
     }
 
     @Test

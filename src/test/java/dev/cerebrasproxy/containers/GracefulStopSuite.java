@@ -41,10 +41,17 @@ abstract class GracefulStopSuite
     static final ProxyExtension fake = new ProxyExtension().upstreamOnly();
 
     private final ServletContainer container;
+    /** Whether a request on a connection opened before the stop is still answered (with 503) rather than the connection closed. */
+    private final boolean answersOnOpenConnections;
 
-    GracefulStopSuite(ServletContainer container)
+    /** What the container logs once it is waiting for requests in flight. */
+    private final String waitingLine;
+
+    GracefulStopSuite(ServletContainer container, boolean answersOnOpenConnections, String waitingLine)
     {
         this.container = container;
+        this.answersOnOpenConnections = answersOnOpenConnections;
+        this.waitingLine = waitingLine;
     }
 
     @Test
@@ -74,10 +81,13 @@ abstract class GracefulStopSuite
                         {
                             proxy.terminate();
                             Poll.untilTrue(Duration.ofSeconds(15), container.name() + " to begin its stop", () -> proxy.log().contains(container.stoppedInOrderLine()));
+                            // Past the point where the stop used to cut the stream (Tomcat: the proxy servlet waits).
+                            Poll.untilTrue(Duration.ofSeconds(15), container.name() + " to be waiting for the stream", () -> proxy.log().contains(waitingLine));
                             Poll.untilTrue(Duration.ofSeconds(10), "new connections to be refused", () -> refused(proxy.port()));
                             balancer.getOutputStream().write("GET /_proxy/health/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                             String ready = new String(balancer.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-                            assertTrue(ready.startsWith("HTTP/1.1 503"), "readiness while draining: " + ready);
+                            // Tomcat closes connections waiting for a request once it pauses: not ready either.
+                            assertTrue(ready.startsWith("HTTP/1.1 503") || (!answersOnOpenConnections && ready.isEmpty()), "readiness while draining: " + ready);
                         });
                     }
                 }

@@ -5,6 +5,8 @@ class JettyDistributionGracefulStopIT extends GracefulStopSuite
 {
     JettyDistributionGracefulStopIT()
     {
-        super(new JettyDistribution());
+        super(new JettyDistribution(), true,
+            // Jetty logs it as its stop begins; the graceful stop then waits.
+            "Stopped oejs.Server@");
     }
 }

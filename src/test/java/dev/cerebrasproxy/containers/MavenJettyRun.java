@@ -13,6 +13,12 @@ import java.util.Map;
 final class MavenJettyRun implements ServletContainer
 {
     @Override
+    public boolean offersH2c()
+    {
+        return false; // the plugin's connector is HTTP/1.1 only
+    }
+
+    @Override
     public String name()
     {
         return "mvn jetty:run";

@@ -5,6 +5,8 @@ class MavenJettyRunGracefulStopIT extends GracefulStopSuite
 {
     MavenJettyRunGracefulStopIT()
     {
-        super(new MavenJettyRun());
+        super(new MavenJettyRun(), true,
+            // Jetty logs it as its stop begins; the graceful stop then waits.
+            "Stopped oejs.Server@");
     }
 }

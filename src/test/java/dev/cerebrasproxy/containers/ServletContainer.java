@@ -15,6 +15,12 @@ interface ServletContainer
      */
     RunningProxy start(Map<String, String> environment) throws Exception;
 
+    /** Whether it offers h2c beside HTTP/1.1 as deployed (jetty-base/ and Tomcat as README says; not `mvn jetty:run`). */
+    default boolean offersH2c()
+    {
+        return true;
+    }
+
     /** What the container logs once it has shut down in order (on SIGTERM), as opposed to being killed. */
     String stoppedInOrderLine();
 }

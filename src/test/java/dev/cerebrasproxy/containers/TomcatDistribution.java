@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * An Apache Tomcat distribution running the WAR as webapps/ROOT.war, started with
@@ -78,8 +80,9 @@ final class TomcatDistribution implements ServletContainer
 
     /**
      * The stock server.xml listens on 8080 on every interface and on 8005 for a shutdown
-     * command. Here: the HTTP connector on loopback at a free port, and no shutdown port
-     * (the test stops Tomcat with SIGTERM, which runs its shutdown hook).
+     * command. Here: the HTTP connector on loopback at a free port, bound only while it
+     * runs, and no shutdown port (the test stops Tomcat with SIGTERM, which runs its
+     * shutdown hook).
      */
     private static void listenOnlyOn(Path serverXml, int port) throws Exception
     {
@@ -88,8 +91,14 @@ final class TomcatDistribution implements ServletContainer
         String xml = Files.readString(serverXml);
         if (!xml.contains(shutdownPort) || !xml.contains(httpConnector))
             throw new IllegalStateException(serverXml + " no longer looks like Tomcat's stock server.xml: adapt TomcatDistribution");
-        Files.writeString(serverXml, xml
-            .replace(shutdownPort, "<Server port=\"-1\"")
-            .replace(httpConnector, "<Connector port=\"" + port + "\" address=\"127.0.0.1\""));
+        // bindOnInit="false": a stop closes the listening socket first, so new connections are
+        // refused while requests in flight finish (README: Deploying, Tomcat).
+        // h2c beside HTTP/1.1, as README's Deploying section tells Tomcat users to enable it.
+        Matcher connector = Pattern.compile("<Connector port=\"8080\"([^>]*?)/>").matcher(xml);
+        if (!connector.find())
+            throw new IllegalStateException(serverXml + " has no self-closed HTTP connector on 8080 any more: adapt TomcatDistribution");
+        xml = xml.substring(0, connector.start()) + "<Connector port=\"" + port + "\" address=\"127.0.0.1\" bindOnInit=\"false\"" + connector.group(1)
+            + "><UpgradeProtocol className=\"org.apache.coyote.http2.Http2Protocol\" /></Connector>" + xml.substring(connector.end());
+        Files.writeString(serverXml, xml.replace(shutdownPort, "<Server port=\"-1\""));
     }
 }

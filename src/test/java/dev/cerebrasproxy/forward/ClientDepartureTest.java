@@ -116,7 +116,8 @@ class ClientDepartureTest
         proxy.upstream().answer(ALPHA, FakeCerebras.json(429, RATE_LIMITED, "retry-after-ms", "5000"));
         proxy.upstream().answer(BRAVO, FakeCerebras.json(429, RATE_LIMITED, "retry-after", "30"));
         proxy.upstream().answer(CHARLIE, FakeCerebras.json(429, RATE_LIMITED, "retry-after", "30"));
-        RawHttp.exchange(proxy.port(), "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        // Rests are per key and model: cool them for the model the waiting request names.
+        assertEquals(503, dev.cerebrasproxy.support.Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode());
         proxy.upstream().reset();
         int mark = LogCapture.mark();
         Socket socket = send(CHAT);

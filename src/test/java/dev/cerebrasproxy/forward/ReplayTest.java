@@ -3,6 +3,7 @@ package dev.cerebrasproxy.forward;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -16,10 +17,16 @@ import dev.cerebrasproxy.pool.KeyState;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.LogCapture;
+import dev.cerebrasproxy.support.Poll;
 import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.UpstreamTransport;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
@@ -32,10 +39,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** 429 and 500 are absorbed by the next key; the client sees them only when no key is left. */
+@ParameterizedClass
+@EnumSource(UpstreamTransport.class)
 class ReplayTest
 {
     @RegisterExtension
     static final ProxyExtension proxy = new ProxyExtension();
+
+    @Parameter
+    UpstreamTransport transport;
+
+    @BeforeParameterizedClassInvocation
+    static void over(UpstreamTransport transport) throws Exception
+    {
+        proxy.over(transport);
+    }
 
     @Test
     void a429IsAbsorbedByTheNextKey() throws Exception
@@ -148,6 +166,8 @@ class ReplayTest
         proxy.upstream().answer(BRAVO, FakeCerebras.json(429, RATE_LIMITED));
         Http.post(proxy.uri("/v1/chat/completions"), CHAT);
         Http.post(proxy.uri("/v1/chat/completions"), CHAT);
+        // The request lines are written off the request's thread, within RequestLog.BATCH_MILLIS.
+        Poll.untilTrue(Duration.ofSeconds(10), "the request line", () -> LogCapture.since(mark).contains("POST /v1/chat/completions 200 key=charlie attempts="));
         String log = LogCapture.since(mark);
         assertTrue(log.contains("key alpha answered 429 (request_quota_exceeded: Requests per minute limit exceeded - too many requests sent.); replaying with the next key"), log);
         assertTrue(log.contains("POST /v1/chat/completions 200 key=charlie attempts="), log);

@@ -9,8 +9,13 @@ import dev.cerebrasproxy.support.EventStream;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.ProxyExtension;
+import dev.cerebrasproxy.support.UpstreamTransport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
@@ -22,10 +27,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** Server-sent events reach the client one by one, as upstream produces them. */
+@ParameterizedClass
+@EnumSource(UpstreamTransport.class)
 class StreamingTest
 {
     @RegisterExtension
     static final ProxyExtension proxy = new ProxyExtension();
+
+    @Parameter
+    UpstreamTransport transport;
+
+    @BeforeParameterizedClassInvocation
+    static void over(UpstreamTransport transport) throws Exception
+    {
+        proxy.over(transport);
+    }
 
     private static HttpResponse<InputStream> stream() throws Exception
     {

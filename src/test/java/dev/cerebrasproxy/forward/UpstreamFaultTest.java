@@ -21,7 +21,10 @@ import dev.cerebrasproxy.support.Poll;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import dev.cerebrasproxy.support.RawHttp;
 import jakarta.servlet.ServletOutputStream;
+import dev.cerebrasproxy.support.UpstreamTransport;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
@@ -161,11 +164,12 @@ class UpstreamFaultTest
         }
     }
 
-    @Test
-    void anUpstreamSilentPastTheIdleTimeoutIs504() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void anUpstreamSilentPastTheIdleTimeoutIs504(UpstreamTransport transport) throws Exception
     {
         CountDownLatch release = new CountDownLatch(1);
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
         {
             upstream.otherwise((request, response) -> release.await(30, TimeUnit.SECONDS));
@@ -178,11 +182,12 @@ class UpstreamFaultTest
         }
     }
 
-    @Test
-    void aStreamThatGoesSilentEndsAbnormallyNotCleanly() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void aStreamThatGoesSilentEndsAbnormallyNotCleanly(UpstreamTransport transport) throws Exception
     {
         CountDownLatch release = new CountDownLatch(1);
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
         {
             upstream.otherwise((request, response) ->
@@ -205,11 +210,12 @@ class UpstreamFaultTest
         }
     }
 
-    @Test
-    void headersThenSilenceIs504WhileNothingWasSent() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void headersThenSilenceIs504WhileNothingWasSent(UpstreamTransport transport) throws Exception
     {
         CountDownLatch release = new CountDownLatch(1);
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream, ProxySettings.IDLE_TIMEOUT_MS, "300"))
         {
             upstream.otherwise((request, response) ->
@@ -226,14 +232,15 @@ class UpstreamFaultTest
         }
     }
 
-    /** The client hangs up mid-stream: within a second the upstream exchange is aborted and its connection closed. */
-    @Test
-    void aClientLeavingMidStreamReleasesTheUpstreamConnectionWithinASecond() throws Exception
+    /** The client hangs up mid-stream: within a second the upstream exchange is aborted (over HTTP/1.1 its connection closed, over h2 its stream reset). */
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void aClientLeavingMidStreamReleasesTheUpstreamConnectionWithinASecond(UpstreamTransport transport) throws Exception
     {
         CountDownLatch clientLeft = new CountDownLatch(1);
         AtomicLong leftAt = new AtomicLong();
         AtomicLong abortedAt = new AtomicLong();
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
         {
             upstream.otherwise((request, response) ->
@@ -261,8 +268,10 @@ class UpstreamFaultTest
             }
             leftAt.set(System.nanoTime());
             clientLeft.countDown();
-            assertTrue(Poll.until(Duration.ofSeconds(1), () -> upstream.openConnections() == 0),
-                "the upstream connection is still open a second after the client left");
+            // Over h2 the stream is reset and its connection stays for other requests.
+            assertTrue(Poll.until(Duration.ofSeconds(1), () -> upstream.activeRequests() == 0
+                    && upstream.openConnections() == (transport.multiplexed() ? 1 : 0)),
+                "the upstream exchange is still under way a second after the client left: " + upstream.activeRequests() + " active, " + upstream.openConnections() + " connections");
             assertTrue(abortedAt.get() != 0, "upstream saw the abort");
             assertTrue(abortedAt.get() - leftAt.get() < TimeUnit.SECONDS.toNanos(1));
         }
@@ -273,14 +282,15 @@ class UpstreamFaultTest
      * pushes back instead of buffering, so upstream stalls once the socket buffers along
      * the way are full; then the client reads everything, whole.
      */
-    @Test
-    void aSlowClientHoldsUpstreamBackInsteadOfFillingMemory() throws Exception
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void aSlowClientHoldsUpstreamBackInsteadOfFillingMemory(UpstreamTransport transport) throws Exception
     {
         int events = 40_000;
         byte[] event = ("data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(1000) + "\"}}]}\n\n").getBytes(StandardCharsets.UTF_8);
         long total = (long)events * event.length;
         AtomicLong written = new AtomicLong();
-        try (FakeCerebras upstream = new FakeCerebras();
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
         {
             upstream.otherwise((request, response) ->

@@ -28,6 +28,15 @@ class UsageScannerTest
     }
 
     @Test
+    void onlyTheUsageObjectsOwnCountsAreRead()
+    {
+        assertEquals(new UsageScanner.Usage(7, 3), scan("{\"usage\": {\"prompt_tokens_details\": {\"cached_tokens\": 4, \"prompt_tokens\": 99},"
+            + " \"prompt_tokens\" : 7, \"note\": \"a \\\"quoted\\\" } brace\", \"completion_tokens\":3, \"total_tokens\": 10}}"));
+        assertEquals(new UsageScanner.Usage(0, 3), scan("{\"usage\":{\"prompt_tokens\":\"7\",\"completion_tokens\":3}}"), "a count as a string is no count");
+        assertNull(scan("{\"usage\":{\"prompt_tokens\":7"), "an object cut off is not read");
+    }
+
+    @Test
     void usageSplitAcrossChunksAnywhere()
     {
         String body = COMPLETION;

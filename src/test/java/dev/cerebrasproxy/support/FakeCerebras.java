@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,7 +24,14 @@ import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.io.ssl.SslHandshakeListener;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -96,32 +104,67 @@ public final class FakeCerebras implements AutoCloseable
     private final Map<String, Reply> byKey = new ConcurrentHashMap<>();
     private volatile Reply otherwise = ok();
     private volatile Function<Received, Reply> router;
-    private final AtomicInteger openConnections = new AtomicInteger();
+    /** The sockets of the proxy's connections: one per socket, however many protocol layers (TLS, ALPN, an h2c upgrade) it carried. */
+    private final Set<EndPoint> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tlsHandshakes = new AtomicInteger();
+    private final AtomicInteger opened = new AtomicInteger();
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicInteger overH2 = new AtomicInteger();
+    /** Null for HTTPS over HTTP/1.1 only ({@link #overTls}). */
+    private final UpstreamTransport transport;
+    private final SelfSignedCertificate certificate;
 
+    /** A clear-text fake: HTTP/1.1, and h2 for a client that starts with its preface (prior knowledge). */
     public FakeCerebras() throws Exception
     {
-        this(null);
+        this(UpstreamTransport.HTTP_1_1, null);
     }
 
-    /** A fake that speaks HTTPS with this certificate, like the real API. */
+    /** A fake that speaks HTTPS with this certificate, like the real API, over HTTP/1.1 only. */
     public static FakeCerebras overTls(SelfSignedCertificate certificate) throws Exception
     {
-        SslContextFactory.Server tls = new SslContextFactory.Server();
-        tls.setKeyStorePath(certificate.keyStore().toString());
-        tls.setKeyStorePassword(SelfSignedCertificate.PASSWORD);
-        tls.setKeyStoreType("PKCS12");
-        return new FakeCerebras(tls);
+        return new FakeCerebras(null, certificate);
     }
 
-    private FakeCerebras(SslContextFactory.Server tls) throws Exception
+    /** A fake for this transport; {@link ProxyUnderTest#start(FakeCerebras, String...)} configures the proxy to match. */
+    public static FakeCerebras over(UpstreamTransport transport) throws Exception
     {
+        return new FakeCerebras(transport, transport == UpstreamTransport.H2 ? SelfSignedCertificate.shared() : null);
+    }
+
+    /** @param transport null for HTTPS over HTTP/1.1 only */
+    private FakeCerebras(UpstreamTransport transport, SelfSignedCertificate certificate) throws Exception
+    {
+        this.transport = transport;
+        this.certificate = certificate;
         QueuedThreadPool threads = new QueuedThreadPool(600);
         threads.setName("fake-cerebras");
         server = new Server(threads);
-        ServerConnector connector = tls == null
-            ? new ServerConnector(server)
-            : new ServerConnector(server, new SslConnectionFactory(tls, "http/1.1"), new HttpConnectionFactory());
+        HttpConfiguration config = new HttpConfiguration();
+        ServerConnector connector;
+        if (certificate == null)
+        {
+            connector = new ServerConnector(server, new HttpConnectionFactory(config), h2(new HTTP2CServerConnectionFactory(config)));
+        }
+        else
+        {
+            SslContextFactory.Server tls = new SslContextFactory.Server();
+            tls.setKeyStorePath(certificate.keyStore().toString());
+            tls.setKeyStorePassword(SelfSignedCertificate.PASSWORD);
+            tls.setKeyStoreType("PKCS12");
+            if (transport == null)
+            {
+                connector = new ServerConnector(server, new SslConnectionFactory(tls, "http/1.1"), new HttpConnectionFactory(config));
+            }
+            else
+            {
+                // What the real API does: ALPN offers h2 first, HTTP/1.1 for clients without h2.
+                ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
+                alpn.setDefaultProtocol("http/1.1");
+                connector = new ServerConnector(server, new SslConnectionFactory(tls, alpn.getProtocol()), alpn,
+                    h2(new HTTP2ServerConnectionFactory(config)), new HttpConnectionFactory(config));
+            }
+        }
         // Each handshake is one new TLS connection: what connection reuse should keep rare.
         connector.addBean(new SslHandshakeListener()
         {
@@ -131,7 +174,7 @@ public final class FakeCerebras implements AutoCloseable
                 tlsHandshakes.incrementAndGet();
             }
         });
-        this.tls = tls != null;
+        this.tls = certificate != null;
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         connector.addEventListener(new Connection.Listener()
@@ -139,13 +182,16 @@ public final class FakeCerebras implements AutoCloseable
             @Override
             public void onOpened(Connection connection)
             {
-                openConnections.incrementAndGet();
+                if (sockets.add(socketOf(connection)))
+                    opened.incrementAndGet();
             }
 
             @Override
             public void onClosed(Connection connection)
             {
-                openConnections.decrementAndGet();
+                EndPoint socket = socketOf(connection);
+                if (!socket.isOpen())
+                    sockets.remove(socket);
             }
         });
         server.addConnector(connector);
@@ -155,17 +201,19 @@ public final class FakeCerebras implements AutoCloseable
             @Override
             protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException
             {
-                Received r = record(request);
-                received.add(r);
-                if (new String(r.body(), StandardCharsets.UTF_8).replace(" ", "").contains(MOCK_FAIL_CLOSE))
-                {
-                    response.sendError(-1); // the request was received whole; no answer byte
-                    return;
-                }
-                Reply reply = replyFor(r);
+active.incrementAndGet();
+                if ("HTTP/2.0".equals(request.getProtocol()))
+                    overH2.incrementAndGet();
                 try
                 {
-                    reply.write(r, response);
+                    Received r = record(request);
+                    received.add(r);
+                    if (new String(r.body(), StandardCharsets.UTF_8).replace(" ", "").contains(MOCK_FAIL_CLOSE))
+                    {
+                        response.sendError(-1); // the request was received whole; no answer byte
+                        return;
+                    }
+                    replyFor(r).write(r, response);
                 }
                 catch (IOException e)
                 {
@@ -174,6 +222,10 @@ public final class FakeCerebras implements AutoCloseable
                 catch (Exception e)
                 {
                     throw new IOException(e);
+                }
+                finally
+                {
+                    active.decrementAndGet();
                 }
             }
         }), "/*");
@@ -215,6 +267,43 @@ public final class FakeCerebras implements AutoCloseable
         return URI.create((tls ? "https" : "http") + "://127.0.0.1:" + port() + BASE_PATH);
     }
 
+    private static EndPoint socketOf(Connection connection)
+    {
+        EndPoint endPoint = connection.getEndPoint();
+        return endPoint instanceof SslConnection.SslEndPoint decrypted ? decrypted.getSslConnection().getEndPoint() : endPoint;
+    }
+
+    /** A fake speaking h2 lets each connection carry up to 128 streams at once, as common servers announce. */
+    private static AbstractHTTP2ServerConnectionFactory h2(AbstractHTTP2ServerConnectionFactory h2)
+    {
+        h2.setMaxConcurrentStreams(128);
+        return h2;
+    }
+
+    /** What the proxy must be told to speak this fake's transport (name, value, ...). */
+    List<String> proxySettings()
+    {
+        return transport == null ? List.of() : transport.proxySettings(certificate);
+    }
+
+    /** Requests the fake is serving right now. */
+    public int activeRequests()
+    {
+        return active.get();
+    }
+
+    /** Requests that came over h2 so far. */
+    public int requestsOverH2()
+    {
+        return overH2.get();
+    }
+
+    /** Connections the proxy opened so far, open or closed since. */
+    public int connectionsOpened()
+    {
+        return opened.get();
+    }
+
     /** TLS handshakes completed so far: one per connection the proxy opened. */
     public int tlsHandshakes()
     {
@@ -250,7 +339,8 @@ public final class FakeCerebras implements AutoCloseable
     /** Connections from the proxy that are open right now. */
     public int openConnections()
     {
-        return openConnections.get();
+        sockets.removeIf(socket -> !socket.isOpen());
+        return sockets.size();
     }
 
     public List<Received> received()

@@ -45,6 +45,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     private final List<String> settings = new ArrayList<>();
     private boolean manualClock;
     private boolean overTls;
+    private UpstreamTransport transport = UpstreamTransport.HTTP_1_1;
     private boolean withProxy = true;
     private String keysFileJson;
     private Class<? extends CerebrasProxyServlet> servlet;
@@ -77,6 +78,30 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
     {
         overTls = true;
         return this;
+    }
+
+    /**
+     * The fake speaks this transport, and the proxy is configured to match. In a
+     * {@code @ParameterizedClass} over {@link UpstreamTransport}, call it from a
+     * {@code @BeforeParameterizedClassInvocation} method: a running fake and proxy are
+     * replaced when the transport changes, so each transport starts them once per class.
+     */
+    public ProxyExtension over(UpstreamTransport transport) throws Exception
+    {
+        if (transport == this.transport)
+            return this;
+        this.transport = transport;
+        if (upstream != null)
+        {
+            stop();
+            start();
+        }
+        return this;
+    }
+
+    public UpstreamTransport transport()
+    {
+        return transport;
     }
 
     /** The keys come from CEREBRAS_API_KEYS_FILE, a file holding this JSON at first; {@link #writeKeysFile} changes it. */
@@ -158,7 +183,7 @@ public final class ProxyExtension implements BeforeAllCallback, AfterAllCallback
         }
         else
         {
-            upstream = new FakeCerebras();
+            upstream = FakeCerebras.over(transport);
         }
         if (keysFileJson != null)
         {

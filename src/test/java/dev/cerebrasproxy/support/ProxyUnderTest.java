@@ -2,7 +2,9 @@ package dev.cerebrasproxy.support;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import dev.cerebrasproxy.ProxyContext;
@@ -12,6 +14,9 @@ import dev.cerebrasproxy.forward.CerebrasProxyServlet;
 import dev.cerebrasproxy.pool.KeyPool;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.ee10.webapp.WebAppContext;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.resource.ResourceFactory;
@@ -48,7 +53,9 @@ public final class ProxyUnderTest implements AutoCloseable
         // Idle threads go after a second, not a minute, so tests can see counts come back down.
         threads.setIdleTimeout(1000);
         server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
+        // HTTP/1.1 and h2c, as jetty-base/ offers them.
+        HttpConfiguration config = new HttpConfiguration();
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         // Longer than java.net.http's 30 s keep-alive, as jetty-base's is: with both at 30 s the
@@ -82,13 +89,21 @@ public final class ProxyUnderTest implements AutoCloseable
     /** Like {@link #start(FakeCerebras, String...)}, on a manual clock if one is given, with another servlet class if one is given. */
     public static ProxyUnderTest start(FakeCerebras upstream, ManualClock clock, Class<? extends CerebrasProxyServlet> servlet, String... settings) throws Exception
     {
-        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), settings), clock, servlet);
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), clock, servlet);
     }
 
     /** A proxy in front of the fake with the test keys and these settings on top (name, value, ...). */
     public static ProxyUnderTest start(FakeCerebras upstream, String... settings) throws Exception
     {
-        return start(upstream.baseUrl(), settings);
+        return start(upstream.baseUrl(), matching(upstream, settings));
+    }
+
+    /** What the proxy needs to speak the fake's transport, then the test's own settings. */
+    private static String[] matching(FakeCerebras upstream, String... settings)
+    {
+        List<String> all = new ArrayList<>(upstream.proxySettings());
+        all.addAll(List.of(settings));
+        return all.toArray(String[]::new);
     }
 
     /** A proxy in front of this upstream base URL with the test keys and these settings on top. */
@@ -104,7 +119,7 @@ public final class ProxyUnderTest implements AutoCloseable
      */
     public static ProxyUnderTest startOnManualClock(FakeCerebras upstream, String... settings) throws Exception
     {
-        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), settings), new ManualClock(), null);
+        return new ProxyUnderTest(withDefaults(upstream.baseUrl(), matching(upstream, settings)), new ManualClock(), null);
     }
 
     /** A proxy with exactly these settings, nothing added. */

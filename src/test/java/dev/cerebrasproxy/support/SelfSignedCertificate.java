@@ -1,6 +1,7 @@
 package dev.cerebrasproxy.support;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,24 @@ public final class SelfSignedCertificate
     {
         this.keyStore = keyStore;
         this.trustStore = trustStore;
+    }
+
+    private static SelfSignedCertificate shared;
+
+    /** One certificate for every test of this JVM that needs one but no file of its own (keytool takes a second). */
+    public static synchronized SelfSignedCertificate shared() throws Exception
+    {
+        if (shared == null)
+        {
+            Path dir = Files.createTempDirectory("shared-certificate-");
+            shared = createIn(dir);
+            Runtime.getRuntime().addShutdownHook(new Thread(() ->
+            {
+                for (Path file : List.of(shared.keyStore, shared.trustStore, dir.resolve("upstream.crt"), dir))
+                    file.toFile().delete();
+            }));
+        }
+        return shared;
     }
 
     public static SelfSignedCertificate createIn(Path dir) throws Exception

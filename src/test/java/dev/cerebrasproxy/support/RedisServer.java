@@ -1,0 +1,147 @@
+package dev.cerebrasproxy.support;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import redis.clients.jedis.RedisClient;
+
+/**
+ * A real {@code redis-server} (Debian's, {@code /usr/bin/redis-server}; {@code .ci/run}
+ * installs it) on a free loopback port, for the test class, nothing saved to disk. A test
+ * may {@link #kill} it as a crash would and {@link #restart} it on the same port, empty,
+ * as a Redis without persistence comes back.
+ *
+ * <pre>
+ * &#64;RegisterExtension
+ * static final RedisServer redis = new RedisServer();
+ * </pre>
+ */
+public final class RedisServer implements BeforeAllCallback, AfterAllCallback
+{
+    private static final String BINARY = "/usr/bin/redis-server";
+    private static final Duration START_BOUND = Duration.ofSeconds(20);
+
+    private int port;
+    private Process process;
+    private Path log;
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception
+    {
+        if (!new File(BINARY).canExecute())
+            throw new IllegalStateException(BINARY + " is missing: apt-get install redis-server (.ci/run does)");
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
+        {
+            port = socket.getLocalPort();
+        }
+        Path target = Path.of("target");
+        Files.createDirectories(target);
+        log = target.resolve("redis-" + port + ".log");
+        restart();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception
+    {
+        kill();
+    }
+
+    /** Starts the server (again) on its port, empty, and returns once it answers. */
+    public void restart() throws IOException
+    {
+        if (process != null && process.isAlive())
+            throw new IllegalStateException("redis-server runs already");
+        process = new ProcessBuilder(BINARY, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes")
+            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Poll.untilTrue(START_BOUND, "redis-server to answer on port " + port, () ->
+        {
+            if (!process.isAlive())
+                throw new AssertionError("redis-server stopped; see " + log);
+            try (RedisClient client = RedisClient.create("127.0.0.1", port))
+            {
+                return "PONG".equals(client.ping());
+            }
+            catch (RuntimeException e)
+            {
+                return false;
+            }
+        });
+    }
+
+    /** Ends the server at once (SIGKILL), as a crash or a lost node would. */
+    public void kill() throws InterruptedException
+    {
+        if (process == null)
+            return;
+        process.destroyForcibly();
+        if (!process.waitFor(20, TimeUnit.SECONDS))
+            throw new AssertionError("redis-server did not stop");
+    }
+
+    public int port()
+    {
+        return port;
+    }
+
+    /** PROXY_REDIS_URL for this server. */
+    public String url()
+    {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    /** A client of the test's own, to look at what the proxy wrote. */
+    public RedisClient client()
+    {
+        return RedisClient.create("127.0.0.1", port);
+    }
+
+    /** Every key and its whole value (a hash's fields and values), sorted by key: what a look at Redis would show. */
+    public Map<String, String> everything()
+    {
+        Map<String, String> all = new LinkedHashMap<>();
+        try (RedisClient client = client())
+        {
+            for (String key : new TreeSet<>(client.keys("*")))
+            {
+                String type = client.type(key);
+                all.put(key, switch (type)
+                {
+                    case "string" -> client.get(key);
+                    case "hash" -> client.hgetAll(key).toString();
+                    case "list" -> String.join(",", client.lrange(key, 0, -1));
+                    case "set" -> String.join(",", client.smembers(key));
+                    case "zset" -> String.join(",", client.zrange(key, 0, -1));
+                    default -> type;
+                });
+            }
+        }
+        return all;
+    }
+
+    /** Makes Redis hold every client's commands for this long (CLIENT PAUSE): a Redis that is up but slow. */
+    public void pause(Duration duration)
+    {
+        try (RedisClient client = client())
+        {
+            client.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "PAUSE", Long.toString(duration.toMillis()), "ALL");
+        }
+    }
+
+    public List<String> keys()
+    {
+        return List.copyOf(everything().keySet());
+    }
+}
