@@ -103,6 +103,11 @@ final class AttemptListener implements Response.Listener
 
     private void headers(Response response)
     {
+        if (call.ended())
+        {
+            response.abort(new java.io.IOException("the call ended"));
+            return;
+        }
         metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
         // The answer's headers report the budget as upstream counts it, this request included.
         call.attemptAnswered();
@@ -179,6 +184,10 @@ final class AttemptListener implements Response.Listener
     private void complete(Result result)
     {
         call.attemptAnswered();
+        // Ended meanwhile (the client left, a crash): its request and response are the
+        // container's again, and what this attempt came to no longer matters.
+        if (call.ended())
+            return;
         Response response = result.getResponse();
         if (mode == Mode.DISCARD)
             discarded(response);

@@ -48,6 +48,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private Admission admission;
     private UpstreamRoute route;
     private BodyBudget bodyBudget;
+    /** Made once the HTTP client (and its scheduler) exists. */
+    private ClientDepartures departures;
     private ProxyHooks hooks;
     private RequestLog requestLog;
 
@@ -95,6 +97,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
 
             @Override
+            public ClientDepartures departures()
+            {
+                return departures;
+            }
+
+            @Override
             public BodyBudget bodyBudget()
             {
                 return bodyBudget;
@@ -107,6 +115,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
         };
         super.init();
+        departures = new ClientDepartures(getHttpClient().getScheduler());
         // On the HTTP client's timer thread, not the pool's clock: a test's manual clock must not hold lines back.
         requestLog = new RequestLog(LoggerFactory.getLogger(ProxyCall.class), getHttpClient().getScheduler());
     }
@@ -155,6 +164,12 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         // direct buffer had to be copied into a new array for it, chunk by chunk.
         client.setUseInputDirectByteBuffers(false);
         return client;
+    }
+
+    /** The watcher of clients that leave, for tests. */
+    ClientDepartures departures()
+    {
+        return departures;
     }
 
     /**

@@ -34,15 +34,19 @@ final class FlushingWriter implements WriteListener
     private Callback callback;
     private Runnable whenIdle;
 
-    private FlushingWriter(ServletOutputStream output)
+    /** Told first when the client's connection fails: a write that fails is about the client. */
+    private final Runnable clientGone;
+
+    private FlushingWriter(ServletOutputStream output, Runnable clientGone)
     {
         this.output = output;
+        this.clientGone = clientGone;
     }
 
     /** Puts the client's response in non-blocking mode; call from the container's thread. */
-    static FlushingWriter listenOn(ServletOutputStream output)
+    static FlushingWriter listenOn(ServletOutputStream output, Runnable clientGone)
     {
-        FlushingWriter writer = new FlushingWriter(output);
+        FlushingWriter writer = new FlushingWriter(output, clientGone);
         output.setWriteListener(writer);
         return writer;
     }
@@ -128,6 +132,8 @@ final class FlushingWriter implements WriteListener
             }
         }
         // Outside the lock: success demands the next chunk.
+        if (failure != null)
+            clientGone.run();
         if (done != null)
         {
             if (failure == null)
@@ -166,6 +172,7 @@ final class FlushingWriter implements WriteListener
             attempt = upstream;
             after = takeWhenIdle();
         }
+        clientGone.run();
         if (failed != null)
             failed.failed(failure);
         else if (attempt != null)

@@ -17,6 +17,8 @@ import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.client.Request;
@@ -39,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * the HTTP client's callbacks and the timer hand the call on to one another, and Jetty
  * orders those hand-offs.
  */
-final class ProxyCall
+final class ProxyCall implements ClientDepartures.Watched
 {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyCall.class);
     /** Where the call is kept on its request, for the header hooks that only get the request. */
@@ -50,6 +52,9 @@ final class ProxyCall
     private final HttpServletRequest request;
     private final HttpServletResponse response;
     private final String target;
+    /** For log lines: read once, since the request is the container's again once the call ends. */
+    private final String method;
+    private final String uri;
     /** The client's name from its token, or {@link ClientTokens#ANONYMOUS} when the proxy is open. */
     private final String client;
     /** Made once the body is read: the body says which budget the request draws on, and how much. */
@@ -66,8 +71,11 @@ final class ProxyCall
     private HttpFields forwardedHeaders;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
-    /** The attempt under way upstream, to abort when the call ends without it. */
+    /** The attempt under way upstream, to abort when the call ends without it, and its key. */
     private volatile Request current;
+    private volatile ApiKey currentKey;
+    /** The client's connection as the kernel's socket table names it, to tell when the client has gone. */
+    private final TcpTable.Connection clientConnection;
     /** The request against its client's own limits, once its body is read. */
     private ClientQuota quota;
     /** The tokens the answer's usage reported, or -1 while it reported none. */
@@ -80,10 +88,13 @@ final class ProxyCall
         this.request = request;
         this.response = response;
         this.target = admitted.target();
+        this.method = request.getMethod();
+        this.uri = request.getRequestURI();
         this.client = admitted.client();
         // Registered here, on the container's thread: registered later, from the HTTP client's
         // thread, the container hands the first write to another thread (see FlushingWriter).
-        this.writer = FlushingWriter.listenOn(response.getOutputStream());
+        this.writer = FlushingWriter.listenOn(response.getOutputStream(), this::clientLeft);
+        this.clientConnection = ClientDepartures.connectionOf(request.getLocalPort(), request.getRemoteAddr(), request.getRemotePort());
     }
 
     /** Takes an admitted request on, on the container's thread: its body, then its first attempt. */
@@ -111,30 +122,63 @@ final class ProxyCall
             return;
         }
         request.setAttribute(ATTRIBUTE, call);
-        async.addListener(new jakarta.servlet.AsyncListener()
+        async.addListener(new AsyncListener()
         {
             @Override
-            public void onComplete(jakarta.servlet.AsyncEvent event)
+            public void onError(AsyncEvent event)
+            {
+                call.clientLeft(); // the container saw the client's connection fail
+            }
+
+            @Override
+            public void onComplete(AsyncEvent event)
             {
             }
 
             @Override
-            public void onTimeout(jakarta.servlet.AsyncEvent event)
+            public void onTimeout(AsyncEvent event)
             {
             }
 
             @Override
-            public void onError(jakarta.servlet.AsyncEvent event)
-            {
-                call.clientLeft();
-            }
-
-            @Override
-            public void onStartAsync(jakarta.servlet.AsyncEvent event)
+            public void onStartAsync(AsyncEvent event)
             {
             }
         });
+        hooks.departures().watch(call);
         call.guarded(call::readBody);
+    }
+
+    @Override
+    public TcpTable.Connection clientConnection()
+    {
+        return clientConnection;
+    }
+
+    @Override
+    public boolean ended()
+    {
+        return ended.get();
+    }
+
+    /**
+     * The client has gone before its answer ended (its connection closed while it waited,
+     * or a write to it failed): upstream's exchange is aborted at once, so no key spends
+     * more on an answer nobody reads, and the request is counted as the client's
+     * departure, 499 as nginx names it, never as the status upstream had begun.
+     */
+    @Override
+    public void clientLeft()
+    {
+        if (!ended.compareAndSet(false, true))
+            return;
+        if (parking != null)
+            parking.leave(); // a call waiting in the queue gives its place up
+        Request attempt = current;
+        if (attempt != null)
+            attempt.abort(new IOException("the client left"));
+        count(499, currentKey);
+        endAbnormally(499);
     }
 
     /** Something the call does on a thread that would drop what it throws (a timer, a callback). */
@@ -236,7 +280,7 @@ final class ProxyCall
         if (failure != null)
         {
             // The stores never fail their stage (they fall back to memory); should one, the request is not lost.
-            LOG.warn("{} {}: the client limits could not be checked ({})", request.getMethod(), request.getRequestURI(), brief(failure));
+            LOG.warn("{} {}: the client limits could not be checked ({})", method, uri, brief(failure));
             answer(ProxyError.server(500, "client_limits_failed", "The proxy could not check this client's limits; nothing was sent upstream."), null);
             return;
         }
@@ -261,16 +305,6 @@ final class ProxyCall
         if (parking.othersWait() && parking.park(attempts.untilAnUntriedKeyRecovers()))
             return;
         nextAttempt();
-    }
-
-    /** The client went away: a call waiting in the queue leaves it and ends without an answer. */
-    void clientLeft()
-    {
-        if (parking != null && parking.leave() && ended.compareAndSet(false, true))
-        {
-            LOG.info("{} {}: the client left while its request waited for capacity", request.getMethod(), request.getRequestURI());
-            complete(499, null);
-        }
     }
 
     /** Upstream answered the attempt under way, or it ended without an answer. */
@@ -312,6 +346,7 @@ final class ProxyCall
         Delivery delivery = new Delivery(request.getMethod());
         delivery.watch(upstream, body == null ? null : body.toContent());
         current = upstream;
+        currentKey = key;
         upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding"), delivery));
     }
 
@@ -432,13 +467,15 @@ final class ProxyCall
     /** The attempt failed without a replayable answer: silent, cut off, undecodable. */
     void failed(ApiKey key, Throwable failure)
     {
+        if (ended.get())
+            return;
         context.pool().inconclusive(key, brief(failure));
         if (response.isCommitted())
         {
             if (!ended.compareAndSet(false, true))
                 return;
             // Bytes went out already: end the client's response abnormally so it can tell.
-            LOG.info("{} {}: key {}: the response was cut off after it began ({})", request.getMethod(), request.getRequestURI(), key, brief(failure));
+            LOG.info("{} {}: key {}: the response was cut off after it began ({})", method, uri, key, brief(failure));
             count(response.getStatus(), key);
             // After the chunk in flight, if any: what reached us before the failure is delivered.
             writer.whenIdle(() -> endAbnormally(502));
@@ -450,7 +487,7 @@ final class ProxyCall
         }
         else if (failure instanceof AttemptListener.Undecodable undecodable)
         {
-            LOG.warn("{} {}: key {}: {}", request.getMethod(), request.getRequestURI(), key, undecodable.getMessage());
+            LOG.warn("{} {}: key {}: {}", method, uri, key, undecodable.getMessage());
             answer(ProxyError.server(502, "upstream_bad_encoding", "Upstream answered in " + undecodable.coding() + " coding, which the client does not accept, and the proxy could not decode it."), key);
         }
         else
@@ -475,7 +512,7 @@ final class ProxyCall
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
     void suspect(ApiKey key, int status, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", method, uri, key, status, printable(reason));
         attempts.suspect(key, status, code, body);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -484,7 +521,7 @@ final class ProxyCall
     /** Upstream's answer with this key was about the key: the next key gets the same request. */
     void aboutTheKey(ApiKey key, int status, String reason, String code)
     {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", method, uri, key, status, printable(reason));
         attempts.answered(status);
         context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
@@ -493,7 +530,9 @@ final class ProxyCall
     /** Upstream gave no answer at all with this key (refused, or closed before a response byte): the next key gets the request. */
     void unanswered(ApiKey key, Throwable failure)
     {
-        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        if (ended.get())
+            return;
+        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", method, uri, key, brief(failure));
         attempts.unreachable();
         context.pool().upstreamFailed(key, "unreachable");
         context.metrics().retried(key, "unreachable", null);
@@ -503,7 +542,9 @@ final class ProxyCall
     /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
     void dropped(ApiKey key, Throwable failure)
     {
-        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", request.getMethod(), request.getRequestURI(), key, brief(failure));
+        if (ended.get())
+            return; // aborted because the call ended (the client left): nothing to say
+        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", method, uri, key, brief(failure));
         answer(ProxyError.server(502, "upstream_dropped",
             "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
     }
@@ -517,7 +558,7 @@ final class ProxyCall
         if (!ended.compareAndSet(false, true))
             return;
         RetryAfter retryAfter = RetryAfter.of(context.settings().busyRetryAfter());
-        LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", request.getMethod(), request.getRequestURI(), key, retryAfter.millis());
+        LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", method, uri, key, retryAfter.millis());
         try
         {
             ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
@@ -534,7 +575,7 @@ final class ProxyCall
     {
         if (!ended.compareAndSet(false, true))
             return;
-        LOG.info("{} {}: every key answered {}; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI(), status);
+        LOG.info("{} {}: every key answered {}; the request gets upstream's answer and no key is benched", method, uri, status);
         try
         {
             ProxyError.sendJson(response, status, upstreamBody);
@@ -575,11 +616,11 @@ final class ProxyCall
             attempt.abort(failure);
         if (!ended.compareAndSet(false, true))
         {
-            LOG.debug("{} {}: failure after the call ended", request.getMethod(), request.getRequestURI(), failure);
+            LOG.debug("{} {}: failure after the call ended", method, uri, failure);
             return;
         }
         int status = response.isCommitted() ? response.getStatus() : 500;
-        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", request.getMethod(), request.getRequestURI(), status, attempts.count(), client,
+        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", method, uri, status, attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, failure);
         context.metrics().answered(null, client, status);
         if (response.isCommitted())
@@ -638,6 +679,7 @@ final class ProxyCall
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
     private void count(int status, ApiKey key)
     {
+        hooks.departures().forget(this);
         if (quota != null && quota.refusal() == null)
         {
             quota.settle(reportedTokens, relay != null && status / 100 == 2);
@@ -645,7 +687,7 @@ final class ProxyCall
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
-        hooks.requestLog().add(new RequestLog.Line(request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
+        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
     }
 

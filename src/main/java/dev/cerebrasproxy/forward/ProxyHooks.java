@@ -35,6 +35,9 @@ interface ProxyHooks
     /** Where each request's one log line goes (written off the request's thread). */
     RequestLog requestLog();
 
+    /** Watches the calls in flight for clients that left. */
+    ClientDepartures departures();
+
     /** The memory that all bodies still arriving share. */
     BodyBudget bodyBudget();
 }

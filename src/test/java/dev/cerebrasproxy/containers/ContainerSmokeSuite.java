@@ -221,6 +221,31 @@ abstract class ContainerSmokeSuite
         assertEquals(3, fake.upstream().received().size(), "each key tried once");
     }
 
+    /**
+     * A client that hangs up while upstream works: the container never tells the webapp,
+     * the socket table does (ClientDepartures), on every container. Counted 499, and
+     * upstream's exchange abandoned.
+     */
+    @Test
+    void aClientLeavingWhileUpstreamWorksIsCountedAsItsDeparture() throws Exception
+    {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        fake.upstream().otherwise((request, response) -> release.await(20, java.util.concurrent.TimeUnit.SECONDS));
+        try
+        {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", proxy.uri("/").getPort()))
+            {
+                dev.cerebrasproxy.support.RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", CHAT);
+                Poll.untilTrue(Duration.ofSeconds(10), "upstream got the request", () -> fake.upstream().received().size() == 1);
+            }
+            Poll.untilTrue(Duration.ofSeconds(5), container.name() + " counting the client's departure", () -> proxy.log().contains("POST /v1/chat/completions 499 "));
+        }
+        finally
+        {
+            release.countDown();
+        }
+    }
+
     @Test
     void eachRequestLeavesAnInfoLineInTheContainersLog() throws Exception
     {
