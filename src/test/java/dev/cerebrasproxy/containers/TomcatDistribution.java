@@ -91,9 +91,9 @@ final class TomcatDistribution implements ServletContainer
         String xml = Files.readString(serverXml);
         if (!xml.contains(shutdownPort) || !xml.contains(httpConnector))
             throw new IllegalStateException(serverXml + " no longer looks like Tomcat's stock server.xml: adapt TomcatDistribution");
+        // h2c beside HTTP/1.1, as README's Deploying section tells Tomcat users to enable it.
         // bindOnInit="false": a stop closes the listening socket first, so new connections are
         // refused while requests in flight finish (README: Deploying, Tomcat).
-        // h2c beside HTTP/1.1, as README's Deploying section tells Tomcat users to enable it.
         Matcher connector = Pattern.compile("<Connector port=\"8080\"([^>]*?)/>").matcher(xml);
         if (!connector.find())
             throw new IllegalStateException(serverXml + " has no self-closed HTTP connector on 8080 any more: adapt TomcatDistribution");
