@@ -58,6 +58,9 @@ public final class HostCheck extends HttpFilter
             return;
         }
         String host = request.getHeader("Host");
+        // HTTP/2 names the host in :authority, which containers do not show as a Host header.
+        if (host == null && request.getProtocol().startsWith("HTTP/2"))
+            host = request.getServerName() + ":" + request.getServerPort();
         if (!hosts.allowsHostHeader(host))
         {
             refuse(request, response, "host", "is addressed to " + shown(host));

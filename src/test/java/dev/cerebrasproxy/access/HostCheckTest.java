@@ -1,5 +1,6 @@
 package dev.cerebrasproxy.access;
 
+import java.net.InetSocketAddress;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
@@ -12,6 +13,10 @@ import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.ProxyExtension;
 import dev.cerebrasproxy.support.RawHttp;
 import dev.cerebrasproxy.support.Scrape;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.client.transport.HttpClientTransportOverHTTP2;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -150,5 +155,26 @@ class HostCheckTest
             + "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
         assertEquals(403, status(answer), answer);
         assertEquals(0, proxy.upstream().received().size());
+    }
+
+    /** Over h2c (jetty-base offers it) the host is the :authority; every name resolves to loopback here, as rebinding makes it. */
+    @Test
+    void overHttp2TheAuthorityIsChecked() throws Exception
+    {
+        HttpClient h2 = new HttpClient(new HttpClientTransportOverHTTP2(new HTTP2Client()));
+        h2.setSocketAddressResolver((host, port, context, promise) -> promise.succeeded(List.of(new InetSocketAddress("127.0.0.1", port))));
+        h2.start();
+        try
+        {
+            ContentResponse refused = h2.newRequest("attacker.example", proxy.port()).path("/_proxy/status.json").send();
+            assertEquals(403, refused.getStatus(), refused.getContentAsString());
+            assertTrue(refused.getContentAsString().contains("host_not_allowed"), refused.getContentAsString());
+            ContentResponse served = h2.newRequest("localhost", proxy.port()).path("/_proxy/status.json").send();
+            assertEquals(200, served.getStatus(), served.getContentAsString());
+        }
+        finally
+        {
+            h2.stop();
+        }
     }
 }
