@@ -16,6 +16,7 @@ import dev.cerebrasproxy.config.TokensFileWatcher;
 import dev.cerebrasproxy.ops.ProxyMetrics;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.TaskScheduler;
 import dev.cerebrasproxy.shared.SharedState;
@@ -31,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * The webapp's start and stop (its listener in web.xml). At start it reads the settings
  * and builds what every servlet shares, the {@link ProxyContext}: the key pool, the usage
  * ledger, the metrics, the admin access. Bad settings stop the webapp here, with one log
- * line that names the problem and the fix. At stop it stops the keys file watcher, the
- * one thread the webapp starts of its own.
+ * line that names the problem and the fix. At stop it stops the threads the webapp starts
+ * of its own: the keys and tokens file watchers, and with PROXY_REDIS_URL Redis's link.
  *
  * <p>A program that embeds the webapp (or a test) may put an {@link Embedding} under
  * {@link #EMBEDDING_ATTRIBUTE} before the webapp starts: the one way in besides the
@@ -95,12 +96,13 @@ public class ProxyWebapp implements ServletContextListener
         drain = new Drain(settings.drainGrace());
         UsageLedger ledger = new UsageLedger();
         // The pool reloads in place (CEREBRAS_API_KEYS_FILE), so its snapshot is always current.
-        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot);
+        FairQueue queue = new FairQueue(settings.queueMax());
+        ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue, pool::budgets, pool::now);
         // Each client's counts live here, by name: in memory, or in Redis with PROXY_REDIS_URL.
         shared = SharedState.of(settings.redis());
         Clients clientsNow = new Clients(settings.clientTokens(), shared.clientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,
-            new ProxyContext(settings, pool, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain, shared));
+            new ProxyContext(settings, pool, queue, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain, shared));
         // SIGTERM reaches no servlet: the JVM's shutdown hooks run, the container's among them.
         // Ours only turns readiness off, at once, while the container drains.
         shutdownHook = new Thread(drain::begin, "cerebras-proxy-drain");

@@ -60,13 +60,13 @@ public final class HostCheck extends HttpFilter
         String host = request.getHeader("Host");
         if (!hosts.allowsHostHeader(host))
         {
-            refuse(request, response, "host", "Host " + shown(host));
+            refuse(request, response, "host", "is addressed to " + shown(host));
             return;
         }
         String origin = request.getHeader("Origin");
         if (!hosts.allowsOrigin(origin))
         {
-            refuse(request, response, "origin", "a page of " + shown(origin));
+            refuse(request, response, "origin", "comes from a page of " + shown(origin));
             return;
         }
         chain.doFilter(request, response);
@@ -75,11 +75,11 @@ public final class HostCheck extends HttpFilter
     private void refuse(HttpServletRequest request, HttpServletResponse response, String param, String what) throws IOException
     {
         // The request's one log line; the path only, never a query (it may carry a token).
-        LOG.info("{} {} 403 key=- attempts=0 client={} ({} is not allowed while the pool is open)", request.getMethod(), request.getRequestURI(), ClientTokens.UNAUTHENTICATED, what);
+        LOG.info("{} {} 403 key=- attempts=0 client={} (it {}, not allowed while the pool is open)", request.getMethod(), request.getRequestURI(), ClientTokens.UNAUTHENTICATED, what);
         refused.run();
         new ProxyError(403, "permission_denied", "host_not_allowed", param,
             "This proxy has no client tokens, so it answers only requests addressed to " + hosts
-                + " and from no other site's page (against DNS rebinding), and this one came from " + what
+                + " and from no other site's page (against DNS rebinding), and this one " + what
                 + ". Add the host name to " + AllowedHosts.SETTING + ", or set PROXY_CLIENT_TOKENS.")
             .sendTo(response, "Cache-Control", "no-store");
     }

@@ -41,6 +41,9 @@ public final class ProxySettings
     public static final String QUARANTINE_RECHECK_MS = "PROXY_QUARANTINE_RECHECK_MS";
     public static final String WAIT_FOR_KEY_MS = "PROXY_WAIT_FOR_KEY_MS";
     public static final String BUSY_RETRY_AFTER_MS = "PROXY_BUSY_RETRY_AFTER_MS";
+    public static final String DEFAULT_MAX_COMPLETION_TOKENS = "PROXY_DEFAULT_MAX_COMPLETION_TOKENS";
+    public static final String QUEUE_MAX = "PROXY_QUEUE_MAX";
+    public static final String MINUTE_MS = "PROXY_MINUTE_MS";
     public static final String TRUST_STORE = "PROXY_UPSTREAM_TRUST_STORE";
     public static final String TRUST_STORE_PASSWORD = "PROXY_UPSTREAM_TRUST_STORE_PASSWORD";
     public static final String CLIENT_TOKENS = "PROXY_CLIENT_TOKENS";
@@ -56,7 +59,15 @@ public final class ProxySettings
     static final long DEFAULT_MAX_PENDING_BODY_BYTES = 64L * 1024 * 1024;
     static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
     static final long DEFAULT_IDLE_TIMEOUT_MS = 120_000;
-    static final long DEFAULT_WAIT_FOR_KEY_MS = 1_000;
+    /**
+     * What the SDKs tolerate: the Cerebras SDK's request timeout is about 60 s, the OpenAI
+     * SDK's 600 s; half the shorter leaves the client time to get its answer after the wait.
+     */
+    static final long DEFAULT_WAIT_FOR_KEY_MS = 30_000;
+    /** Cerebras holds the model's maximum against the budget when a request names none; 8192 is the smallest context of its models. */
+    static final long DEFAULT_DEFAULT_MAX_COMPLETION_TOKENS = 8_192;
+    /** Requests waiting for capacity at most; each holds a parked request and its body, no thread. */
+    static final long DEFAULT_QUEUE_MAX = 1_000;
     static final long DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
     static final long DEFAULT_KEYS_FILE_POLL_MS = 1_000;
     static final long DEFAULT_DRAIN_SECONDS = 30;
@@ -73,6 +84,8 @@ public final class ProxySettings
     private final CooldownPolicy cooldowns;
     private final Duration waitForKey;
     private final Duration busyRetryAfter;
+    private final long defaultMaxCompletionTokens;
+    private final int queueMax;
     private final UpstreamTrust upstreamTrust;
     private final ClientTokens clientTokens;
     /** Where the client tokens come from when they reload live; null when they came from the environment. */
@@ -99,6 +112,8 @@ public final class ProxySettings
         this.cooldowns = parseCooldowns(source);
         this.waitForKey = Duration.ofMillis(parseNotNegative(WAIT_FOR_KEY_MS, source.apply(WAIT_FOR_KEY_MS), DEFAULT_WAIT_FOR_KEY_MS));
         this.busyRetryAfter = millis(source, BUSY_RETRY_AFTER_MS, DEFAULT_BUSY_RETRY_AFTER_MS);
+        this.queueMax = (int)Math.min(Integer.MAX_VALUE, parsePositive(QUEUE_MAX, source.apply(QUEUE_MAX), DEFAULT_QUEUE_MAX));
+        this.defaultMaxCompletionTokens = parsePositive(DEFAULT_MAX_COMPLETION_TOKENS, source.apply(DEFAULT_MAX_COMPLETION_TOKENS), DEFAULT_DEFAULT_MAX_COMPLETION_TOKENS);
         this.upstreamTrust = parseUpstreamTrust(source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD));
         this.clientTokens = parseClientTokens(source);
         this.clientTokensFile = parseFile(CLIENT_TOKENS_FILE, source.apply(CLIENT_TOKENS_FILE), "the path of a JSON file of client name to token");
@@ -158,7 +173,8 @@ public final class ProxySettings
                 throw new InvalidSettingsException(MAX_COOLDOWN_MS + " (" + longest.toMillis() + ") is shorter than " + name + " (" + first.toMillis()
                     + "): raise " + MAX_COOLDOWN_MS + " or lower " + name + ", the longest cooldown cannot be shorter than the first.");
         }
-        return new CooldownPolicy(rateLimited, serverError, longest, recheck);
+        Duration window = millis(source, MINUTE_MS, defaults.minute().toMillis());
+        return new CooldownPolicy(rateLimited, serverError, longest, recheck, window);
     }
 
     /** Reads the process environment, then system properties. */
@@ -209,19 +225,12 @@ public final class ProxySettings
     /** Reads and checks the keys file; the messages name the file, never its content. */
     static List<ApiKey> readKeysFile(Path file)
     {
-        return keysOf(NamedSecrets.readFile(API_KEYS_FILE, file, NamedSecrets.KEYS));
+        return KeyEntries.readFile(API_KEYS_FILE, file);
     }
 
     static List<ApiKey> parseKeys(String json)
     {
-        return keysOf(NamedSecrets.parse(API_KEYS, json, NamedSecrets.KEYS));
-    }
-
-    private static List<ApiKey> keysOf(Map<String, String> secrets)
-    {
-        List<ApiKey> keys = new ArrayList<>(secrets.size());
-        secrets.forEach((name, secret) -> keys.add(new ApiKey(name, secret)));
-        return Collections.unmodifiableList(keys);
+        return KeyEntries.parse(API_KEYS, json);
     }
 
     /**
@@ -369,6 +378,18 @@ public final class ProxySettings
     public Duration busyRetryAfter()
     {
         return busyRetryAfter;
+    }
+
+    /** How many requests may wait for capacity at once (PROXY_QUEUE_MAX); past it, a 503 at once. */
+    public int queueMax()
+    {
+        return queueMax;
+    }
+
+    /** Tokens a request that sets no max_completion_tokens (nor max_tokens) is estimated to complete. */
+    public long defaultMaxCompletionTokens()
+    {
+        return defaultMaxCompletionTokens;
     }
 
     /** The trust store for upstream's TLS certificate, or null for the JVM's default trust. */

@@ -68,6 +68,8 @@ final class AttemptListener implements Response.Listener
     private final long maxBodyBytes;
     /** When this attempt was sent: the listener is made just before. */
     private final long sentNanos = System.nanoTime();
+    /** The same moment on the pool's clock: what this attempt's rate-limit headers are as of, at the latest. */
+    private final java.time.Instant sentAt;
     private Mode mode;
     private ByteArrayOutputStream held;
 
@@ -81,6 +83,7 @@ final class AttemptListener implements Response.Listener
         this.delivery = delivery;
         this.key = key;
         this.pool = context.pool();
+        this.sentAt = pool.now();
         this.metrics = context.metrics();
         this.acceptEncoding = acceptEncoding;
         this.maxBodyBytes = context.settings().maxBodyBytes();
@@ -101,6 +104,8 @@ final class AttemptListener implements Response.Listener
     private void headers(Response response)
     {
         metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
+        // The answer's headers report the budget as upstream counts it, this request included.
+        call.attemptAnswered();
         int status = response.getStatus();
         if (KeyFeedback.isAboutTheKey(status))
         {
@@ -108,7 +113,7 @@ final class AttemptListener implements Response.Listener
             held = new ByteArrayOutputStream();
             return;
         }
-        KeyFeedback.passing(pool, key, status, headersOf(response));
+        KeyFeedback.passing(pool, key, call.model(), sentAt, status, headersOf(response));
         if (!ContentCoding.accepts(acceptEncoding, response.getHeaders().get(HttpHeader.CONTENT_ENCODING)))
         {
             mode = Mode.DECODE;
@@ -173,6 +178,7 @@ final class AttemptListener implements Response.Listener
 
     private void complete(Result result)
     {
+        call.attemptAnswered();
         Response response = result.getResponse();
         if (mode == Mode.DISCARD)
             discarded(response);
@@ -209,12 +215,12 @@ final class AttemptListener implements Response.Listener
         {
             error = UpstreamError.undecodable(e.getMessage());
         }
-        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, status, headersOf(response), error);
+        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, call.model(), sentAt, status, headersOf(response), error);
         String code = error.code() == null ? null : key.redact(error.code());
         if (verdict == KeyFeedback.Verdict.ANSWER_BUSY)
             call.busy(key, decoded);
         else if (verdict == KeyFeedback.Verdict.REPLAY_SUSPECT)
-            call.serverError(key, key.redact(error.description()), code, decoded);
+            call.suspect(key, status, key.redact(error.description()), code, decoded);
         else
             call.aboutTheKey(key, status, key.redact(error.description()), code);
     }

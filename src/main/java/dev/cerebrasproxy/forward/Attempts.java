@@ -10,6 +10,7 @@ import java.util.stream.Collectors;
 
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.Rotation;
 import dev.cerebrasproxy.pool.KeyState;
 
 /**
@@ -20,25 +21,18 @@ final class Attempts
 {
     private static final String UNREACHABLE = "unreachable";
 
-    private final KeyPool.Rotation rotation;
+    private final Rotation rotation;
     /** Failed attempts by what happened ("answered 429", "unreachable"); allocated on the first failure. */
     private Map<String, Integer> failures;
     /** Keys that answered 500 and are not blamed yet; allocated on the first. */
     private List<Suspect> suspects;
     private byte[] lastServerError;
+    private int lastSuspectStatus;
     /** Set when the request first waits for a key: it never waits past this. */
     private Instant waitDeadline;
-    /** Times this request was put on the timer: bounded whatever the clock and the pool say. */
-    private int waits;
 
-    /**
-     * A request waits again only when the key it waited for was taken from under it, so a
-     * handful of waits is plenty; the bound keeps a pool that keeps promising "now" (a wait of
-     * zero that finds no key) from rescheduling the request for ever on the timer thread.
-     */
-    static final int MAX_WAITS = 16;
 
-    Attempts(KeyPool.Rotation rotation)
+    Attempts(Rotation rotation)
     {
         this.rotation = rotation;
     }
@@ -47,6 +41,17 @@ final class Attempts
     ApiKey next()
     {
         return rotation.next();
+    }
+
+    dev.cerebrasproxy.pool.Demand demand()
+    {
+        return rotation.demand();
+    }
+
+    /** The attempt under way has its answer: its budget's reservation ends (upstream's own count takes over). */
+    void release()
+    {
+        rotation.release();
     }
 
     int count()
@@ -60,8 +65,8 @@ final class Attempts
         failed("answered " + status);
     }
 
-    /** A key that answered this request 500, not yet blamed: see {@link #suspect}. */
-    record Suspect(ApiKey key, String code)
+    /** A key that answered this request 500 or 403, not yet blamed: see {@link #suspect}. */
+    record Suspect(ApiKey key, int status, String code)
     {
     }
 
@@ -72,13 +77,20 @@ final class Attempts
      *
      * @param body upstream's answer, decoded, or null if it could not be
      */
-    void suspect(ApiKey key, String code, byte[] body)
+    void suspect(ApiKey key, int status, String code, byte[] body)
     {
-        answered(500);
+        answered(status);
         if (suspects == null)
             suspects = new ArrayList<>();
-        suspects.add(new Suspect(key, code));
+        suspects.add(new Suspect(key, status, code));
         lastServerError = body;
+        lastSuspectStatus = status;
+    }
+
+    /** The status every key answered, when {@link #answerOfEveryKey} is not null. */
+    int statusOfEveryKey()
+    {
+        return lastSuspectStatus;
     }
 
     /** The keys that answered 500 before another served: each is to blame. Empty the second time. */
@@ -96,7 +108,7 @@ final class Attempts
      */
     byte[] answerOfEveryKey()
     {
-        if (rotation.hasUntriedKeys() || failures == null || failures.size() != 1 || !failures.containsKey("answered 500"))
+        if (rotation.hasUntriedKeys() || failures == null || failures.size() != 1 || !failures.containsKey("answered " + lastSuspectStatus))
             return null;
         return lastServerError != null ? lastServerError : "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
@@ -120,6 +132,18 @@ final class Attempts
         return failures != null && failures.size() == 1 && failures.containsKey(UNREACHABLE) && !rotation.hasUntriedKeys();
     }
 
+    /** How long until any key can serve this request, or null if none ever can. */
+    Duration untilAnyKeyRecovers()
+    {
+        return rotation.untilAnyKeyRecovers();
+    }
+
+    /** The largest limit when the request is above every budget's whole limit, else -1. */
+    long limitEveryBudgetIsBelow()
+    {
+        return rotation.limitEveryBudgetIsBelow();
+    }
+
     /** How long until a key this request has not tried can serve, or null if it tried them all. */
     Duration untilAnUntriedKeyRecovers()
     {
@@ -135,10 +159,7 @@ final class Attempts
     {
         if (waitDeadline == null)
             waitDeadline = now.plus(grace);
-        if (wait.isNegative() || waits >= MAX_WAITS || now.plus(wait).isAfter(waitDeadline))
-            return false;
-        waits++;
-        return true;
+        return !wait.isNegative() && !now.plus(wait).isAfter(waitDeadline);
     }
 
     /** E.g. "3 tried: 2 answered 429, 1 answered 500" or "none tried: 2 cooling, 1 quarantined". */

@@ -111,7 +111,6 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         requestLog = new RequestLog(LoggerFactory.getLogger(ProxyCall.class), getHttpClient().getScheduler());
     }
 
-
     /**
      * Jetty's own parses the target with {@link java.net.URI}, which throws on queries that
      * clients send and upstream takes ({@code ?q=a|b}): see {@link RawTargetRequest}.

@@ -52,7 +52,10 @@ final class ProxyCall
     private final String target;
     /** The client's name from its token, or {@link ClientTokens#ANONYMOUS} when the proxy is open. */
     private final String client;
-    private final Attempts attempts;
+    /** Made once the body is read: the body says which budget the request draws on, and how much. */
+    private Attempts attempts;
+    /** The call's place in the queue when it waits for capacity; made with the attempts. */
+    private Parking parking;
     private final long startNanos = System.nanoTime();
     /** Writes to the client; listening from the start, so every write is non-blocking. */
     private final FlushingWriter writer;
@@ -78,7 +81,6 @@ final class ProxyCall
         this.response = response;
         this.target = admitted.target();
         this.client = admitted.client();
-        this.attempts = new Attempts(context.pool().rotation());
         // Registered here, on the container's thread: registered later, from the HTTP client's
         // thread, the container hands the first write to another thread (see FlushingWriter).
         this.writer = FlushingWriter.listenOn(response.getOutputStream());
@@ -109,6 +111,29 @@ final class ProxyCall
             return;
         }
         request.setAttribute(ATTRIBUTE, call);
+        async.addListener(new jakarta.servlet.AsyncListener()
+        {
+            @Override
+            public void onComplete(jakarta.servlet.AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onTimeout(jakarta.servlet.AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onError(jakarta.servlet.AsyncEvent event)
+            {
+                call.clientLeft();
+            }
+
+            @Override
+            public void onStartAsync(jakarta.servlet.AsyncEvent event)
+            {
+            }
+        });
         call.guarded(call::readBody);
     }
 
@@ -222,7 +247,44 @@ final class ProxyCall
             answer(quota.error(), null, quota.refusalHeaders());
             return;
         }
+        firstAttempt();
+    }
+
+
+    private void firstAttempt()
+    {
+        attempts = new Attempts(context.pool().rotation(
+            CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
+        parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
+            key -> guarded(() -> send(key)), () -> guarded(this::giveUp));
+        // With requests waiting already, a newcomer queues behind them, so the queue's fairness decides.
+        if (parking.othersWait() && parking.park(attempts.untilAnUntriedKeyRecovers()))
+            return;
         nextAttempt();
+    }
+
+    /** The client went away: a call waiting in the queue leaves it and ends without an answer. */
+    void clientLeft()
+    {
+        if (parking != null && parking.leave() && ended.compareAndSet(false, true))
+        {
+            LOG.info("{} {}: the client left while its request waited for capacity", request.getMethod(), request.getRequestURI());
+            complete(499, null);
+        }
+    }
+
+    /** Upstream answered the attempt under way, or it ended without an answer. */
+    void attemptAnswered()
+    {
+        attempts.release();
+        // What the attempt held is free, and its answer may have reported more: offer it to who waits.
+        context.queue().drain();
+    }
+
+    /** The model the request names, for what the pool learns from each answer; null if none. */
+    String model()
+    {
+        return attempts.demand().model();
     }
 
     /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
@@ -237,6 +299,11 @@ final class ProxyCall
             waitForKeyOrGiveUp();
             return;
         }
+        send(key);
+    }
+
+    private void send(ApiKey key)
+    {
         if (forwardedHeaders == null)
             forwardedHeaders = ForwardedHeaders.of(request, context.settings().clientTokens().required());
         Request upstream = hooks.newUpstreamRequest(request, target);
@@ -261,19 +328,31 @@ final class ProxyCall
                 "The proxy could not get an answer from upstream with any of its " + context.pool().size() + " keys (connection refused or closed before a response)."), null);
             return;
         }
+        long largestLimit = attempts.limitEveryBudgetIsBelow();
+        if (largestLimit > 0)
+        {
+            // Rests no key: the request is what cannot be served, not the keys.
+            NoKeyAvailable.Answer answer = NoKeyAvailable.tooLarge(attempts.demand().estimate(), largestLimit);
+            answer(answer.error(), null, answer.headers());
+            return;
+        }
         byte[] everyKeysAnswer = attempts.answerOfEveryKey();
         if (everyKeysAnswer != null)
         {
-            passOnServerError(everyKeysAnswer);
+            passOnEveryKeysAnswer(attempts.statusOfEveryKey(), everyKeysAnswer);
             return;
         }
-        Duration wait = attempts.untilAnUntriedKeyRecovers();
-        if (wait != null && attempts.mayWait(context.pool().now(), wait, context.settings().waitForKey()))
-        {
-            hooks.timers().runAfter(wait, () -> guarded(this::nextAttempt));
+        if (parking.park(attempts.untilAnUntriedKeyRecovers()))
             return;
-        }
-        NoKeyAvailable.Answer answer = NoKeyAvailable.of(attempts, context.pool());
+        giveUp();
+    }
+
+    /** No key can serve the call now, and it may wait no longer (or the queue is full): 503 with when to come back. */
+    private void giveUp()
+    {
+        NoKeyAvailable.Answer answer = parking.full() && context.settings().waitForKey().compareTo(Duration.ZERO) > 0
+            ? NoKeyAvailable.queueFull(attempts, context.pool(), context.queue().capacity())
+            : NoKeyAvailable.of(attempts, context.pool());
         answer(answer.error(), null, answer.headers());
     }
 
@@ -384,15 +463,21 @@ final class ProxyCall
     private void blameServerErrors()
     {
         for (Attempts.Suspect suspect : attempts.takeSuspects())
-            context.pool().serverError(suspect.key(), suspect.code() != null ? suspect.code() : "http_500");
+        {
+            String code = suspect.code() != null ? suspect.code() : "http_" + suspect.status();
+            if (suspect.status() == 403)
+                context.pool().refusedForModel(suspect.key(), attempts.demand().model(), "403 " + code);
+            else
+                context.pool().serverError(suspect.key(), code);
+        }
     }
 
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
-    void serverError(ApiKey key, String reason, String code, byte[] body)
+    void suspect(ApiKey key, int status, String reason, String code, byte[] body)
     {
-        LOG.info("{} {}: key {} answered 500 ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, printable(reason));
-        attempts.suspect(key, code, body);
-        context.metrics().retried(key, "answered_500", code);
+        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", request.getMethod(), request.getRequestURI(), key, status, printable(reason));
+        attempts.suspect(key, status, code, body);
+        context.metrics().retried(key, "answered_" + status, code);
         nextAttempt();
     }
 
@@ -410,7 +495,7 @@ final class ProxyCall
     {
         LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", request.getMethod(), request.getRequestURI(), key, brief(failure));
         attempts.unreachable();
-        context.pool().inconclusive(key, "unreachable");
+        context.pool().upstreamFailed(key, "unreachable");
         context.metrics().retried(key, "unreachable", null);
         nextAttempt();
     }
@@ -444,21 +529,21 @@ final class ProxyCall
         complete(429, key);
     }
 
-    /** Every key answered this request 500: about the request, so it gets upstream's answer and no key rests. */
-    private void passOnServerError(byte[] upstreamBody)
+    /** Every key answered this request 500 (or 403): about the request, so it gets upstream's answer and no key rests. */
+    private void passOnEveryKeysAnswer(int status, byte[] upstreamBody)
     {
         if (!ended.compareAndSet(false, true))
             return;
-        LOG.info("{} {}: every key answered 500; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI());
+        LOG.info("{} {}: every key answered {}; the request gets upstream's answer and no key is benched", request.getMethod(), request.getRequestURI(), status);
         try
         {
-            ProxyError.sendJson(response, 500, upstreamBody);
+            ProxyError.sendJson(response, status, upstreamBody);
         }
         catch (Throwable e)
         {
-            LOG.debug("could not send 500 to the client", e);
+            LOG.debug("could not send {} to the client", status, e);
         }
-        complete(500, null);
+        complete(status, null);
     }
 
     /** Answers the client with the proxy's own error and ends the call. */
@@ -530,8 +615,11 @@ final class ProxyCall
 
     private void complete(int status, ApiKey key)
     {
+        if (attempts != null)
+            attempts.release();
         count(status, key);
         completeAsync();
+        context.queue().drain();
     }
 
     private void completeAsync()
@@ -557,7 +645,7 @@ final class ProxyCall
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
-        hooks.requestLog().add(new RequestLog.Line(request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts.count(), client,
+        hooks.requestLog().add(new RequestLog.Line(request.getMethod(), request.getRequestURI(), status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
     }
 

@@ -26,14 +26,14 @@ interface ProxyHooks
     /** Runs the timers of calls that wait for a key, on the pool's clock. */
     TaskScheduler timers();
 
-    /** Where each request's one log line goes (written off the request's thread). */
-    RequestLog requestLog();
-
     /**
      * The HTTP client's executor: where the next chunk of an answer is demanded, and where a
      * call goes on after waiting for something off its thread (a shared store's answer).
      */
     Executor executor();
+
+    /** Where each request's one log line goes (written off the request's thread). */
+    RequestLog requestLog();
 
     /** The memory that all bodies still arriving share. */
     BodyBudget bodyBudget();

@@ -57,8 +57,9 @@ public class HealthServlet extends HttpServlet
             // Ready only with a key in rotation: a quarantined key that is merely due for its
             // re-check may well be refused again.
             boolean ready = !draining && byState.getOrDefault(KeyState.AVAILABLE, 0) > 0;
-            status = ready ? 200 : 503;
-            body.addProperty("status", ready ? "ready" : draining ? "draining" : "not_ready");
+            java.time.Instant down = pool.upstreamDownSince();
+            status = ready && down == null ? 200 : 503;
+            body.addProperty("status", draining ? "draining" : down != null ? "upstream_down" : ready ? "ready" : "not_ready");
             JsonObject counts = new JsonObject();
             byState.forEach((state, count) -> counts.addProperty(state.label(), count));
             body.add("keys", counts);
@@ -70,6 +71,11 @@ public class HealthServlet extends HttpServlet
                 // A stopping instance: no Retry-After, it will not be back.
                 body.addProperty("message", "This instance is stopping: it finishes the requests it has (up to " + drain.grace().toSeconds() + " s) and takes no new ones.");
                 headers = new String[] {"Cache-Control", "no-store", "Connection", "close"};
+            }
+            else if (down != null)
+            {
+                // The keys are fine: upstream answers 502/503/504 or nothing, which benches no key.
+                body.addProperty("message", "Upstream is failing (502, 503, 504 or no answer) since " + down + "; no key is to blame and none is benched.");
             }
             else if (!ready)
             {

@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.BudgetSnapshot;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeySnapshot;
 import dev.cerebrasproxy.pool.KeyState;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -36,9 +38,10 @@ public final class ProxyMetrics
     private final Counter clientRefusals;
     private final Histogram upstreamLatency;
     private final Histogram firstEvent;
+    private final Histogram queueWait;
 
     /** @param keyStates each key's state at scrape time (a supplier, so a reloaded pool is what is shown) */
-    public ProxyMetrics(UsageLedger ledger, Supplier<List<KeySnapshot>> keyStates)
+    public ProxyMetrics(UsageLedger ledger, Supplier<List<KeySnapshot>> keyStates, FairQueue queue, Supplier<List<BudgetSnapshot>> budgets, Supplier<java.time.Instant> clock)
     {
         this.ledger = ledger;
         requests = Counter.builder().name("cerebras_proxy_requests")
@@ -71,6 +74,33 @@ public final class ProxyMetrics
                 }
             })
             .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_budget_tokens_left")
+            .help("Tokens per minute each (organization, model) budget is estimated to have left now: reported, refilled since, less what requests in flight reserved. Absent until an answer reported them.")
+            .labelNames("organization", "model")
+            .callback(callback -> budgets.get().stream().filter(b -> b.tokensLeft() >= 0).forEach(b -> callback.call(b.tokensLeft(), b.organization(), b.model())))
+            .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_budget_resting_seconds")
+            .help("Seconds until each (organization, model) budget takes requests again; 0 when it does now.")
+            .labelNames("organization", "model")
+            .callback(callback ->
+            {
+                java.time.Instant now = clock.get();
+                for (BudgetSnapshot b : budgets.get())
+                    callback.call(b.restUntil() == null ? 0 : Math.max(0, java.time.Duration.between(now, b.restUntil()).toMillis() / 1000.0), b.organization(), b.model());
+            })
+            .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_budget_in_flight")
+            .help("Requests sent with each (organization, model) budget whose answer has not come yet.")
+            .labelNames("organization", "model")
+            .callback(callback -> budgets.get().forEach(b -> callback.call(b.inFlight(), b.organization(), b.model())))
+            .register(registry);
+        GaugeWithCallback.builder().name("cerebras_proxy_queue_length")
+            .help("Requests waiting for capacity now (PROXY_QUEUE_MAX at most).")
+            .callback(callback -> callback.call(queue.size()))
+            .register(registry);
+        queueWait = Histogram.builder().name("cerebras_proxy_queue_wait").unit(Unit.SECONDS)
+            .help("Time requests waited for capacity, by how the wait ended (sent, gave_up, full, left).")
+            .labelNames("outcome").classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
         GaugeWithCallback.builder().name("cerebras_proxy_keys")
             .help("How many keys are in each state now.")
             .labelNames("state")
@@ -122,6 +152,12 @@ public final class ProxyMetrics
     public void upstreamAnswered(ApiKey key, long nanos)
     {
         upstreamLatency.labelValues(key.name()).observe(nanos / 1e9);
+    }
+
+    /** A request's wait for capacity ended: sent, gave_up (its time was up), full (never queued), left (its client went). */
+    public void waited(String outcome, long nanos)
+    {
+        queueWait.labelValues(outcome).observe(nanos / 1e9);
     }
 
     /** A stream's first bytes went to the client this long after the request arrived. */

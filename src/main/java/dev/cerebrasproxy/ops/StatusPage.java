@@ -28,6 +28,20 @@ final class StatusPage
         new Column<>("Tokens", "tokens", StatusReport.KeyRow::tokens),
         new Column<>("Last error", "lastError", StatusReport.KeyRow::lastError));
 
+    private static final List<Column<StatusReport.BudgetRow>> BUDGET_COLUMNS = List.of(
+        new Column<>("Organization", "organization", StatusReport.BudgetRow::organization),
+        new Column<>("Model", "model", StatusReport.BudgetRow::model),
+        new Column<>("State", "state", StatusReport.BudgetRow::state),
+        new Column<>("Recovers", "recovers", StatusReport.BudgetRow::recovers),
+        new Column<>("Tokens left", "tokensLeft", StatusReport.BudgetRow::tokensLeft),
+        new Column<>("Tokens/min", "tokenLimit", StatusReport.BudgetRow::tokenLimit),
+        new Column<>("In flight", "inFlight", StatusReport.BudgetRow::inFlight),
+        new Column<>("Last error", "lastError", StatusReport.BudgetRow::lastError));
+
+    private static final List<Column<StatusReport.WaitingRow>> WAITING_COLUMNS = List.of(
+        new Column<>("Client", "client", StatusReport.WaitingRow::client),
+        new Column<>("Waiting", "waiting", StatusReport.WaitingRow::waiting));
+
     private static final List<Column<StatusReport.ClientRow>> CLIENT_COLUMNS = List.of(
         new Column<>("Client", "name", StatusReport.ClientRow::name),
         new Column<>("Requests", "requests", StatusReport.ClientRow::requests),
@@ -73,6 +87,10 @@ final class StatusPage
             .append(report.redis().equals("off") ? "" : "<p id=\"redis\" class=\"" + escape(report.redis()) + "\">redis: " + escape(report.redis()) + "</p>\n")
             .append("<h2>Keys</h2>\n");
         table(html, "keys", KEY_COLUMNS, report.keys(), row -> row.state());
+        html.append("<h2>Budgets (organization, model)</h2>\n");
+        table(html, "budgets", BUDGET_COLUMNS, report.budgets(), row -> row.state());
+        html.append("<h2>Waiting for capacity</h2>\n");
+        table(html, "waiting", WAITING_COLUMNS, report.waiting(), row -> "");
         html.append("<h2>Clients</h2>\n");
         table(html, "clients", CLIENT_COLUMNS, report.clients(), row -> "");
         html.append("<h2>Client limits</h2>\n");
@@ -163,6 +181,8 @@ final class StatusPage
                   })
                   .then(function (report) {
                     fill('keys', report.keys, %s, function (row) { return row.state; });
+                    fill('budgets', report.budgets, %s, function (row) { return row.state; });
+                    fill('waiting', report.waiting, %s, function () { return ''; });
                     fill('clients', report.clients, %s, function () { return ''; });
                     fill('limits', report.limits, %s, function () { return ''; });
                     fill('days', report.usageByDay, %s, function () { return ''; });
@@ -179,7 +199,7 @@ final class StatusPage
               }
               setTimeout(refresh, %d);
             })();
-            """.formatted(fields(KEY_COLUMNS), fields(CLIENT_COLUMNS), fields(LIMIT_COLUMNS), fields(DAY_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
+            """.formatted(fields(KEY_COLUMNS), fields(BUDGET_COLUMNS), fields(WAITING_COLUMNS), fields(CLIENT_COLUMNS), fields(LIMIT_COLUMNS), fields(DAY_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
     }
 
     private static final String CSS = """
@@ -187,7 +207,7 @@ final class StatusPage
         h1 { font-size: 1.4em; margin: 0 0 .2em; } h2 { font-size: 1.1em; margin: 1.4em 0 .4em; }
         table { border-collapse: collapse; } th, td { padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }
         td.requests, td.errors, td.tokens { text-align: right; font-variant-numeric: tabular-nums; }
-        tr.available td.state { color: #11772f; } tr.cooling td.state { color: #a35f00; } tr.quarantined td.state { color: #b3141b; font-weight: bold; }
+        tr.available td.state { color: #11772f; } tr.cooling td.state, tr.resting td.state { color: #a35f00; } tr.quarantined td.state { color: #b3141b; font-weight: bold; }
         #updated { color: #666; } #updated.stale { color: #b3141b; } #redis.ok { color: #11772f; } #redis.degraded { color: #b3141b; font-weight: bold; }
         """;
 }

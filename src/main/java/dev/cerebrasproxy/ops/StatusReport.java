@@ -11,6 +11,7 @@ import dev.cerebrasproxy.access.ClientCounters;
 import dev.cerebrasproxy.access.ClientLimits;
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.CooldownPolicy;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.KeySnapshot;
 import dev.cerebrasproxy.pool.KeyState;
@@ -23,8 +24,27 @@ import dev.cerebrasproxy.shared.SharedState;
  *
  * @param redis "off" (no PROXY_REDIS_URL), "ok" (counts shared) or "degraded" (this replica counts alone until Redis answers)
  */
-record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay, String redis)
+record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<WaitingRow> waiting, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay, String redis)
 {
+    /**
+     * One (organization, model) budget.
+     *
+     * @param model the model, or "*" for the organization's general state
+     * @param state "available" or "resting"
+     * @param recovers when a resting budget takes requests again, in words, or ""
+     * @param tokensLeft tokens per minute estimated left now, or "" while no answer reported them
+     * @param tokenLimit tokens per minute as reported, or ""
+     * @param inFlight requests sent with it and not answered yet
+     */
+    record BudgetRow(String organization, String model, String state, String recovers, String tokensLeft, String tokenLimit, int inFlight, String lastError)
+    {
+    }
+
+    /** Requests of one client waiting for capacity in the fair queue. */
+    record WaitingRow(String client, int waiting)
+    {
+    }
+
     /**
      * @param state available, cooling or quarantined
      * @param recovers when the key serves again, in words ("in 42 s", "re-check in 5 min"), or "" if it does now
@@ -68,7 +88,7 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> l
         }
     }
 
-    static StatusReport of(KeyPool pool, UsageLedger ledger, Clients clientsNow, SharedState.Redis redis)
+    static StatusReport of(KeyPool pool, FairQueue queue, UsageLedger ledger, Clients clientsNow, SharedState.Redis redis)
     {
         Instant now = pool.now();
         Map<String, UsageLedger.Usage> usageByKey = ledger.byKey().stream().collect(Collectors.toMap(UsageLedger.Usage::name, Function.identity()));
@@ -81,8 +101,13 @@ record StatusReport(List<KeyRow> keys, List<ClientRow> clients, List<LimitRow> l
         List<ClientRow> clients = ledger.byClient().stream()
             .map(c -> new ClientRow(c.name(), c.requests(), c.errors(), c.totalTokens(), c.lastError() == null ? "" : c.lastError()))
             .toList();
+        List<BudgetRow> budgets = pool.budgets().stream().map(b -> new BudgetRow(b.organization(), b.model(), b.restUntil() == null ? "available" : "resting",
+            b.restUntil() == null ? "" : "in " + CooldownPolicy.readable(Duration.between(now, b.restUntil())),
+            b.tokensLeft() < 0 ? "" : Long.toString(b.tokensLeft()), b.tokenLimit() < 0 ? "" : Long.toString(b.tokenLimit()), b.inFlight(),
+            b.lastError() == null ? "" : b.lastError())).toList();
+        List<WaitingRow> waiting = queue.sizes().entrySet().stream().map(e -> new WaitingRow(e.getKey(), e.getValue())).toList();
         List<LimitRow> limits = clientsNow.standings().stream().map(LimitRow::of).toList();
-        return new StatusReport(keys, clients, limits, ledger.byDayClientAndModel(), redis.label());
+        return new StatusReport(keys, budgets, waiting, clients, limits, ledger.byDayClientAndModel(), redis.label());
     }
 
     private static String recovers(KeySnapshot key, Instant now)

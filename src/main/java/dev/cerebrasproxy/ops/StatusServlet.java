@@ -9,6 +9,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.WholeBody;
+import dev.cerebrasproxy.pool.FairQueue;
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.shared.SharedState;
@@ -29,6 +30,7 @@ public class StatusServlet extends AdminServlet
 
     private KeyPool pool;
     private UsageLedger ledger;
+    private FairQueue queue;
     private SharedState shared;
     private Clients clients;
 
@@ -37,6 +39,7 @@ public class StatusServlet extends AdminServlet
     {
         pool = context.pool();
         ledger = context.ledger();
+        queue = context.queue();
         shared = context.shared();
         clients = context.clients();
     }
@@ -44,7 +47,7 @@ public class StatusServlet extends AdminServlet
     @Override
     void answer(HttpServletRequest request, HttpServletResponse response) throws IOException
     {
-        StatusReport report = StatusReport.of(pool, ledger, clients, shared.redis());
+        StatusReport report = StatusReport.of(pool, queue, ledger, clients, shared.redis());
         if (JSON_PATH.equals(request.getServletPath()))
         {
             send(response, "application/json", GSON.toJson(report));

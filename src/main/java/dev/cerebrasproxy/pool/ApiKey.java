@@ -4,22 +4,37 @@ import java.util.Objects;
 
 /**
  * One Cerebras API key of the pool. The name is what logs, errors and metrics show;
- * the secret is only ever written into the upstream {@code Authorization} header.
+ * the secret is only ever written into the upstream {@code Authorization} header. The
+ * organization is whose rate limits the key draws on: Cerebras limits per organization
+ * and model, so keys of one organization share one budget.
  */
 public final class ApiKey
 {
     private final String name;
     private final String secret;
+    private final String organization;
 
+    /** A key that is its own organization, as every key is unless the operator says otherwise. */
     public ApiKey(String name, String secret)
+    {
+        this(name, secret, name);
+    }
+
+    public ApiKey(String name, String secret, String organization)
     {
         this.name = Objects.requireNonNull(name);
         this.secret = Objects.requireNonNull(secret);
+        this.organization = Objects.requireNonNull(organization);
     }
 
     public String name()
     {
         return name;
+    }
+
+    public String organization()
+    {
+        return organization;
     }
 
     /** The upstream {@code Authorization} header's value: the one place the secret goes. */
@@ -40,10 +55,13 @@ public final class ApiKey
         return text.replace(secret, "<key " + name + ">");
     }
 
-    /** Whether the other is the same key: the same name for the same value. A renamed or changed key is another key. */
+    /**
+     * Whether the other is the same key: the same name for the same value in the same
+     * organization. A renamed, changed or moved key is another key.
+     */
     boolean sameAs(ApiKey other)
     {
-        return name.equals(other.name) && secret.equals(other.secret);
+        return name.equals(other.name) && secret.equals(other.secret) && organization.equals(other.organization);
     }
 
     /** Deliberately the name only, so a key can be logged or formatted without leaking. */

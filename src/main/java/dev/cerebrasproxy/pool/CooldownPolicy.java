@@ -13,11 +13,20 @@ import java.time.Duration;
  * @param longest cap for the doubled guesses (not for upstream's announced times)
  * @param quarantineRecheck how long a refused key (401/402/403) waits before one request
  * re-checks it
+ * @param minute how long a minute of Cerebras's limits lasts: what a learnt requests-per-minute
+ * limit counts over and what tokens per minute refill in; a minute, shorter only against a
+ * simulator whose time runs faster
  */
-public record CooldownPolicy(Duration rateLimited, Duration serverError, Duration longest, Duration quarantineRecheck)
+public record CooldownPolicy(Duration rateLimited, Duration serverError, Duration longest, Duration quarantineRecheck, Duration minute)
 {
     public static final CooldownPolicy DEFAULTS = new CooldownPolicy(
-        Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(5));
+        Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(5), Duration.ofMinutes(1));
+
+    /** The policy with Cerebras's minute as the window requests per minute are counted over. */
+    public CooldownPolicy(Duration rateLimited, Duration serverError, Duration longest, Duration quarantineRecheck)
+    {
+        this(rateLimited, serverError, longest, quarantineRecheck, Duration.ofMinutes(1));
+    }
 
     /**
      * Upstream's announced times are trusted up to this: a day's window resets within a

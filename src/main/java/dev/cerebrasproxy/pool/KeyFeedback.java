@@ -46,19 +46,31 @@ public final class KeyFeedback
      * the key worked, and if a window now has nothing left, the key rests until it resets
      * instead of meeting a 429 first.
      */
-    public static void passing(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers)
+    public static void passing(KeyPool pool, ApiKey key, String model, java.time.Instant sentAt, int status, UpstreamHeaders headers)
     {
         if (status < 500)
-            pool.served(key);
+            pool.served(key, model);
+        else if (status == 502 || status == 503 || status == 504)
+            pool.upstreamFailed(key, "answered " + status);
         else
             pool.inconclusive(key, "answered " + status);
-        RateLimitHeaders.Window spent = RateLimitHeaders.read(headers, pool.now()).exhaustedWindow();
+        RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
+        report(pool, key, model, sentAt, read);
+        RateLimitHeaders.Window spent = read.exhaustedWindow();
         if (spent != null)
-            pool.exhausted(key, spent.reset(), spent.name());
+            pool.exhausted(key, model, spent.reset(), spent.name());
+    }
+
+    /** Every answer, served or refused, says what is left of the budget's tokens per minute. */
+    private static void report(KeyPool pool, ApiKey key, String model, java.time.Instant sentAt, RateLimitHeaders read)
+    {
+        RateLimitHeaders.Window tokens = read.window("tokens-minute");
+        if (tokens != null)
+            pool.tokensReported(key, model, sentAt, tokens.limit(), tokens.remaining());
     }
 
     /** An answer {@link #isAboutTheKey about the key}, with its body read. */
-    public static Verdict failed(KeyPool pool, ApiKey key, int status, UpstreamHeaders headers, UpstreamError error)
+    public static Verdict failed(KeyPool pool, ApiKey key, String model, java.time.Instant sentAt, int status, UpstreamHeaders headers, UpstreamError error)
     {
         // The code is kept in the key's record and logged: make sure it cannot carry the key.
         String code = error.code() != null ? key.redact(error.code()) : "http_" + status;
@@ -69,7 +81,18 @@ public final class KeyFeedback
                 pool.busy(key, code);
                 return Verdict.ANSWER_BUSY;
             }
-            pool.rateLimited(key, RateLimitHeaders.read(headers, pool.now()).recoveryAfter429(error.code()), code);
+            RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
+            report(pool, key, model, sentAt, read);
+            // A spent day says nothing of the per-minute limit the pool learns from these 429s.
+            RateLimitHeaders.Window day = read.window("requests-day");
+            if (day != null && day.isExhausted())
+                code = "requests-day exhausted";
+            pool.rateLimited(key, model, read.recoveryAfter429(error.code()), code);
+        }
+        else if (status == 403 && model != null)
+        {
+            // Forbidden may be about this key and this model only, or about the request: the call decides.
+            return Verdict.REPLAY_SUSPECT;
         }
         else if (isRefusal(status))
         {

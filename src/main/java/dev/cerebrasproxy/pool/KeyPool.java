@@ -41,6 +41,12 @@ public final class KeyPool
     private final CooldownPolicy policy;
     private final InstantSource clock;
     private final AtomicLong cursor = new AtomicLong();
+    private final Budgets budgets;
+    /** Set when upstream itself failed (502, 503, 504, no answer), cleared by the next good answer. */
+    private volatile Instant upstreamFailingSince;
+    private final java.util.concurrent.atomic.LongAdder upstreamFailures = new java.util.concurrent.atomic.LongAdder();
+    /** Failures in a row that make an outage: one 503 passed to a client is not one. */
+    static final int OUTAGE_FAILURES = 3;
     private volatile Generation generation;
 
     public KeyPool(List<ApiKey> keys)
@@ -52,6 +58,7 @@ public final class KeyPool
     {
         this.policy = policy;
         this.clock = clock;
+        this.budgets = new Budgets(policy.minute());
         this.generation = generationOf(keys, new PooledKey[0]);
     }
 
@@ -100,27 +107,50 @@ public final class KeyPool
         return clock.instant();
     }
 
-    /** The keys one client request may use, each at most once. */
+    /** The keys a request that names no model may use, each at most once. */
     public Rotation rotation()
     {
-        return new Rotation();
+        return rotation(Demand.NONE);
     }
 
-    /** The key answered without complaint about itself. */
+    /** The keys one client request may use, each at most once, for what it asks of their budgets. */
+    public Rotation rotation(Demand demand)
+    {
+        return new Rotation(this, generation.pooled(), budgets, cursor, demand);
+    }
+
+    /** The key answered a request that named no model without complaint about itself. */
     public void served(ApiKey key)
     {
+        served(key, null);
+    }
+
+    /** The key answered without complaint about itself, for this model's budget. */
+    public void served(ApiKey key, String model)
+    {
+        upstreamFailingSince = null;
+        upstreamFailures.reset();
         about(key, PooledKey::served);
+        budgets.of(key.organization(), model).served();
+    }
+
+    /** A 429 about the general state of the key's organization (a request that named no model). */
+    public void rateLimited(ApiKey key, Duration announced, String code)
+    {
+        rateLimited(key, null, announced, code);
     }
 
     /**
-     * A 429 about this key's own limits.
+     * A 429 about the quota of the key's organization for this model: every key of the
+     * organization rests for that model, none for another.
      *
-     * @param announced when upstream said the key recovers, or null to let the pool guess
-     * @param code upstream's error code, for the key's record
+     * @param announced when upstream said the budget recovers, or null to let the pool guess
+     * @param code upstream's error code, for the record
      */
-    public void rateLimited(ApiKey key, Duration announced, String code)
+    public void rateLimited(ApiKey key, String model, Duration announced, String code)
     {
-        about(key, pooled -> pooled.rateLimited(now(), announced, code));
+        about(key, PooledKey::countFailure);
+        budgets.of(key.organization(), model).rateLimited(now(), announced, code, policy);
     }
 
     /** A 500 with this key: a short rest. */
@@ -129,10 +159,46 @@ public final class KeyPool
         about(key, pooled -> pooled.serverError(now(), code));
     }
 
-    /** An answer said one of the key's windows has nothing left until it resets. */
+    /** An answer said one of the general state's windows has nothing left until it resets. */
     public void exhausted(ApiKey key, Duration untilReset, String window)
     {
-        about(key, pooled -> pooled.exhausted(now(), untilReset, window));
+        exhausted(key, null, untilReset, window);
+    }
+
+    /** An answer said one of the windows of (the key's organization, model) has nothing left until it resets. */
+    public void exhausted(ApiKey key, String model, Duration untilReset, String window)
+    {
+        budgets.of(key.organization(), model).exhausted(now(), untilReset, window);
+    }
+
+    /** An answer reported the tokens per minute of (the key's organization, model); -1 for what it did not say. */
+    public void tokensReported(ApiKey key, String model, long limit, long remaining)
+    {
+        tokensReported(key, model, now(), limit, remaining);
+    }
+
+    /**
+     * As above, from an attempt sent at {@code sentAt}: upstream counted the budget at some
+     * moment after that. Answers overtake one another, so a report from an attempt sent
+     * before the one the budget holds is older news and is dropped.
+     */
+    public void tokensReported(ApiKey key, String model, Instant sentAt, long limit, long remaining)
+    {
+        budgets.of(key.organization(), model).reportTokens(sentAt, limit, remaining);
+    }
+
+    /**
+     * Upstream forbade the key this model (403, while another key served the same request):
+     * the key leaves rotation for that model until the re-check interval has passed.
+     */
+    public void refusedForModel(ApiKey key, String model, String reason)
+    {
+        if (model == null)
+        {
+            quarantine(key, reason);
+            return;
+        }
+        about(key, pooled -> pooled.refusedFor(model, now().plus(policy.quarantineRecheck()), reason));
     }
 
     /** Upstream refused the key itself (invalid, unpaid, forbidden). */
@@ -157,11 +223,36 @@ public final class KeyPool
         about(key, pooled -> pooled.inconclusive(now(), what));
     }
 
-    /** Returns every key to rotation and forgets what upstream said, as a reload would. */
+    /**
+     * Upstream itself failed with this key (502, 503, 504, or no answer): it benches no key,
+     * but until a good answer comes, readiness says upstream is down rather than "no key".
+     */
+    public void upstreamFailed(ApiKey key, String what)
+    {
+        if (upstreamFailingSince == null)
+            upstreamFailingSince = now();
+        upstreamFailures.increment();
+        inconclusive(key, what);
+    }
+
+    /**
+     * Since when upstream has been down: {@value #OUTAGE_FAILURES} or more failures of
+     * upstream itself without a good answer between. Null while it answers.
+     */
+    public Instant upstreamDownSince()
+    {
+        Instant since = upstreamFailingSince;
+        return since != null && upstreamFailures.sum() >= OUTAGE_FAILURES ? since : null;
+    }
+
+    /** Returns every key to rotation and forgets what upstream said, as a fresh start would. */
     public void reset()
     {
         for (PooledKey pooled : generation.pooled())
             pooled.reset();
+        budgets.clear();
+        upstreamFailingSince = null;
+        upstreamFailures.reset();
     }
 
     /** Each key's state now, in configured order. */
@@ -171,29 +262,20 @@ public final class KeyPool
         PooledKey[] pooled = generation.pooled();
         List<KeySnapshot> snapshot = new ArrayList<>(pooled.length);
         for (PooledKey each : pooled)
-            snapshot.add(each.snapshot(now));
+            snapshot.add(each.snapshot(now, budgets.ofOrganization(each.key.organization())));
         return List.copyOf(snapshot);
     }
 
-    /** How long until some key can serve: zero if one can now. */
-    public Duration untilAnyKeyRecovers()
+    /** Each (organization, model) budget met so far, by organization then model. */
+    public List<BudgetSnapshot> budgets()
     {
-        return untilRecovery(generation.pooled(), null);
+        return budgets.snapshot(now());
     }
 
-    private Duration untilRecovery(PooledKey[] pooled, boolean[] excluded)
+    /** How long until some key can serve a request that names no model: zero if one can now. */
+    public Duration untilAnyKeyRecovers()
     {
-        Instant now = now();
-        Instant soonest = null;
-        for (int i = 0; i < pooled.length; i++)
-        {
-            if (excluded != null && excluded[i])
-                continue;
-            Instant from = pooled[i].condition().usableFrom(now);
-            if (soonest == null || from.isBefore(soonest))
-                soonest = from;
-        }
-        return soonest == null ? null : Duration.between(now, soonest);
+        return rotation().untilAnyKeyRecovers();
     }
 
     /**
@@ -210,77 +292,6 @@ public final class KeyPool
                 news.accept(pooled);
                 return;
             }
-        }
-    }
-
-    /** Not thread-safe: one request uses it for one attempt at a time. */
-    public final class Rotation
-    {
-        private final PooledKey[] pooled = generation.pooled();
-        private final boolean[] tried = new boolean[pooled.length];
-        private int triedCount;
-
-        /**
-         * @return the next key to try, or null when every key this request has not tried
-         * yet is resting (see {@link #untilAnUntriedKeyRecovers()}) or none is left
-         */
-        public ApiKey next()
-        {
-            int n = tried.length;
-            if (triedCount == n)
-                return null;
-            Instant now = now();
-            int index = -1;
-            for (int slot = 0; slot < n && index < 0; slot++)
-            {
-                int candidate = (int)Math.floorMod(cursor.getAndIncrement(), (long)n);
-                if (!tried[candidate] && pooled[candidate].tryTake(now))
-                    index = candidate;
-            }
-            // Other requests moved the cursor between our slots, so the slots may have missed a
-            // key that can serve: look at each key once before saying there is none.
-            int start = (int)Math.floorMod(cursor.get(), (long)n);
-            for (int step = 0; step < n && index < 0; step++)
-            {
-                int candidate = (start + step) % n;
-                if (!tried[candidate] && pooled[candidate].tryTake(now))
-                    index = candidate;
-            }
-            if (index < 0)
-                return null;
-            tried[index] = true;
-            triedCount++;
-            return pooled[index].key;
-        }
-
-        /** Whether some key has not been tried by this request, resting or not. */
-        public boolean hasUntriedKeys()
-        {
-            return triedCount < tried.length;
-        }
-
-        /** How long until a key this request has not tried can serve, or null if it tried them all. */
-        public Duration untilAnUntriedKeyRecovers()
-        {
-            return hasUntriedKeys() ? untilRecovery(pooled, tried) : null;
-        }
-
-        /** What keeps each key this request has not tried from serving, as of now. */
-        public List<KeyState> untriedStates()
-        {
-            Instant now = now();
-            List<KeyState> untried = new ArrayList<>();
-            for (int i = 0; i < tried.length; i++)
-            {
-                if (!tried[i])
-                    untried.add(pooled[i].condition().stateAt(now));
-            }
-            return untried;
-        }
-
-        public int attempts()
-        {
-            return triedCount;
         }
     }
 }

@@ -58,17 +58,50 @@ final class PooledKey
         return true;
     }
 
+    /** Models upstream forbade this key (403), until when; the key serves other models meanwhile. */
+    private final java.util.concurrent.ConcurrentMap<String, Instant> refusedModels = new java.util.concurrent.ConcurrentHashMap<>();
+
+    void refusedFor(String model, Instant until, String reason)
+    {
+        failures.increment();
+        if (refusedModels.put(model, until) == null)
+            LOG.warn("key {} may not use model {} ({}); it serves other models, and is tried for this one again in {}",
+                key, model, reason, CooldownPolicy.readable(policy.quarantineRecheck()));
+    }
+
+    boolean refusedAt(String model, Instant now)
+    {
+        if (model == null || refusedModels.isEmpty())
+            return false;
+        Instant until = refusedModels.get(model);
+        if (until == null)
+            return false;
+        if (!now.isBefore(until))
+        {
+            refusedModels.remove(model, until);
+            return false;
+        }
+        return true;
+    }
+
+    /** Whether the key itself (not its budgets) lets it serve now, or is due for its re-check. */
+    boolean mayTakeAt(Instant now)
+    {
+        KeyCondition current = condition.get();
+        return current.canServeAt(now) || current.isRecheckDueAt(now);
+    }
+
+    /** An answer counted against the key's budget (a 429): counted here too, for the key's record. */
+    void countFailure()
+    {
+        failures.increment();
+    }
+
     void served()
     {
         KeyCondition before = update(KeyCondition::served);
         if (before.state() == KeyState.QUARANTINED && before.probing())
             LOG.info("key {} passed its re-check and is back in rotation", key);
-    }
-
-    /** A 429 about this key; {@code announced} is when upstream said it recovers, or null. */
-    void rateLimited(Instant now, Duration announced, String code)
-    {
-        failed(now, announced, policy.rateLimited(), code);
     }
 
     /** A 500: the key (or its shard) is failing; rest briefly. */
@@ -77,6 +110,7 @@ final class PooledKey
         failed(now, null, policy.serverError(), code);
     }
 
+    /** Only 500s come here: rate limits are about the organization's budget (see Budget#rateLimited). */
     private void failed(Instant now, Duration announced, Duration firstGuess, String code)
     {
         failures.increment();
@@ -88,12 +122,6 @@ final class PooledKey
             Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(firstGuess, strike);
             return c.coolingUntil(now.plus(rest), code, strike);
         });
-    }
-
-    /** A successful answer said a window has nothing left: rest until it resets, before any 429. */
-    void exhausted(Instant now, Duration untilReset, String window)
-    {
-        update(c -> c.acceptsFailureNews() ? c.coolingUntil(now.plus(CooldownPolicy.trusted(untilReset)), window + " exhausted", c.strikes()) : c);
     }
 
     /** Upstream refused the key itself (invalid, unpaid, forbidden): out until a re-check passes. */
@@ -132,13 +160,32 @@ final class PooledKey
     void reset()
     {
         condition.set(KeyCondition.FRESH);
+        refusedModels.clear();
     }
 
-    KeySnapshot snapshot(Instant now)
+    /**
+     * The key's own state, or when it is itself in rotation, its organization's longest rest
+     * (for some model): an operator reads "cooling" either way.
+     */
+    KeySnapshot snapshot(Instant now, Iterable<Budget> budgets)
     {
         KeyCondition c = condition.get();
         KeyState state = c.stateAt(now);
-        return new KeySnapshot(key.name(), state, state == KeyState.AVAILABLE ? null : c.until(), c.lastError(), requests.sum(), failures.sum());
+        if (state == KeyState.QUARANTINED)
+            return new KeySnapshot(key.name(), key.organization(), state, c.until(), c.lastError(), requests.sum(), failures.sum());
+        Budget longest = null;
+        Instant until = state == KeyState.COOLING ? c.until() : null;
+        for (Budget budget : budgets)
+        {
+            Instant rest = budget.restUntilAt(now);
+            if (rest != null && (until == null || rest.isAfter(until)))
+            {
+                until = rest;
+                longest = budget;
+            }
+        }
+        String lastError = longest != null ? longest.lastError() : c.lastError();
+        return new KeySnapshot(key.name(), key.organization(), until != null ? KeyState.COOLING : KeyState.AVAILABLE, until, lastError, requests.sum(), failures.sum());
     }
 
     /** @return the condition before the change */

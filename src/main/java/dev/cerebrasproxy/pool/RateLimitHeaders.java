@@ -23,7 +23,7 @@ final class RateLimitHeaders
     private static final String PREFIX = "x-ratelimit-";
 
     /** One window of a key's limits, e.g. requests per day; -1 or null where a header was missing. */
-    record Window(String resource, String period, long remaining, Duration reset)
+    record Window(String resource, String period, long remaining, Duration reset, long limit)
     {
         String name()
         {
@@ -69,15 +69,18 @@ final class RateLimitHeaders
     private static void addTo(Map<String, Window> windows, String rest, String value)
     {
         String[] parts = rest.split("-");
-        if (parts.length != 3 || !(parts[0].equals("remaining") || parts[0].equals("reset")))
+        if (parts.length != 3 || !(parts[0].equals("remaining") || parts[0].equals("reset") || parts[0].equals("limit")))
             return;
-        Window known = windows.getOrDefault(parts[1] + "-" + parts[2], new Window(parts[1], parts[2], -1, null));
+        Window known = windows.getOrDefault(parts[1] + "-" + parts[2], new Window(parts[1], parts[2], -1, null, -1));
         Double number = number(value);
         if (number == null || number < 0)
             return;
-        Window updated = parts[0].equals("remaining")
-            ? new Window(known.resource(), known.period(), number.longValue(), known.reset())
-            : new Window(known.resource(), known.period(), known.remaining(), Duration.ofMillis((long)Math.ceil(number * 1000)));
+        Window updated = switch (parts[0])
+        {
+            case "remaining" -> new Window(known.resource(), known.period(), number.longValue(), known.reset(), known.limit());
+            case "limit" -> new Window(known.resource(), known.period(), known.remaining(), known.reset(), number.longValue());
+            default -> new Window(known.resource(), known.period(), known.remaining(), Duration.ofMillis((long)Math.ceil(number * 1000)), known.limit());
+        };
         windows.put(updated.name(), updated);
     }
 
@@ -85,6 +88,12 @@ final class RateLimitHeaders
     Duration retryAfter()
     {
         return retryAfter;
+    }
+
+    /** The window of this name ("tokens-minute"), or null if the answer did not report it. */
+    Window window(String name)
+    {
+        return windows.get(name);
     }
 
     /** The window with nothing left that resets last (the key is spent until then), or null. */

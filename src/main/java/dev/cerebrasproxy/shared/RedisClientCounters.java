@@ -103,10 +103,21 @@ final class RedisClientCounters implements ClientCounters
         });
     }
 
+    /** ARGV: minute, day. Reads only. */
+    private static final Script PEEK = new Script(READ + """
+        return {0, r, mt, dt, 0}
+        """);
+
+    /**
+     * This replica's view at once, and a look at Redis behind it, so the next look (the
+     * status page refreshes) shows what the other replicas counted too.
+     */
     @Override
     public Use use(String client, long minute, long day)
     {
-        return local.use(client, minute, day);
+        Use now = local.use(client, minute, day);
+        link.call(jedis -> PEEK.run(jedis, List.of(key(client)), List.of(Long.toString(minute), Long.toString(day))), reply -> mirror(client, (List<?>)reply, minute, day), () -> now);
+        return now;
     }
 
     private Use mirror(String client, List<?> values, long minute, long day)

@@ -15,6 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
+import javax.net.ssl.SSLParameters;
+
 import dev.cerebrasproxy.config.RedisSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +64,8 @@ final class RedisLink implements AutoCloseable
             .socketTimeoutMillis((int)Math.max(1000, settings.timeout().toMillis() * 4))
             .database(settings.database())
             .ssl(settings.tls())
+            // rediss:// checks that the certificate names the host, as https does.
+            .sslParameters(verifyingHost())
             .clientName("cerebras-proxy");
         if (settings.user() != null)
             config.user(settings.user());
@@ -77,6 +81,13 @@ final class RedisLink implements AutoCloseable
         calls.allowCoreThreadTimeOut(true);
         timer = new ScheduledThreadPoolExecutor(1, threads("cerebras-proxy-redis-timer-"));
         timer.setRemoveOnCancelPolicy(true);
+    }
+
+    private static SSLParameters verifyingHost()
+    {
+        SSLParameters parameters = new SSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        return parameters;
     }
 
     private static ThreadFactory threads(String prefix)

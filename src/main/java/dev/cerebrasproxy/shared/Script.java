@@ -42,9 +42,4 @@ final class Script
             return jedis.eval(text, keys, args);
         }
     }
-
-    String sha()
-    {
-        return sha;
-    }
 }

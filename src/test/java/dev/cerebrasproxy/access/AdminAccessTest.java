@@ -1,15 +1,20 @@
 package dev.cerebrasproxy.access;
 
+import java.lang.reflect.Proxy;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import com.google.gson.JsonObject;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.ProxyExtension;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -116,5 +121,42 @@ class AdminAccessTest
             assertEquals("Bearer", refused.headers().firstValue("WWW-Authenticate").orElse(null), path);
             assertEquals("no-store", refused.headers().firstValue("Cache-Control").orElse(null), path);
         }
+    }
+
+    /**
+     * Over HTTPS the cookie is Secure, so it never travels in clear text. The test servers
+     * speak plain HTTP, so this asks AdminAccess directly, with a request that says it is
+     * secure (as a container's is behind its TLS connector).
+     */
+    @Test
+    void overHttpsTheCookieIsSecure() throws Exception
+    {
+        Map<String, String> headers = new HashMap<>();
+        int[] status = {0};
+        HttpServletRequest request = (HttpServletRequest)Proxy.newProxyInstance(
+            getClass().getClassLoader(), new Class<?>[] {HttpServletRequest.class}, (self, method, args) -> switch (method.getName())
+            {
+                case "getQueryString" -> "token=admin-token-7";
+                case "getParameter" -> "token".equals(args[0]) ? "admin-token-7" : null;
+                case "getRequestURI" -> "/_proxy/status";
+                case "getContextPath" -> "";
+                case "isSecure" -> true;
+                default -> throw new UnsupportedOperationException(method.getName());
+            });
+        HttpServletResponse response = (HttpServletResponse)Proxy.newProxyInstance(
+            getClass().getClassLoader(), new Class<?>[] {HttpServletResponse.class}, (self, method, args) ->
+            {
+                switch (method.getName())
+                {
+                    case "setStatus" -> status[0] = (Integer)args[0];
+                    case "setHeader", "addHeader" -> headers.put((String)args[0], (String)args[1]);
+                    case "setContentLength" -> { }
+                    default -> throw new UnsupportedOperationException(method.getName());
+                }
+                return null;
+            });
+        assertTrue(new AdminAccess(AdminToken.of("admin-token-7")).exchange(request, response));
+        assertEquals(303, status[0]);
+        assertTrue(List.of(headers.get("Set-Cookie").split(";\\s*")).contains("Secure"), headers.get("Set-Cookie"));
     }
 }

@@ -90,7 +90,7 @@ class HostCheckTest
         assertEquals(403, status(get("/v1/models?secret=q", "attacker.example")));
         assertEquals(before + 1, refusals(), 0.0);
         String log = LogCapture.since(mark);
-        assertTrue(log.contains("GET /v1/models 403 key=- attempts=0 client=unauthenticated (Host \"attacker.example\" is not allowed"), log);
+        assertTrue(log.contains("GET /v1/models 403 key=- attempts=0 client=unauthenticated (it is addressed to \"attacker.example\", not allowed"), log);
         assertTrue(!log.contains("secret=q"), log);
     }
 

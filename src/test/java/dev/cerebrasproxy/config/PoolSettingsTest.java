@@ -36,7 +36,7 @@ class PoolSettingsTest
         ProxySettings settings = load();
         assertEquals(CooldownPolicy.DEFAULTS, settings.cooldowns());
         assertEquals(new CooldownPolicy(Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(5)), settings.cooldowns());
-        assertEquals(Duration.ofSeconds(1), settings.waitForKey());
+        assertEquals(Duration.ofSeconds(30), settings.waitForKey(), "what the SDKs tolerate");
         assertEquals(Duration.ofSeconds(1), settings.busyRetryAfter());
     }
 
@@ -55,7 +55,7 @@ class PoolSettingsTest
     void waitingCanBeTurnedOffButNotMadeNegative()
     {
         assertEquals(Duration.ZERO, load(ProxySettings.WAIT_FOR_KEY_MS, "0").waitForKey());
-        assertEquals("PROXY_WAIT_FOR_KEY_MS must be zero or a positive whole number, not \"-1\": unset it to use the default 1000.",
+        assertEquals("PROXY_WAIT_FOR_KEY_MS must be zero or a positive whole number, not \"-1\": unset it to use the default 30000.",
             problemWith(ProxySettings.WAIT_FOR_KEY_MS, "-1"));
     }
 

@@ -1,5 +1,6 @@
 package dev.cerebrasproxy.config;
 
+import java.util.List;
 
 import dev.cerebrasproxy.access.AdminToken;
 import dev.cerebrasproxy.pool.ApiKey;
@@ -74,9 +75,28 @@ class ProxySettingsTest
     @Test
     void aKeyThatIsNotAStringStopsStartup()
     {
-        assertEquals("CEREBRAS_API_KEYS entry \"key2\" must be a string, not a number: put the key in quotes.",
+        assertEquals("CEREBRAS_API_KEYS entry \"key2\" must be a string, not a number: put the key in quotes. An entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.",
             ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":\"" + SECRET + "\",\"key2\":12345}"));
         assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"key1\":null}").contains("not null"));
+    }
+
+    @Test
+    void keysMayNameTheirOrganizationBesidePlainKeysInOneValue()
+    {
+        ProxySettings settings = ReadSettings.from(ProxySettings.API_KEYS,
+            "{\"a\":{\"key\":\"" + SECRET + "\",\"organization\":\" org-1 \"},\"b\":{\"key\":\"csk-b\",\"organization\":\"org-1\"},\"c\":\"csk-c\",\"d\":{\"key\":\"csk-d\"}}");
+        assertEquals(List.of("org-1", "org-1", "c", "d"), settings.keys().stream().map(ApiKey::organization).toList(), "a key without one is its own");
+        assertEquals("Bearer " + SECRET, settings.keys().get(0).authorization());
+    }
+
+    @Test
+    void aBadKeyObjectStopsStartupWithoutShowingTheKey()
+    {
+        assertEquals("CEREBRAS_API_KEYS entry \"a\" has an unknown field (not shown, in case it is a secret): remove it. An entry is a key in quotes, or {\"key\":\"...\",\"organization\":\"...\"}.",
+            ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"org\":\"x\"}}"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"organization\":\" \"}}").contains("has an organization that is not a non-blank string"));
+        assertTrue(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"organization\":\"o\"}}").startsWith("CEREBRAS_API_KEYS entry \"a\" needs \"key\" as a string."));
+        assertFalse(ReadSettings.problemWith(ProxySettings.API_KEYS, "{\"a\":{\"key\":\"" + SECRET + "\",\"org\":\"x\"}}").contains(SECRET));
     }
 
     @Test

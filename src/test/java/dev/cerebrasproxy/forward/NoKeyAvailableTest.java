@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 class NoKeyAvailableTest
 {
     @RegisterExtension
-    static final ProxyExtension proxy = new ProxyExtension().manualClock();
+    static final ProxyExtension proxy = new ProxyExtension().manualClock().settings(ProxySettings.WAIT_FOR_KEY_MS, "1000");
 
     private static HttpResponse<String> chat() throws Exception
     {

@@ -20,6 +20,7 @@ import static dev.cerebrasproxy.support.TestData.CI_TOKEN;
 import static dev.cerebrasproxy.support.TestData.RATE_LIMITED;
 import static dev.cerebrasproxy.support.TestData.TOKENS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Liveness says the webapp runs; readiness says whether some key can serve now. */
@@ -66,6 +67,7 @@ class HealthTest
         JsonObject body = json(response);
         assertEquals("ready", body.get("status").getAsString());
         assertEquals(3, body.getAsJsonObject("keys").get("available").getAsInt());
+        assertFalse(body.has("redis"), "a single replica has no Redis to report: " + body);
     }
 
     @Test
@@ -95,6 +97,23 @@ class HealthTest
         assertEquals(3, json(response).getAsJsonObject("keys").get("cooling").getAsInt());
         proxy.pool().reset();
         assertEquals(200, get("/_proxy/health/ready").statusCode(), "ready again once a key can serve");
+    }
+
+    @Test
+    void anUpstreamOutageIsToldApartFromNoKeyAndBenchesNoKey() throws Exception
+    {
+        proxy.upstream().otherwise(FakeCerebras.json(503, "{\"message\":\"Service Unavailable\"}"));
+        for (int i = 0; i < 3; i++)
+            assertEquals(503, Http.post(proxy.uri("/v1/chat/completions"), CHAT, "Authorization", "Bearer " + CI_TOKEN).statusCode());
+        HttpResponse<String> response = get("/_proxy/health/ready");
+        assertEquals(503, response.statusCode(), response.body());
+        JsonObject body = json(response);
+        assertEquals("upstream_down", body.get("status").getAsString());
+        assertEquals(3, body.getAsJsonObject("keys").get("available").getAsInt(), "no key benched");
+        assertTrue(body.get("message").getAsString().startsWith("Upstream is failing"), response.body());
+        proxy.upstream().reset();
+        assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT, "Authorization", "Bearer " + CI_TOKEN).statusCode());
+        assertEquals(200, get("/_proxy/health/ready").statusCode(), "ready again with the first good answer");
     }
 
     /** A stopping container (SIGTERM turns this on through a JVM shutdown hook) is not ready, whatever its keys. */

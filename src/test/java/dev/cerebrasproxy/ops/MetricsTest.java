@@ -261,6 +261,22 @@ class MetricsTest
     }
 
     @Test
+    void eachBudgetAndTheQueueAreGauges() throws Exception
+    {
+        ApiKey alpha = proxy.pool().keys().get(0);
+        proxy.pool().tokensReported(alpha, "llama3.1-8b", 60_000, 12_000);
+        proxy.pool().rateLimited(alpha, "qwen-3-32b", java.time.Duration.ofSeconds(30), "request_quota_exceeded");
+        Scrape scrape = scrape();
+        double left = scrape.require("cerebras_proxy_budget_tokens_left", "organization", "alpha", "model", "llama3.1-8b");
+        assertTrue(left >= 12_000 && left <= 60_000, "reported, refilled since: " + left);
+        double resting = scrape.require("cerebras_proxy_budget_resting_seconds", "organization", "alpha", "model", "qwen-3-32b");
+        assertTrue(resting > 0 && resting <= 30, "resting " + resting);
+        assertEquals(0, scrape.require("cerebras_proxy_budget_resting_seconds", "organization", "alpha", "model", "llama3.1-8b"));
+        assertEquals(0, scrape.require("cerebras_proxy_budget_in_flight", "organization", "alpha", "model", "llama3.1-8b"));
+        assertEquals(0, scrape.require("cerebras_proxy_queue_length"));
+    }
+
+    @Test
     void eachKeysStateIsAGauge() throws Exception
     {
         ApiKey bravo = proxy.pool().keys().stream().filter(k -> k.name().equals("bravo")).findFirst().orElseThrow();

@@ -68,6 +68,20 @@ class StatusPageTest
     }
 
     @Test
+    void showsEachOrganizationAndModelsBudget() throws Exception
+    {
+        proxy.upstream().answer(ALPHA, FakeCerebras.json(429, RATE_LIMITED, "retry-after", "42", "x-ratelimit-limit-tokens-minute", "60000", "x-ratelimit-remaining-tokens-minute", "0"));
+        proxy.upstream().otherwise(FakeCerebras.json(200, dev.cerebrasproxy.support.TestData.COMPLETION, "x-ratelimit-limit-tokens-minute", "60000", "x-ratelimit-remaining-tokens-minute", "59000"));
+        assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode());
+        String html = get("/_proxy/status").body();
+        assertTrue(html.contains("<tr class=\"resting\"><td class=\"organization\">alpha</td><td class=\"model\">llama3.1-8b</td><td class=\"state\">resting</td><td class=\"recovers\">in 42 s</td><td class=\"tokensLeft\">0</td><td class=\"tokenLimit\">60000</td><td class=\"inFlight\">0</td><td class=\"lastError\">request_quota_exceeded</td>"), html);
+        assertTrue(html.contains("<td class=\"model\">llama3.1-8b</td><td class=\"state\">available</td><td class=\"recovers\"></td><td class=\"tokensLeft\">59000</td>"), html);
+        JsonArray budgets = JsonParser.parseString(get("/_proxy/status.json").body()).getAsJsonObject().getAsJsonArray("budgets");
+        assertEquals("alpha", budgets.get(0).getAsJsonObject().get("organization").getAsString());
+        assertEquals(0, JsonParser.parseString(get("/_proxy/status.json").body()).getAsJsonObject().getAsJsonArray("waiting").size());
+    }
+
+    @Test
     void usageComesFromTheLedgerAndNamesAreEscaped() throws Exception
     {
         UsageLedger ledger = proxy.context().ledger();

@@ -112,7 +112,7 @@ class KeyFeedbackTest
     }
 
     @ParameterizedTest
-    @CsvSource({"402, payment_required", "403, permission_denied"})
+    @CsvSource({"402, payment_required"})
     void unpaidAndForbiddenKeysAreQuarantinedToo(int status, String code) throws Exception
     {
         proxy.upstream().answer(BRAVO, FakeCerebras.json(status, "{\"message\":\"m\",\"type\":\"t\",\"param\":null,\"code\":\"" + code + "\"}"));
@@ -120,6 +120,33 @@ class KeyFeedbackTest
             assertEquals(200, chat().statusCode());
         assertEquals(1, proxy.upstream().countFor(BRAVO));
         assertEquals(status + " " + code, snapshotOf("bravo").lastError());
+    }
+
+    @Test
+    void aForbiddenModelRestsThatKeyForThatModelOnly() throws Exception
+    {
+        String forbidden = "{\"message\":\"m\",\"type\":\"t\",\"param\":null,\"code\":\"permission_denied\"}";
+        proxy.upstream().route(r -> r.key().equals(BRAVO) && new String(r.body()).contains("llama3.1-8b") ? FakeCerebras.json(403, forbidden) : null);
+        for (int i = 0; i < 6; i++)
+            assertEquals(200, chat().statusCode());
+        assertEquals(1, proxy.upstream().countFor(BRAVO), "another key served it: bravo may not use this model");
+        for (int i = 0; i < 6; i++)
+            assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), "{\"model\":\"qwen-3-32b\",\"messages\":[]}").statusCode());
+        assertEquals(3, proxy.upstream().countFor(BRAVO), "bravo still serves the other model");
+        assertEquals(KeyState.AVAILABLE, snapshotOf("bravo").state());
+    }
+
+    @Test
+    void a403FromEveryKeyIsAboutTheRequestAndPassesOnBenchingNothing() throws Exception
+    {
+        proxy.upstream().otherwise(FakeCerebras.json(403, "{\"message\":\"no\",\"code\":\"permission_denied\"}"));
+        HttpResponse<String> response = chat();
+        assertEquals(403, response.statusCode());
+        assertEquals("{\"message\":\"no\",\"code\":\"permission_denied\"}", response.body());
+        proxy.upstream().reset();
+        for (int i = 0; i < 3; i++)
+            assertEquals(200, chat().statusCode());
+        assertEquals(1, proxy.upstream().countFor(ALPHA), "alpha serves again at once");
     }
 
     @Test

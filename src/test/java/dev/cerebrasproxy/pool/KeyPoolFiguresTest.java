@@ -128,7 +128,7 @@ class KeyPoolFiguresTest
     @Test
     void withEveryKeyCoolingThe503ComesAtOnceWithTheSoonestRecovery() throws Exception
     {
-        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.startOnManualClock(fake))
+        try (FakeCerebras fake = new FakeCerebras(); ProxyUnderTest proxy = ProxyUnderTest.startOnManualClock(fake, ProxySettings.WAIT_FOR_KEY_MS, "1000"))
         {
             fake.answer(ALPHA, FakeCerebras.json(429, RATE_LIMITED, "retry-after", "30"));
             fake.answer(BRAVO, FakeCerebras.json(429, RATE_LIMITED, "retry-after", "20"));

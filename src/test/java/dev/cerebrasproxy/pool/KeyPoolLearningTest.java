@@ -181,7 +181,7 @@ class KeyPoolLearningTest
         KeyPool pool = poolOf(3);
         pool.rateLimited(key(pool, 0), Duration.ofSeconds(30), "request_quota_exceeded");
         pool.rateLimited(key(pool, 1), Duration.ofSeconds(8), "request_quota_exceeded");
-        KeyPool.Rotation rotation = pool.rotation();
+        Rotation rotation = pool.rotation();
         assertEquals("k2", rotation.next().name());
         pool.rateLimited(key(pool, 2), Duration.ofSeconds(2), "request_quota_exceeded");
         assertNull(rotation.next());
@@ -206,14 +206,14 @@ class KeyPoolLearningTest
     void theSnapshotShowsEachKeysStateUntilErrorAndCounts()
     {
         KeyPool pool = poolOf(3);
-        KeyPool.Rotation rotation = pool.rotation();
+        Rotation rotation = pool.rotation();
         ApiKey first = rotation.next();
         pool.rateLimited(first, Duration.ofSeconds(7), "token_quota_exceeded");
         pool.quarantine(key(pool, (pool.keys().indexOf(first) + 1) % 3), "402 payment_required");
         List<KeySnapshot> snapshot = pool.snapshot();
         assertEquals(List.of("k0", "k1", "k2"), snapshot.stream().map(KeySnapshot::name).toList());
         KeySnapshot cooling = snapshot.get(pool.keys().indexOf(first));
-        assertEquals(new KeySnapshot(first.name(), KeyState.COOLING, clock.instant().plusSeconds(7), "token_quota_exceeded", 1, 1), cooling);
+        assertEquals(new KeySnapshot(first.name(), first.name(), KeyState.COOLING, clock.instant().plusSeconds(7), "token_quota_exceeded", 1, 1), cooling);
         assertEquals(1, snapshot.stream().filter(s -> s.state() == KeyState.QUARANTINED && "402 payment_required".equals(s.lastError())).count());
         assertEquals(1, snapshot.stream().filter(s -> s.state() == KeyState.AVAILABLE && s.until() == null).count());
     }
@@ -234,7 +234,7 @@ class KeyPoolLearningTest
         {
             for (int r = 0; r < rounds; r++)
             {
-                KeyPool.Rotation rotation = pool.rotation();
+                Rotation rotation = pool.rotation();
                 Set<String> met = new HashSet<>();
                 ApiKey key;
                 while ((key = rotation.next()) != null)

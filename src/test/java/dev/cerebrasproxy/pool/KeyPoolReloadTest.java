@@ -58,7 +58,7 @@ class KeyPoolReloadTest
         ApiKey charlie = new ApiKey("charlie", "v-charlie");
         pool.reload(List.of(charlie));
 
-        KeyPool.Rotation rotation = pool.rotation();
+        Rotation rotation = pool.rotation();
         assertSame(charlie, rotation.next());
         assertNull(rotation.next());
         assertEquals(1, pool.size());
@@ -68,7 +68,7 @@ class KeyPoolReloadTest
     @Test
     void aRotationInFlightFinishesWithItsOwnKeys()
     {
-        KeyPool.Rotation inFlight = pool.rotation();
+        Rotation inFlight = pool.rotation();
         ApiKey first = inFlight.next();
 
         pool.reload(List.of(new ApiKey("charlie", "v-charlie")));

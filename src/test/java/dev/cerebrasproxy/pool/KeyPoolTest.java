@@ -39,7 +39,7 @@ class KeyPoolTest
     void aRotationOffersEveryKeyOnceThenNothing()
     {
         KeyPool pool = poolOf(4);
-        KeyPool.Rotation rotation = pool.rotation();
+        Rotation rotation = pool.rotation();
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < 4; i++)
             assertTrue(seen.add(rotation.next().name()));
@@ -63,7 +63,7 @@ class KeyPoolTest
         {
             for (int r = 0; r < rotationsPerThread; r++)
             {
-                KeyPool.Rotation rotation = pool.rotation();
+                Rotation rotation = pool.rotation();
                 Set<String> met = new HashSet<>();
                 ApiKey key;
                 while ((key = rotation.next()) != null)
@@ -92,7 +92,7 @@ class KeyPoolTest
         Map<String, Integer> served = new ConcurrentHashMap<>();
         for (int i = 0; i < 30; i++)
         {
-            KeyPool.Rotation rotation = pool.rotation();
+            Rotation rotation = pool.rotation();
             ApiKey key = rotation.next();
             while (failing.contains(key.name()))
                 key = rotation.next();

@@ -6,12 +6,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.google.gson.JsonObject;
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.config.RedisSettings;
+import dev.cerebrasproxy.support.Concurrently;
 import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
+import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.Poll;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import dev.cerebrasproxy.support.RedisServer;
@@ -117,11 +120,47 @@ class ThreeReplicasTest
     }
 
     @Test
+    void eachReplicasStatusPageShowsWhatTheOthersCounted() throws Exception
+    {
+        for (int i = 0; i < 5; i++)
+            assertEquals(200, send(0).statusCode());
+        // Each look shows this replica's view at once and refreshes it from Redis for the next.
+        Poll.untilTrue(Duration.ofSeconds(10), "replica 2's status page to show the 5 requests replica 0 served", () ->
+        {
+            HttpResponse<String> status = Http.CLIENT.send(HttpRequest.newBuilder(replicas.get(2).uri("/_proxy/status.json")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            return Http.json(status).getAsJsonArray("limits").get(0).getAsJsonObject().get("requestsThisMinute").getAsLong() == 5;
+        });
+    }
+
+    @Test
+    void requestsRacingOnAllThreeReplicasCannotBothTakeTheLastOne() throws Exception
+    {
+        AtomicInteger admitted = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+        // 12 threads, 5 requests each, every thread on its own rotation of the replicas.
+        Concurrently.run(12, thread ->
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                int status = send(thread + i).statusCode();
+                (status == 200 ? admitted : refused).incrementAndGet();
+                assertTrue(status == 200 || status == 429, "status " + status);
+            }
+        });
+        assertEquals(30, admitted.get(), "check and count are one step in Redis");
+        assertEquals(30, refused.get());
+        assertEquals(30, upstream.received().size());
+        for (int i = 0; i < 3; i++)
+            assertEquals("ok", ready(i).get("redis").getAsString(), "every answer came from Redis, none from memory");
+    }
+
+    @Test
     void redisDyingFailsNoRequestAndReturningRedisIsRejoinedWithoutARestart() throws Exception
     {
         for (int i = 0; i < 12; i++)
             assertEquals(200, send(i).statusCode());
         assertNoSecretIn(redis.everything());
+        int logMark = LogCapture.mark();
         redis.kill();
         // Each replica counts on from the shared count it last saw: replica 2 saw the 12th request.
         for (int i = 0; i < 18; i++)
@@ -136,6 +175,10 @@ class ThreeReplicasTest
             assertEquals("ready", ready(i).get("status").getAsString());
             assertEquals("degraded", redisOnStatusPage(i));
         }
+        String log = LogCapture.since(logMark);
+        assertEquals(3, log.lines().filter(line -> line.contains("WARN") && line.contains("this replica counts from its own memory")).count(),
+            "one WARN per replica, not one per request:\n" + log);
+        assertFalse(log.contains("SECRET"), log);
 
         redis.restart();
         for (int i = 0; i < 3; i++)

@@ -1,0 +1,208 @@
+package dev.cerebrasproxy.pool;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The keys one request may use. Not thread-safe: one request uses it for one attempt
+ * at a time. It holds the reservation of the attempt under way on that attempt's budget
+ * until {@link #release}.
+ */
+public final class Rotation
+{
+    private final KeyPool pool;
+    private final PooledKey[] pooled;
+    private final boolean[] tried;
+    private final Demand demand;
+    private final Budgets budgets;
+    private final AtomicLong cursor;
+    private int triedCount;
+    private Budget reservedOn;
+
+    /** @param pooled the keys of the generation the request started with */
+    Rotation(KeyPool pool, PooledKey[] pooled, Budgets budgets, AtomicLong cursor, Demand demand)
+    {
+        this.pool = pool;
+        this.pooled = pooled;
+        this.tried = new boolean[pooled.length];
+        this.budgets = budgets;
+        this.cursor = cursor;
+        this.demand = demand;
+    }
+
+    private Instant now()
+    {
+        return pool.now();
+    }
+
+    private Budget budgetOf(int index)
+    {
+        return budgets.of(pooled[index].key.organization(), demand.model());
+    }
+
+    /**
+     * The key to try next: of the keys this request has not tried, whose key can serve
+     * and whose budget fits the request's estimate, the one whose budget has the most
+     * tokens left; among equals (keys of one organization, or budgets not reported yet)
+     * the next in the shared round-robin order. Its budget holds the estimate reserved
+     * until {@link #release}.
+     *
+     * @return the key, or null when no key this request has not tried can serve it now
+     * (see {@link #untilAnUntriedKeyRecovers()}) or none is left
+     */
+    public ApiKey next()
+    {
+        release();
+        int n = tried.length;
+        if (triedCount == n)
+            return null;
+        boolean[] lost = null;
+        while (true)
+        {
+            Instant now = now();
+            // The round-robin slot: a slot whose key cannot serve passes to the next slot, so
+            // a resting key's turns spread over all the others instead of its neighbour.
+            int start = -1;
+            for (int slot = 0; slot < n && start < 0; slot++)
+            {
+                int i = (int)Math.floorMod(cursor.getAndIncrement(), (long)n);
+                if (eligible(i, lost, now))
+                    start = i;
+            }
+            if (start < 0)
+                start = (int)Math.floorMod(cursor.get(), (long)n); // others moved the cursor meanwhile: look at each key once
+            int best = -1;
+            long bestRoom = Long.MIN_VALUE;
+            for (int step = 0; step < n; step++)
+            {
+                int i = (start + step) % n;
+                if (!eligible(i, lost, now))
+                    continue;
+                long left = budgetOf(i).tokensLeft(now);
+                long room = left < 0 ? Long.MAX_VALUE : left;
+                if (room > bestRoom)
+                {
+                    best = i;
+                    bestRoom = room;
+                }
+            }
+            if (best < 0)
+                return null;
+            // Of the requests that find a quarantined key due, one wins its re-check.
+            if (pooled[best].tryTake(now))
+            {
+                tried[best] = true;
+                triedCount++;
+                reservedOn = budgetOf(best);
+                reservedOn.reserve(demand.estimate(), now);
+                return pooled[best].key;
+            }
+            if (lost == null)
+                lost = new boolean[n];
+            lost[best] = true;
+        }
+    }
+
+    private boolean eligible(int i, boolean[] lost, Instant now)
+    {
+        return !tried[i] && (lost == null || !lost[i]) && pooled[i].mayTakeAt(now) && !pooled[i].refusedAt(demand.model(), now)
+            && budgetOf(i).fits(now, demand.estimate());
+    }
+
+    /** The attempt under way has its answer (or none will come): its budget no longer holds its estimate. Idempotent. */
+    public void release()
+    {
+        if (reservedOn != null)
+            reservedOn.release(demand.estimate());
+        reservedOn = null;
+    }
+
+    /** Whether some key has not been tried by this request, resting or not. */
+    public boolean hasUntriedKeys()
+    {
+        return triedCount < tried.length;
+    }
+
+    /**
+     * How long until a key this request has not tried can serve it, or null if it
+     * tried them all or none ever can (the estimate is above every budget's limit).
+     */
+    public Duration untilAnUntriedKeyRecovers()
+    {
+        return hasUntriedKeys() ? untilRecovery(true) : null;
+    }
+
+    /** How long until any key, tried by this request or not, can serve it; null if none ever can. */
+    public Duration untilAnyKeyRecovers()
+    {
+        return untilRecovery(false);
+    }
+
+    private Duration untilRecovery(boolean untriedOnly)
+    {
+        Instant now = now();
+        Instant soonest = null;
+        for (int i = 0; i < pooled.length; i++)
+        {
+            if (untriedOnly && tried[i])
+                continue;
+            Budget budget = budgetOf(i);
+            long limit = budget.tokenLimit();
+            if (limit > 0 && demand.estimate() > limit)
+                continue;
+            Instant from = pooled[i].condition().usableFrom(now);
+            Instant budgetFrom = budget.usableFrom(now, demand.estimate());
+            if (budgetFrom.isAfter(from))
+                from = budgetFrom;
+            if (soonest == null || from.isBefore(soonest))
+                soonest = from;
+        }
+        return soonest == null ? null : Duration.between(now, soonest.isBefore(now) ? now : soonest);
+    }
+
+    /**
+     * The largest whole tokens-per-minute limit among the budgets this request could use,
+     * when every one of them has reported its limit and the estimate is above all of them:
+     * no budget can ever admit the request. Otherwise -1.
+     */
+    public long limitEveryBudgetIsBelow()
+    {
+        long largest = -1;
+        for (int i = 0; i < pooled.length; i++)
+        {
+            long limit = budgetOf(i).tokenLimit();
+            if (limit <= 0 || demand.estimate() <= limit)
+                return -1;
+            largest = Math.max(largest, limit);
+        }
+        return largest;
+    }
+
+    /** What keeps each key this request has not tried from serving it, as of now. */
+    public List<KeyState> untriedStates()
+    {
+        Instant now = now();
+        List<KeyState> untried = new ArrayList<>();
+        for (int i = 0; i < tried.length; i++)
+        {
+            if (tried[i])
+                continue;
+            KeyState state = pooled[i].condition().stateAt(now);
+            untried.add(state == KeyState.AVAILABLE && !budgetOf(i).fits(now, demand.estimate()) ? KeyState.COOLING : state);
+        }
+        return untried;
+    }
+
+    public int attempts()
+    {
+        return triedCount;
+    }
+
+    public Demand demand()
+    {
+        return demand;
+    }
+}

@@ -1,0 +1,173 @@
+package dev.cerebrasproxy.pool;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cerebrasproxy.support.ManualClock;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Budgets per (organization, model), without HTTP: what a 429 rests, whose tokens a request
+ * fits, which budget goes first, and when a request can never be served.
+ */
+class BudgetRotationTest
+{
+    private final ManualClock clock = new ManualClock();
+    /** o1 holds k0 and k1; k2 is its own organization. */
+    private final KeyPool pool = new KeyPool(List.of(new ApiKey("k0", "s0", "o1"), new ApiKey("k1", "s1", "o1"), new ApiKey("k2", "s2")),
+        CooldownPolicy.DEFAULTS, clock);
+
+    private ApiKey key(int i)
+    {
+        return pool.keys().get(i);
+    }
+
+    /** The first key of each of {@code count} fresh rotations for this demand, releasing each at once. */
+    private List<String> firstKeys(Demand demand, int count)
+    {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < count; i++)
+        {
+            Rotation rotation = pool.rotation(demand);
+            ApiKey key = rotation.next();
+            rotation.release();
+            names.add(key == null ? null : key.name());
+        }
+        return names;
+    }
+
+    private static Demand of(String model, long estimate)
+    {
+        return new Demand(model, estimate);
+    }
+
+    @Test
+    void aRateLimitOnOneModelLeavesTheOtherModelsAlone()
+    {
+        pool.rateLimited(key(2), "model-a", Duration.ofSeconds(10), "request_quota_exceeded");
+        assertFalse(firstKeys(of("model-a", 10), 30).contains("k2"));
+        assertTrue(firstKeys(of("model-b", 10), 30).contains("k2"));
+        assertTrue(firstKeys(Demand.NONE, 30).contains("k2"), "a request naming no model uses the general state");
+        clock.advance(Duration.ofSeconds(10));
+        assertTrue(firstKeys(of("model-a", 10), 30).contains("k2"));
+    }
+
+    @Test
+    void aRateLimitOnOneKeyRestsItsOrganizationsTwinsForThatModel()
+    {
+        pool.rateLimited(key(0), "model-a", Duration.ofSeconds(10), "token_quota_exceeded");
+        assertEquals(List.of("k2", "k2", "k2", "k2"), firstKeys(of("model-a", 10), 4));
+        assertEquals(3, new java.util.HashSet<>(firstKeys(of("model-b", 10), 30)).size());
+        Rotation rotation = pool.rotation(of("model-a", 10));
+        assertEquals("k2", rotation.next().name());
+        assertNull(rotation.next());
+        assertEquals(Duration.ofSeconds(10), rotation.untilAnUntriedKeyRecovers());
+    }
+
+    @Test
+    void aRequestGoesOnlyWhereItsEstimateFitsWhatIsLeftAndRefilled()
+    {
+        pool.tokensReported(key(0), "m", 6_000, 100);
+        pool.tokensReported(key(2), "m", 6_000, 100);
+        Rotation rotation = pool.rotation(of("m", 1_100));
+        assertNull(rotation.next(), "100 left, 1100 asked");
+        // The bucket refills 6000 a minute, 100 a second: 10 s for the missing 1000.
+        assertEquals(Duration.ofSeconds(10), rotation.untilAnUntriedKeyRecovers());
+        clock.advance(Duration.ofSeconds(10));
+        assertTrue(List.of("k0", "k1", "k2").contains(pool.rotation(of("m", 1_100)).next().name()));
+    }
+
+    @Test
+    void reservationsOfRequestsInFlightCountAgainstTheBudgetUntilReleased()
+    {
+        pool.tokensReported(key(2), "m", 6_000, 1_000);
+        pool.tokensReported(key(0), "m", 6_000, 0);
+        Rotation first = pool.rotation(of("m", 800));
+        assertEquals("k2", first.next().name());
+        assertNull(pool.rotation(of("m", 800)).next(), "800 of k2's 1000 are reserved");
+        first.release();
+        first.release(); // idempotent
+        assertEquals("k2", pool.rotation(of("m", 800)).next().name());
+    }
+
+    @Test
+    void theBudgetWithTheMostTokensLeftGoesFirstAndEqualsShareRoundRobin()
+    {
+        pool.tokensReported(key(0), "m", 60_000, 5_000);
+        pool.tokensReported(key(2), "m", 60_000, 50_000);
+        assertEquals(List.of("k2", "k2", "k2"), firstKeys(of("m", 10), 3));
+        pool.tokensReported(key(2), "m", 60_000, 5_000);
+        Map<String, Integer> served = new HashMap<>();
+        for (String name : firstKeys(of("m", 10), 30))
+            served.merge(name, 1, Integer::sum);
+        assertEquals(Map.of("k0", 10, "k1", 10, "k2", 10), served, "equal headroom: round-robin over the keys");
+    }
+
+    @Test
+    void aRequestAboveEveryBudgetsWholeLimitIsKnownNeverToFit()
+    {
+        pool.tokensReported(key(0), "m", 1_000, 1_000);
+        Rotation rotation = pool.rotation(of("m", 5_000));
+        assertEquals(-1, rotation.limitEveryBudgetIsBelow(), "k2's limit is not known yet: it may be larger");
+        pool.tokensReported(key(2), "m", 2_000, 2_000);
+        rotation = pool.rotation(of("m", 5_000));
+        assertEquals(2_000, rotation.limitEveryBudgetIsBelow());
+        assertNull(rotation.next());
+        assertNull(rotation.untilAnUntriedKeyRecovers(), "no wait can help");
+        assertEquals(-1, pool.rotation(of("m", 1_500)).limitEveryBudgetIsBelow());
+        assertTrue(pool.snapshot().stream().allMatch(s -> s.state() == KeyState.AVAILABLE), "it rests no key");
+    }
+
+    @Test
+    void budgetsAreShownByOrganizationAndModel()
+    {
+        pool.tokensReported(key(1), "m", 6_000, 600);
+        pool.rateLimited(key(2), "m", Duration.ofSeconds(5), "request_quota_exceeded");
+        List<BudgetSnapshot> budgets = pool.budgets();
+        assertEquals(List.of("k2/m", "o1/m"), budgets.stream().map(b -> b.organization() + "/" + b.model()).toList());
+        assertEquals(600, budgets.get(1).tokensLeft());
+        assertEquals(clock.instant().plusSeconds(5), budgets.get(0).restUntil());
+        assertEquals("o1", pool.snapshot().get(0).organization());
+    }
+
+    @Test
+    void aReloadKeepsWhatTheOrganizationsBudgetsLearnt()
+    {
+        pool.rateLimited(key(0), "m", Duration.ofSeconds(30), "request_quota_exceeded");
+        pool.reload(List.of(new ApiKey("k9", "s9", "o1"), new ApiKey("k2", "s2")));
+        assertEquals(List.of("k2", "k2"), firstKeys(of("m", 1), 2), "the new key of o1 draws on o1's resting budget");
+    }
+
+    @Test
+    void aModelsBudgetNoAnswerHasReportedIsProbedByOneRequestAtATime()
+    {
+        Rotation first = pool.rotation(of("m", 10));
+        Rotation second = pool.rotation(of("m", 10));
+        String a = first.next().organization();
+        String b = second.next().organization();
+        assertTrue(!a.equals(b), "one probe per organization: " + a + ", " + b);
+        assertNull(pool.rotation(of("m", 10)).next(), "both budgets are being probed");
+        assertTrue(pool.rotation(Demand.NONE).next() != null, "requests naming no model are not held");
+        first.release();
+        assertTrue(pool.rotation(of("m", 10)).next().organization().equals(a), "answered: no longer probed");
+    }
+
+    @Test
+    void anAnswerOvertakenByANewerOnesReportIsOlderNewsAndDropped()
+    {
+        java.time.Instant first = clock.instant();
+        clock.advance(Duration.ofMillis(100));
+        java.time.Instant second = clock.instant();
+        pool.tokensReported(key(2), "m", second, 6_000, 1_000);
+        pool.tokensReported(key(2), "m", first, 6_000, 5_000);
+        assertEquals(1_000, pool.budgets().get(0).tokensLeft(), "the report of the attempt sent later wins");
+    }
+}
