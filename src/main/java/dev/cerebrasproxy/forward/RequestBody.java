@@ -35,6 +35,19 @@ final class RequestBody
     }
 
     /**
+     * The bytes as UTF-8 text (malformed input replaced, as an InputStreamReader does),
+     * through a buffer no larger than the body: InputStreamReader's fixed 8 KiB one was a
+     * fifth of what the proxy allocated per small request.
+     */
+    java.io.Reader text()
+    {
+        java.nio.charset.CharsetDecoder utf8 = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
+            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE);
+        return java.nio.channels.Channels.newReader(java.nio.channels.Channels.newChannel(open()), utf8, Math.min(length, 8192));
+    }
+
+    /**
      * A fresh content for one upstream attempt. It has no content type of its own: the
      * client's {@code Content-Type} header, or its absence, is what upstream sees.
      */

@@ -1,8 +1,6 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
@@ -32,7 +30,7 @@ record RequestFacts(String model, long estimate, boolean readable)
         long promptEstimate = (body.length() + 3L) / 4;
         if (!ContentCoding.isIdentity(contentEncoding))
             return unreadable(promptEstimate);
-        try (JsonReader json = new JsonReader(new InputStreamReader(body.open(), StandardCharsets.UTF_8)))
+        try (JsonReader json = new JsonReader(body.text()))
         {
             if (json.peek() != JsonToken.BEGIN_OBJECT)
                 return unreadable(promptEstimate);

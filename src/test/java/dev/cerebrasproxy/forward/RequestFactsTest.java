@@ -44,4 +44,14 @@ class RequestFactsTest
         assertTrue(huge.estimate() > 1_000_000_000L && huge.estimate() < Long.MAX_VALUE / 2, "capped, never overflowing: " + huge.estimate());
         assertNull(of("{\"messages\":[]}", null).model());
     }
+
+    @Test
+    void aLongBodyAndMalformedUtf8AreReadAsBefore()
+    {
+        String longPrompt = "x".repeat(20_000);
+        RequestFacts facts = of("{\"messages\":[{\"role\":\"user\",\"content\":\"" + longPrompt + "\"}],\"model\":\"llama3.1-8b\"}", null);
+        assertEquals("llama3.1-8b", facts.model(), "a model named past the first 8 KiB");
+        byte[] bad = "{\"messages\":[{\"content\":\"\u00ff\"}],\"model\":\"m\"}".getBytes(StandardCharsets.ISO_8859_1); // 0xff is no UTF-8
+        assertEquals("m", RequestFacts.of(new RequestBody(bad, bad.length), null).model(), "malformed UTF-8 is replaced, not refused");
+    }
 }

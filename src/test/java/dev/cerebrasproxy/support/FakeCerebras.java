@@ -175,6 +175,9 @@ public final class FakeCerebras implements AutoCloseable
             }
         });
         this.tls = certificate != null;
+        // Longer than any test's stall: over h2 a stream whose writes wait for flow control
+        // (a slow client) is reset after this long, and Jetty's 30 s was within reach on a busy machine.
+        connector.setIdleTimeout(180_000);
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         connector.addEventListener(new Connection.Listener()
