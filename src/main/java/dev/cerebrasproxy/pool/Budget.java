@@ -169,7 +169,9 @@ final class Budget
      */
     synchronized void rateLimited(Instant now, Duration announced, String code, CooldownPolicy policy)
     {
-        if (RateLimitHeaders.REQUEST_QUOTA_EXCEEDED.equals(code))
+        // Requests per minute are a model's limit at Cerebras: the general state (no model) has
+        // none to learn, and learning from its 429s throttled a pool that met random ones.
+        if (RateLimitHeaders.REQUEST_QUOTA_EXCEEDED.equals(code) && !Budgets.GENERAL.equals(model))
             learnRequestLimit(now);
         strikes++;
         Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);

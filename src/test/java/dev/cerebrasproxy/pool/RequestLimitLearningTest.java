@@ -71,4 +71,15 @@ class RequestLimitLearningTest
         Rotation other = pool.rotation(new Demand("other", 10));
         assertNotNull(other.next());
     }
+
+    @Test
+    void theGeneralStateOfRequestsWithoutAModelLearnsNoLimit()
+    {
+        KeyPool.class.getName();
+        Rotation rotation = pool.rotation();
+        ApiKey key = rotation.next();
+        rotation.release();
+        pool.rateLimited(key, null, Duration.ZERO, "request_quota_exceeded");
+        assertEquals(-1, pool.budgets().get(0).learntRequestLimit());
+    }
 }
