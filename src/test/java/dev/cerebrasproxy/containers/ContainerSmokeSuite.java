@@ -93,7 +93,9 @@ abstract class ContainerSmokeSuite
      * The proxy's settings as environment variables: these keys, in front of the fake.
      * One container serves every test of the class, and its pool remembers failures: keys
      * that fail in one test rest only briefly, so the next test finds them back (or waits
-     * for them within PROXY_WAIT_FOR_KEY_MS).
+     * for them within PROXY_WAIT_FOR_KEY_MS). A "minute" of a second: a budget that met a
+     * 429 request_quota_exceeded learns its requests per minute and paces below them until
+     * the window ends, which with real minutes held the next tests' requests for up to 59 s.
      */
     private Map<String, String> settings(String keys)
     {
@@ -101,6 +103,7 @@ abstract class ContainerSmokeSuite
             ProxySettings.RATE_LIMIT_COOLDOWN_MS, "200",
             ProxySettings.SERVER_ERROR_COOLDOWN_MS, "200",
             ProxySettings.MAX_COOLDOWN_MS, "400",
+            ProxySettings.MINUTE_MS, "1000",
             RedisSettings.URL, redis.url());
     }
 
