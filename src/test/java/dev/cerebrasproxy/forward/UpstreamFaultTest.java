@@ -28,7 +28,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.BRAVO;
-import static dev.cerebrasproxy.support.TestData.CHARLIE;
 import static dev.cerebrasproxy.support.TestData.CHAT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -87,10 +86,7 @@ class UpstreamFaultTest
     @Test
     void anUpstreamThatDropsARequestItReceivedWholeIs502AndNotReplayed() throws Exception
     {
-        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
-                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
-                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE)
-                .on(CHARLIE, MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE);
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream().onEveryKey(MisbehavingUpstream.Fault.CLOSE_BEFORE_RESPONSE);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
         {
             HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), CHAT);
@@ -121,10 +117,7 @@ class UpstreamFaultTest
     @Test
     void whenNoKeyGetsAnAnswerTheClientGets502() throws Exception
     {
-        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
-                .on(ALPHA, MisbehavingUpstream.Fault.CLOSE_UNREAD)
-                .on(BRAVO, MisbehavingUpstream.Fault.CLOSE_UNREAD)
-                .on(CHARLIE, MisbehavingUpstream.Fault.CLOSE_UNREAD);
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream().onEveryKey(MisbehavingUpstream.Fault.CLOSE_UNREAD);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
         {
             HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
@@ -139,10 +132,7 @@ class UpstreamFaultTest
     @Test
     void aStreamResetMidwayEndsAbnormallyAndIsNotReplayed() throws Exception
     {
-        try (MisbehavingUpstream upstream = new MisbehavingUpstream()
-                .on(ALPHA, MisbehavingUpstream.Fault.RESET_MID_STREAM)
-                .on(BRAVO, MisbehavingUpstream.Fault.RESET_MID_STREAM)
-                .on(CHARLIE, MisbehavingUpstream.Fault.RESET_MID_STREAM);
+        try (MisbehavingUpstream upstream = new MisbehavingUpstream().onEveryKey(MisbehavingUpstream.Fault.RESET_MID_STREAM);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream.baseUrl()))
         {
             String answer = rawStream(proxy);

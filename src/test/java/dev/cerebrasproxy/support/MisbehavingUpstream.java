@@ -54,6 +54,12 @@ public final class MisbehavingUpstream implements AutoCloseable
         return this;
     }
 
+    /** The same fault for each key of {@link TestData#KEYS}, the pool a proxy under test starts with. */
+    public MisbehavingUpstream onEveryKey(Fault fault)
+    {
+        return on(TestData.ALPHA, fault).on(TestData.BRAVO, fault).on(TestData.CHARLIE, fault);
+    }
+
     public URI baseUrl()
     {
         return URI.create("http://127.0.0.1:" + server.getLocalPort() + "/v1");
