@@ -24,6 +24,7 @@ import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
@@ -78,8 +79,9 @@ final class RedisLink implements AutoCloseable
         pool.setMaxIdle(THREADS);
         pool.setMinIdle(0);
         pool.setMaxWait(settings.timeout());
-        this.config = config.build();
-        jedis = RedisClient.builder().hostAndPort(new HostAndPort(settings.host(), settings.port())).clientConfig(this.config).poolConfig(pool).build();
+        jedis = RedisClient.builder().hostAndPort(new HostAndPort(settings.host(), settings.port())).clientConfig(config.build()).poolConfig(pool).build();
+        // The Jedis class a subscription needs speaks RESP2 only (and warns when left to negotiate).
+        this.config = config.protocol(RedisProtocol.RESP2).build();
         calls = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(QUEUE), threads("cerebras-proxy-redis-"));
         calls.allowCoreThreadTimeOut(true);
         timer = new ScheduledThreadPoolExecutor(1, threads("cerebras-proxy-redis-timer-"));

@@ -133,7 +133,7 @@ final class RedisNews implements AutoCloseable
         if (organization == null || model == null)
             return;
         if (fields.containsKey("rest"))
-            pool.heardRest(organization, model, Instant.ofEpochMilli(Long.parseLong(fields.get("rest"))), fields.getOrDefault("why", ""), number(fields.get("rl"), -1));
+            pool.heardRest(organization, model, Instant.ofEpochMilli(Long.parseLong(fields.get("rest"))), fields.getOrDefault("why", ""), (int)number(fields.get("rl"), -1));
         if (fields.containsKey("tat"))
             pool.heardTokens(organization, model, Instant.ofEpochMilli(Long.parseLong(fields.get("tat"))), number(fields.get("tl"), -1), number(fields.get("tr"), -1));
         long now = pool.now().toEpochMilli();
@@ -195,11 +195,6 @@ final class RedisNews implements AutoCloseable
         {
             return otherwise;
         }
-    }
-
-    private static int number(String text, int otherwise)
-    {
-        return (int)number(text, (long)otherwise);
     }
 
     @Override
