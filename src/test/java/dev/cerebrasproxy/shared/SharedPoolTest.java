@@ -24,6 +24,7 @@ import redis.clients.jedis.RedisClient;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.CHAT;
+import static dev.cerebrasproxy.support.TestData.CHARLIE;
 import static dev.cerebrasproxy.support.TestData.RATE_LIMITED;
 import static dev.cerebrasproxy.support.TestData.WRONG_KEY;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -173,6 +174,43 @@ class SharedPoolTest
         Poll.untilTrue(NEWS, "the new replica to read the rest", () -> late.pool().budgets().stream().map(BudgetSnapshot::restUntil).anyMatch(java.util.Objects::nonNull));
         send(1);
         assertEquals(1, upstream.countFor(solo), "the new replica knew the budget rests");
+    }
+
+    @Test
+    void redisKilledMidRunFailsNoRequestAndTheNewsFlowsAgainOnceItReturns() throws Exception
+    {
+        upstream.answer(ALPHA, FakeCerebras.json(401, WRONG_KEY));
+        startReplicas();
+        for (int i = 0; i < 6; i++)
+            assertEquals(200, send(i).statusCode());
+        redis.kill();
+        // Each replica goes on from its own pool: alpha is quarantined on all (heard or met), and nothing fails.
+        for (int i = 0; i < 12; i++)
+            assertEquals(200, send(i).statusCode(), "request " + (i + 1) + " after Redis died");
+        for (int i = 0; i < 3; i++)
+            assertEquals(SharedState.Redis.DEGRADED, replicas.get(i).context().shared().redis());
+
+        redis.restart();
+        for (int i = 0; i < 3; i++)
+        {
+            int replica = i;
+            Poll.untilTrue(Duration.ofSeconds(30), "replica " + i + " to rejoin Redis", () -> replicas.get(replica).context().shared().redis() == SharedState.Redis.OK);
+        }
+        // Redis came back empty; what a replica learns now reaches the others again.
+        upstream.answer(CHARLIE, FakeCerebras.json(429, RATE_LIMITED));
+        for (int i = 0; i < 3 && upstream.countFor(CHARLIE) == 0; i++)
+            assertEquals(200, send(0).statusCode());
+        assertEquals(1, upstream.countFor(CHARLIE));
+        for (int i = 1; i < 3; i++)
+        {
+            int replica = i;
+            Poll.untilTrue(Duration.ofSeconds(30), "replica " + i + " to hear that charlie's budget rests", () ->
+                replicas.get(replica).pool().budgets().stream().anyMatch(budget -> budget.organization().equals("charlie") && budget.restUntil() != null));
+        }
+        for (int i = 0; i < 9; i++)
+            assertEquals(200, send(i).statusCode());
+        assertEquals(1, upstream.countFor(CHARLIE), "no replica sent to the resting budget");
+        assertNoSecretInRedis();
     }
 
     private static void assertNoSecretInRedis()
