@@ -37,6 +37,8 @@ final class RedisNews implements AutoCloseable
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile JedisPubSub subscription;
     private volatile Jedis connection;
+    /** Said once per outage: the link's WARN is the one an operator acts on. */
+    private boolean told;
 
     RedisNews(RedisLink link, RedisReplicas replicas, String prefix, KeyPool pool)
     {
@@ -66,6 +68,9 @@ final class RedisNews implements AutoCloseable
                     public void onSubscribe(String channel, int count)
                     {
                         catchUp(link.client());
+                        if (told)
+                            LOG.info("listening to the other replicas' news again (Redis at {})", link.settings().address());
+                        told = false;
                     }
 
                     @Override
@@ -82,6 +87,9 @@ final class RedisNews implements AutoCloseable
             {
                 // The link says it (one WARN, degraded); here the others' holds stop counting.
                 pool.forgetOthers();
+                if (!told && closed.getCount() > 0)
+                    LOG.info("cannot listen to the other replicas' news ({}): this replica's pool goes on from what it learns itself, and listens again once Redis answers", e.getClass().getSimpleName());
+                told = true;
             }
             finally
             {
