@@ -25,8 +25,8 @@ import redis.clients.jedis.params.SetParams;
  * degraded). So a piece of news reaches the other replicas one Redis round trip after it
  * was learnt; a request they admit within that moment is admitted on what they knew.
  *
- * <p>News of one budget that comes faster than Redis answers is coalesced: one script in
- * flight per budget and kind, carrying the latest state when it runs.
+ * <p>A budget's reservations and token reports are coalesced: one script queued per budget
+ * and kind, run {@link #BATCH} later with the latest state.
  *
  * <p>Hashes: {@code <prefix>budget:{<organization>}:<model>} and {@code <prefix>key:<digest>};
  * names, numbers, error codes and digests only, never a key's value.
@@ -37,6 +37,12 @@ final class RedisReplicas implements Replicas
     static final String TTL_MILLIS = Long.toString(2 * 86_400_000L);
     /** A re-check turn is asked once per due moment; the key only has to outlive the asking. */
     private static final long TURN_MILLIS = 3_600_000L;
+    /**
+     * How long a budget's reservations and token report wait for more news before their
+     * script runs: a request's reserve, release and report (and its neighbours') become one
+     * script instead of three, at the cost of news a few milliseconds later.
+     */
+    private static final java.time.Duration BATCH = java.time.Duration.ofMillis(1);
 
     /** ARGV: channel, replica, organization, model, until (epoch ms), why, learnt limit, ttl. */
     private static final Script REST = new Script("""
@@ -188,7 +194,7 @@ final class RedisReplicas implements Replicas
         if (!slot.queued.compareAndSet(false, true))
             return;
         String key = budgetKey(organization, model);
-        link.call(jedis ->
+        link.later(BATCH, () -> link.call(jedis ->
         {
             // Cleared before reading: news that comes after this read queues a script of its own.
             slot.queued.set(false);
@@ -202,7 +208,7 @@ final class RedisReplicas implements Replicas
             slot.queued.set(false);
             slot.sends.set(0);
             return null;
-        });
+        }));
     }
 
     private static String millis(Instant instant)
