@@ -45,9 +45,35 @@ final class Budget
      * instead of meeting the limit again each window. -1 until a 429 taught it.
      */
     private int learntRequestLimit = -1;
-    /** When each request of the last window was sent (those not refused), oldest first. */
-    private final ArrayDeque<Instant> sent = new ArrayDeque<>();
+    /** Each request of the last window (those not refused), oldest first. */
+    private final ArrayDeque<Sent> sent = new ArrayDeque<>();
+
+    /** A request sent with this budget: when, and the tokens the pool believed left just before (for the record of a 429). */
+    private record Sent(Instant at, long tokensLeft)
+    {
+    }
     private final Duration minute;
+    /**
+     * When upstream said (retry-after) the window that refused a request has room again:
+     * then the requests sent before it have left upstream's window, whatever the pool's own
+     * sliding count says. Null when none was announced.
+     */
+    private Instant windowFreesAt;
+    /**
+     * A learnt limit is only what one window held, and upstream may raise the limit (or the
+     * window counted other users' requests): after this many windows without a 429 in which
+     * the limit held a request back, the pool tries a quarter more. A try that meets a 429
+     * doubles the wait before the next one, so a limit learnt right costs a wasted call ever
+     * more rarely.
+     */
+    private int windowsBeforeProbe = FIRST_PROBE_WINDOWS;
+    static final int FIRST_PROBE_WINDOWS = 2;
+    static final int LONGEST_PROBE_WINDOWS = 64;
+    /** When the limit was last learnt or raised; whether the raise is still unconfirmed. */
+    private Instant limitSetAt;
+    private boolean probing;
+    /** The last time the learnt limit held a request back: only a limit that binds is worth raising. */
+    private Instant heldBackAt;
 
     Budget(String organization, String model, Duration minute)
     {
@@ -74,11 +100,14 @@ final class Budget
     synchronized Instant usableFrom(Instant now, long estimate)
     {
         Instant from = restingAt(now) ? restUntil : now;
-        forgetSentBefore(now.minus(minute));
+        forgetSent(now);
         if (learntRequestLimit > 0 && sent.size() >= learntRequestLimit)
         {
-            // The oldest of the window's requests leaves it first; the one after it makes room.
-            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().orElse(now).plus(minute);
+            // The oldest of the window's requests leaves it first; the one after it makes room,
+            // unless upstream announced its window frees sooner.
+            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().map(Sent::at).orElse(now).plus(minute);
+            if (windowFreesAt != null && windowFreesAt.isBefore(room))
+                room = windowFreesAt;
             if (room.isAfter(from))
                 from = room;
         }
@@ -114,22 +143,58 @@ final class Budget
 
     synchronized void reserve(long estimate, Instant now)
     {
+        long left = tokensLeft(now);
         reserved += estimate;
         inFlight++;
-        forgetSentBefore(now.minus(minute));
-        sent.addLast(now);
+        forgetSent(now);
+        sent.addLast(new Sent(now, left));
     }
 
     private boolean requestRoomAt(Instant now)
     {
+        forgetSent(now);
+        if (learntRequestLimit <= 0)
+            return true;
+        probeIfDue(now);
+        if (sent.size() < learntRequestLimit)
+            return true;
+        heldBackAt = now;
+        return false;
+    }
+
+    /**
+     * Forgets the requests that have left the window as of {@code now}: those older than a
+     * minute, and once upstream's announced recovery has come, all sent before it.
+     */
+    private void forgetSent(Instant now)
+    {
         forgetSentBefore(now.minus(minute));
-        return learntRequestLimit <= 0 || sent.size() < learntRequestLimit;
+        if (windowFreesAt != null && !now.isBefore(windowFreesAt))
+        {
+            while (!sent.isEmpty() && sent.peekFirst().at().isBefore(windowFreesAt))
+                sent.pollFirst();
+            windowFreesAt = null;
+        }
     }
 
     private void forgetSentBefore(Instant start)
     {
-        while (!sent.isEmpty() && !sent.peekFirst().isAfter(start))
+        while (!sent.isEmpty() && !sent.peekFirst().at().isAfter(start))
             sent.pollFirst();
+    }
+
+    /** After enough windows in which the learnt limit held requests back and no 429 came, try a quarter more. */
+    private void probeIfDue(Instant now)
+    {
+        if (heldBackAt == null || limitSetAt == null || heldBackAt.isBefore(limitSetAt)
+            || now.isBefore(limitSetAt.plus(minute.multipliedBy(windowsBeforeProbe))))
+            return;
+        int raised = learntRequestLimit + Math.max(1, learntRequestLimit / 4);
+        LOG.info("budget {}/{}: no 429 in {} windows at {} requests per {}; trying {}", organization, model, windowsBeforeProbe,
+            learntRequestLimit, CooldownPolicy.readable(minute), raised);
+        learntRequestLimit = raised;
+        limitSetAt = now;
+        probing = true;
     }
 
     /** The learnt requests per window, or -1. */
@@ -157,6 +222,35 @@ final class Budget
         }
     }
 
+    /**
+     * What the pool believed of this budget when it sent an attempt that upstream refused
+     * with a quota 429 (logged at debug, before the 429's own report is taken): where a
+     * wasted call came from.
+     */
+    synchronized void explainRefusal(Instant sentAt, Instant now, String code, long upstreamRemaining)
+    {
+        if (!LOG.isDebugEnabled())
+            return;
+        Sent attempt = sentAsOf(sentAt);
+        LOG.debug("budget {}/{}: 429 {} for an attempt sent {} ms ago; upstream had {} tokens left, the pool believed {} before it reserved;"
+                + " now {} reserved by {} in flight, {} sent in the last minute, learnt limit {}",
+            organization, model, code, Duration.between(sentAt, now).toMillis(), upstreamRemaining, attempt == null ? "?" : attempt.tokensLeft(),
+            reserved, inFlight, sent.size(), learntRequestLimit);
+    }
+
+    /** The request sent latest no later than an attempt's send: the attempt's own (its reservation comes just before). */
+    private Sent sentAsOf(Instant sentAt)
+    {
+        Sent found = null;
+        for (Sent each : sent)
+        {
+            if (each.at().isAfter(sentAt))
+                break;
+            found = each;
+        }
+        return found;
+    }
+
     /** A request with this budget was served: guessed rests start short again. */
     synchronized void served()
     {
@@ -169,10 +263,20 @@ final class Budget
      */
     synchronized void rateLimited(Instant now, Duration announced, String code, CooldownPolicy policy)
     {
+        rateLimited(now, now, announced, code, policy);
+    }
+
+    /** As above, for an attempt sent at {@code sentAt}: upstream counted its window then, however late the 429 is handled. */
+    synchronized void rateLimited(Instant sentAt, Instant now, Duration announced, String code, CooldownPolicy policy)
+    {
         // Requests per minute are a model's limit at Cerebras: the general state (no model) has
         // none to learn, and learning from its 429s throttled a pool that met random ones.
         if (RateLimitHeaders.REQUEST_QUOTA_EXCEEDED.equals(code) && !Budgets.GENERAL.equals(model))
-            learnRequestLimit(now);
+        {
+            learnRequestLimit(sentAt, now);
+            if (announced != null)
+                windowFreesAt = now.plus(CooldownPolicy.trusted(announced));
+        }
         strikes++;
         Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);
         restUntil(now.plus(rest), code);
@@ -183,15 +287,25 @@ final class Budget
      * what is left is what the window held. Learnt from the newest 429, so a limit that was
      * raised or lowered is followed.
      */
-    private void learnRequestLimit(Instant now)
+    private void learnRequestLimit(Instant sentAt, Instant now)
     {
-        sent.pollLast();
-        forgetSentBefore(now.minus(minute));
-        int limit = Math.max(1, sent.size());
+        // Only what left the window before the attempt was sent: the 429 may be handled late.
+        forgetSentBefore(sentAt.minus(minute));
+        // The refused request itself: the latest sent no later than its attempt.
+        Sent refused = sentAsOf(sentAt);
+        if (refused != null)
+            sent.removeLastOccurrence(refused);
+        Instant windowStart = sentAt.minus(minute);
+        int held = (int)sent.stream().filter(each -> each.at().isAfter(windowStart) && !each.at().isAfter(sentAt)).count();
+        int limit = Math.max(1, held);
+        if (probing)
+            windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
+        probing = false;
         if (limit != learntRequestLimit)
             LOG.info("budget {}/{}: learnt a limit of {} requests per {} from a 429 request_quota_exceeded; the pool sends no more than that in any such window",
                 organization, model, limit, CooldownPolicy.readable(minute));
         learntRequestLimit = limit;
+        limitSetAt = now;
     }
 
     /** A served answer said a window has nothing left: rest until it resets, before any 429. */

@@ -149,8 +149,25 @@ public final class KeyPool
      */
     public void rateLimited(ApiKey key, String model, Duration announced, String code)
     {
+        rateLimited(key, model, now(), announced, code);
+    }
+
+    /**
+     * As above, for an attempt sent at {@code sentAt}: a requests-per-minute limit is learnt
+     * from the requests sent in the minute before that, not before the 429 was handled
+     * (under load, late), which would miss some of the window's.
+     */
+    public void rateLimited(ApiKey key, String model, Instant sentAt, Duration announced, String code)
+    {
         about(key, PooledKey::countFailure);
-        budgets.of(key.organization(), model).rateLimited(now(), announced, code, policy);
+        Instant now = now();
+        budgets.of(key.organization(), model).rateLimited(sentAt.isAfter(now) ? now : sentAt, now, announced, code, policy);
+    }
+
+    /** Logs (at debug) what the pool believed of the budget an attempt refused with a quota 429 was sent with. */
+    void explainRefusal(ApiKey key, String model, Instant sentAt, String code, long upstreamRemaining)
+    {
+        budgets.of(key.organization(), model).explainRefusal(sentAt, now(), code, upstreamRemaining);
     }
 
     /** A 500 with this key: a short rest. */

@@ -66,7 +66,8 @@ class RequestLimitLearningTest
     void otherModelsAreNotPaced()
     {
         assertNotNull(send());
-        pool.rateLimited(send(), "m", Duration.ZERO, "request_quota_exceeded");
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        clock.advance(Duration.ofSeconds(5));
         assertNull(send(), "one a window on m");
         Rotation other = pool.rotation(new Demand("other", 10));
         assertNotNull(other.next());
@@ -81,5 +82,92 @@ class RequestLimitLearningTest
         rotation.release();
         pool.rateLimited(key, null, Duration.ZERO, "request_quota_exceeded");
         assertEquals(-1, pool.budgets().get(0).learntRequestLimit());
+    }
+
+    /** Sends {@code count} requests one second apart; all must go. */
+    private void sendEverySecond(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            assertNotNull(send(), "request " + i);
+            clock.advance(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void aRecoveryUpstreamAnnouncedIsHonouredThoughTheLearntWindowLastsLonger()
+    {
+        sendEverySecond(3);
+        pool.rateLimited(send(), "m", Duration.ofSeconds(2), "request_quota_exceeded");
+        assertEquals(3, pool.budgets().get(0).learntRequestLimit());
+        Rotation waiting = pool.rotation(demand);
+        assertNull(waiting.next());
+        assertEquals(Duration.ofSeconds(2), waiting.untilAnUntriedKeyRecovers(), "upstream's word, not the 57 s until the first request is a minute old");
+        clock.advance(Duration.ofSeconds(2));
+        // Upstream's window began again: the pool paces the new one at what it learnt.
+        for (int i = 0; i < 3; i++)
+            assertNotNull(send(), "request " + i + " of the new window");
+        assertNull(send(), "the fourth within the minute");
+    }
+
+    @Test
+    void a429HandledLateLearnsFromTheMinuteBeforeItsAttemptWasSent()
+    {
+        assertNotNull(send());
+        clock.advance(Duration.ofSeconds(30));
+        assertNotNull(send());
+        clock.advance(Duration.ofSeconds(29));
+        java.time.Instant sentAt = clock.instant();
+        ApiKey refused = send();
+        // Handled 6 s later: the first request is then more than a minute old, but it was in upstream's window.
+        clock.advance(Duration.ofSeconds(6));
+        pool.rateLimited(refused, "m", sentAt, null, "request_quota_exceeded");
+        assertEquals(2, pool.budgets().get(0).learntRequestLimit());
+    }
+
+    /** Sends as fast as the pool lets, one request a second, for {@code seconds}; how many went. */
+    private int sendForSeconds(int seconds)
+    {
+        int went = 0;
+        for (int i = 0; i < seconds; i++)
+        {
+            if (send() != null)
+                went++;
+            clock.advance(Duration.ofSeconds(1));
+        }
+        return went;
+    }
+
+    @Test
+    void aLearntLimitIsTriedHigherAfterTwoWindowsWithoutA429AndLessOftenAfterATryFails()
+    {
+        sendEverySecond(8);
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        assertEquals(8, pool.budgets().get(0).learntRequestLimit());
+        assertEquals(16, sendForSeconds(120), "two windows held at 8 by the pool, no 429");
+        assertEquals(10, sendForSeconds(60), "then a quarter more");
+        assertEquals(10, pool.budgets().get(0).learntRequestLimit());
+        // The try met upstream's limit: back to what the window held, and the next try comes after four windows.
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        assertEquals(9, pool.budgets().get(0).learntRequestLimit(), "the nine of the last minute that upstream took");
+        clock.advance(Duration.ofSeconds(60));
+        assertEquals(27, sendForSeconds(180), "three windows at 9");
+        assertEquals(9, pool.budgets().get(0).learntRequestLimit());
+        sendForSeconds(60);
+        assertEquals(11, pool.budgets().get(0).learntRequestLimit(), "tried higher after the fourth");
+    }
+
+    @Test
+    void aLearntLimitThatHoldsNothingBackIsNotRaised()
+    {
+        sendEverySecond(8);
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        clock.advance(Duration.ofSeconds(60));
+        for (int i = 0; i < 5; i++)
+        {
+            sendEverySecond(4);
+            clock.advance(Duration.ofSeconds(56));
+        }
+        assertEquals(8, pool.budgets().get(0).learntRequestLimit());
     }
 }
