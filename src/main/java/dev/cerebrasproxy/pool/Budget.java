@@ -34,6 +34,8 @@ final class Budget
     private long tokenLimit = -1;
     private long tokensRemaining = -1;
     private Instant tokensReportedAt;
+    /** When the answer that brought the held report came. */
+    private Instant tokensReceivedAt;
     /** Estimates of requests sent with this budget whose answer has not come yet. */
     private long reserved;
     private int inFlight;
@@ -210,16 +212,38 @@ final class Budget
         inFlight = Math.max(0, inFlight - 1);
     }
 
-    /** What an answer's headers said of the tokens per minute, as of {@code now} (its attempt's send time); an older report is dropped. */
-    synchronized void reportTokens(Instant now, long limit, long remaining)
+    /**
+     * What an answer's headers said of the tokens per minute: upstream counted them at some
+     * moment between {@code sentAt}, when the attempt went, and {@code receivedAt}, when its
+     * answer came. A report from an attempt sent after the held one came is later news and
+     * replaces it. Reports of attempts that were on their way at once are counted by
+     * upstream in an order the pool cannot see: the one that leaves fewer tokens now is kept,
+     * since it has counted more of the others (keeping the one sent last, as before, lost the
+     * estimate of an attempt upstream took after it, whose reservation was already released:
+     * one token 429 each).
+     */
+    synchronized void reportTokens(Instant sentAt, Instant receivedAt, long limit, long remaining)
     {
         if (limit > 0)
             tokenLimit = limit;
-        if (remaining >= 0 && (tokensReportedAt == null || !now.isBefore(tokensReportedAt)))
+        if (remaining < 0)
+            return;
+        boolean later = tokensReportedAt == null || !sentAt.isBefore(tokensReceivedAt);
+        if (later || projected(remaining, sentAt, receivedAt) <= projected(tokensRemaining, tokensReportedAt, receivedAt))
         {
             tokensRemaining = remaining;
-            tokensReportedAt = now;
+            tokensReportedAt = sentAt;
+            tokensReceivedAt = receivedAt;
         }
+    }
+
+    /** What a report of {@code remaining} as of {@code at} has become by {@code now} with the refill. */
+    private double projected(long remaining, Instant at, Instant now)
+    {
+        if (tokenLimit <= 0)
+            return remaining;
+        long elapsed = Math.max(0, Duration.between(at, now).toNanos());
+        return Math.min(tokenLimit, remaining + tokenLimit * (elapsed / (double)minute.toNanos()));
     }
 
     /**

@@ -196,12 +196,13 @@ public final class KeyPool
 
     /**
      * As above, from an attempt sent at {@code sentAt}: upstream counted the budget at some
-     * moment after that. Answers overtake one another, so a report from an attempt sent
-     * before the one the budget holds is older news and is dropped.
+     * moment between that and now. Answers overtake one another: of reports whose attempts
+     * were on their way at once, the budget keeps the one that leaves fewer tokens.
      */
     public void tokensReported(ApiKey key, String model, Instant sentAt, long limit, long remaining)
     {
-        budgets.of(key.organization(), model).reportTokens(sentAt, limit, remaining);
+        Instant now = now();
+        budgets.of(key.organization(), model).reportTokens(sentAt.isAfter(now) ? now : sentAt, now, limit, remaining);
     }
 
     /**

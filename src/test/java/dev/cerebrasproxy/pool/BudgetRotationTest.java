@@ -147,13 +147,33 @@ class BudgetRotationTest
     }
 
     @Test
-    void anAnswerOvertakenByANewerOnesReportIsOlderNewsAndDropped()
+    void ofTwoAttemptsOnTheirWayAtOnceTheReportLeavingFewerTokensIsKept()
     {
         java.time.Instant first = clock.instant();
         clock.advance(Duration.ofMillis(100));
         java.time.Instant second = clock.instant();
+        // Upstream took the attempt sent first after the second: its report counts both.
         pool.tokensReported(key(2), "m", second, 6_000, 1_000);
-        pool.tokensReported(key(2), "m", first, 6_000, 5_000);
-        assertEquals(1_000, pool.budgets().get(0).tokensLeft(), "the report of the attempt sent later wins");
+        pool.tokensReported(key(2), "m", first, 6_000, 700);
+        assertEquals(710, pool.budgets().get(0).tokensLeft(), "700 as of the first send, 10 refilled in the 100 ms since");
+        // And the other way round: the report of the attempt sent last came first and counted more.
+        clock.advance(Duration.ofSeconds(60));
+        java.time.Instant third = clock.instant();
+        clock.advance(Duration.ofMillis(100));
+        java.time.Instant fourth = clock.instant();
+        pool.tokensReported(key(2), "m", third, 6_000, 5_000);
+        pool.tokensReported(key(2), "m", fourth, 6_000, 200);
+        pool.tokensReported(key(2), "m", third, 6_000, 500);
+        assertEquals(200, pool.budgets().get(0).tokensLeft());
+    }
+
+    @Test
+    void aReportOfAnAttemptSentAfterTheHeldOneCameIsLaterNewsEvenWithMoreTokens()
+    {
+        pool.tokensReported(key(2), "m", clock.instant(), 6_000, 100);
+        clock.advance(Duration.ofMillis(100));
+        // Sent after that answer came: upstream counted it later, settled answers gave tokens back.
+        pool.tokensReported(key(2), "m", clock.instant(), 6_000, 3_000);
+        assertEquals(3_000, pool.budgets().get(0).tokensLeft());
     }
 }
