@@ -197,7 +197,7 @@ run_one() {
     # Each wasted call, as the simulator saw it (the budget's state) and, for this proxy, as
     # the pool did when it sent it (Budget's debug lines).
     { grep ' refused ' "$WORK/simulator-$simulator_port.log" || true
-      grep -h 'budget .*: 429 ' "$WORK/$name/proxy.log" || true; } >"$ROOT/bench/target/capacity-$name-refusals.log"
+      grep -h 'dcp.Budget' "$WORK/$name/proxy.log" || true; } >"$ROOT/bench/target/capacity-$name-refusals.log"
     RESULTS+=("$WORK/$name.json")
 }
 

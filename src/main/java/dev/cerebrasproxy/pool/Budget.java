@@ -63,19 +63,25 @@ final class Budget
     private Instant windowFreesAt;
     /**
      * A learnt limit is only what one window held, and upstream may raise the limit (or the
-     * window counted other users' requests): after this many windows without a 429 in which
-     * the limit held a request back, the pool tries a quarter more. A try that meets a 429
-     * doubles the wait before the next one, so a limit learnt right costs a wasted call ever
-     * more rarely.
+     * window counted other users' requests), so the pool tries one request more after
+     * {@link #windowsBeforeProbe} windows in which the limit held requests back without a
+     * 429. A try that meets no 429 in its window is followed by one twice as large in the
+     * next, so a limit learnt far too low climbs back in a few windows; a try that meets a
+     * 429 (one wasted call per step of it) doubles the wait before the next, so a limit
+     * learnt right costs a wasted call ever more rarely. One request at a time: raising the
+     * limit by many at once sent them all into a window that was full (15 429s in one
+     * capacity run).
      */
     private int windowsBeforeProbe = FIRST_PROBE_WINDOWS;
-    static final int FIRST_PROBE_WINDOWS = 2;
+    static final int FIRST_PROBE_WINDOWS = 4;
     static final int LONGEST_PROBE_WINDOWS = 64;
-    /** When the limit was last learnt or raised; whether the raise is still unconfirmed. */
+    /** When the limit was last learnt or raised; the last raise, 0 when none is unconfirmed. */
     private Instant limitSetAt;
-    private boolean probing;
+    private int probeStep;
     /** The last time the learnt limit held a request back: only a limit that binds is worth raising. */
     private Instant heldBackAt;
+    /** When the last 429 of the current run was handled: a 429 of an attempt sent before it is the same news, not one more strike. */
+    private Instant lastStrikeAt;
 
     Budget(String organization, String model, Duration minute)
     {
@@ -185,18 +191,19 @@ final class Budget
             sent.pollFirst();
     }
 
-    /** After enough windows in which the learnt limit held requests back and no 429 came, try a quarter more. */
+    /** When the learnt limit has held requests back for long enough without a 429, tries more. */
     private void probeIfDue(Instant now)
     {
-        if (heldBackAt == null || limitSetAt == null || heldBackAt.isBefore(limitSetAt)
-            || now.isBefore(limitSetAt.plus(minute.multipliedBy(windowsBeforeProbe))))
+        if (heldBackAt == null || limitSetAt == null || heldBackAt.isBefore(limitSetAt))
             return;
-        int raised = learntRequestLimit + Math.max(1, learntRequestLimit / 4);
-        LOG.info("budget {}/{}: no 429 in {} windows at {} requests per {}; trying {}", organization, model, windowsBeforeProbe,
-            learntRequestLimit, CooldownPolicy.readable(minute), raised);
-        learntRequestLimit = raised;
+        int windows = probeStep > 0 ? 1 : windowsBeforeProbe;
+        if (now.isBefore(limitSetAt.plus(minute.multipliedBy(windows))))
+            return;
+        probeStep = probeStep > 0 ? probeStep * 2 : 1;
+        LOG.info("budget {}/{}: no 429 in {} at {} requests per {}; trying {}", organization, model,
+            CooldownPolicy.readable(minute.multipliedBy(windows)), learntRequestLimit, CooldownPolicy.readable(minute), learntRequestLimit + probeStep);
+        learntRequestLimit += probeStep;
         limitSetAt = now;
-        probing = true;
     }
 
     /** The learnt requests per window, or -1. */
@@ -301,7 +308,11 @@ final class Budget
             if (announced != null)
                 windowFreesAt = now.plus(CooldownPolicy.trusted(announced));
         }
-        strikes++;
+        // The other attempts on their way when a 429 came meet it too: one strike for them all,
+        // else a burst of them doubled the guessed rest to its longest (60 s) in one go.
+        if (lastStrikeAt == null || !sentAt.isBefore(lastStrikeAt))
+            strikes++;
+        lastStrikeAt = now;
         Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);
         restUntil(now.plus(rest), code);
     }
@@ -322,9 +333,9 @@ final class Budget
         Instant windowStart = sentAt.minus(minute);
         int held = (int)sent.stream().filter(each -> each.at().isAfter(windowStart) && !each.at().isAfter(sentAt)).count();
         int limit = Math.max(1, held);
-        if (probing)
+        if (probeStep > 0)
             windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
-        probing = false;
+        probeStep = 0;
         if (limit != learntRequestLimit)
             LOG.info("budget {}/{}: learnt a limit of {} requests per {} from a 429 request_quota_exceeded; the pool sends no more than that in any such window",
                 organization, model, limit, CooldownPolicy.readable(minute));

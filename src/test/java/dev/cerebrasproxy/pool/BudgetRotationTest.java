@@ -176,4 +176,19 @@ class BudgetRotationTest
         pool.tokensReported(key(2), "m", clock.instant(), 6_000, 3_000);
         assertEquals(3_000, pool.budgets().get(0).tokensLeft());
     }
+
+    @Test
+    void attemptsOnTheirWayWhenA429CameAreOneStrikeNotOneEach()
+    {
+        java.time.Instant sent = clock.instant();
+        clock.advance(Duration.ofMillis(20));
+        for (int i = 0; i < 5; i++)
+            pool.rateLimited(key(2), "m", sent, null, "token_quota_exceeded");
+        assertEquals(clock.instant().plus(Duration.ofSeconds(5)), pool.budgets().get(0).restUntil(), "the first guess, not doubled four times");
+        // An attempt sent after that news met a 429 again: a second strike.
+        clock.advance(Duration.ofSeconds(5));
+        java.time.Instant later = clock.instant();
+        pool.rateLimited(key(2), "m", later, null, "token_quota_exceeded");
+        assertEquals(later.plus(Duration.ofSeconds(10)), pool.budgets().get(0).restUntil());
+    }
 }

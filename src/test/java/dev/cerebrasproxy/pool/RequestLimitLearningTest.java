@@ -138,23 +138,32 @@ class RequestLimitLearningTest
         return went;
     }
 
+    private int learnt()
+    {
+        return pool.budgets().get(0).learntRequestLimit();
+    }
+
     @Test
-    void aLearntLimitIsTriedHigherAfterTwoWindowsWithoutA429AndLessOftenAfterATryFails()
+    void aLearntLimitIsTriedOneHigherAfterFourWindowsThenFasterWhileNo429ComesAndLessOftenAfterOne()
     {
         sendEverySecond(8);
         pool.rateLimited(send(), "m", null, "request_quota_exceeded");
-        assertEquals(8, pool.budgets().get(0).learntRequestLimit());
-        assertEquals(16, sendForSeconds(120), "two windows held at 8 by the pool, no 429");
-        assertEquals(10, sendForSeconds(60), "then a quarter more");
-        assertEquals(10, pool.budgets().get(0).learntRequestLimit());
-        // The try met upstream's limit: back to what the window held, and the next try comes after four windows.
-        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
-        assertEquals(9, pool.budgets().get(0).learntRequestLimit(), "the nine of the last minute that upstream took");
-        clock.advance(Duration.ofSeconds(60));
-        assertEquals(27, sendForSeconds(180), "three windows at 9");
-        assertEquals(9, pool.budgets().get(0).learntRequestLimit());
+        assertEquals(8, learnt());
+        assertEquals(32, sendForSeconds(240), "four windows held at 8 by the pool, no 429");
+        assertEquals(8, learnt());
+        sendForSeconds(1);
+        assertEquals(9, learnt(), "one more, after four windows");
         sendForSeconds(60);
-        assertEquals(11, pool.budgets().get(0).learntRequestLimit(), "tried higher after the fourth");
+        assertEquals(11, learnt(), "a window without a 429 at 9: two more");
+        // The try meets upstream's limit: what the window held before the refused one, and the next try waits eight windows.
+        ApiKey refused = send();
+        assertNotNull(refused);
+        pool.rateLimited(refused, "m", null, "request_quota_exceeded");
+        assertEquals(9, learnt());
+        sendForSeconds(8 * 60 - 1);
+        assertEquals(9, learnt());
+        sendForSeconds(2);
+        assertEquals(10, learnt());
     }
 
     @Test
