@@ -33,9 +33,16 @@ final class Budget
     /** From the last answer's x-ratelimit-*-tokens-minute headers; -1 while none said. */
     private long tokenLimit = -1;
     private long tokensRemaining = -1;
-    private Instant tokensReportedAt;
-    /** When the answer that brought the held report came. */
+    /**
+     * When the answer that brought the held report came: what it is refilled from. Upstream
+     * counted it at some moment between its attempt's send and then; refilling from the
+     * send counted, under load, a hundred tokens and more that upstream had not refilled
+     * (a token 429 each), while from the answer the pool only errs by less than that.
+     */
     private Instant tokensReceivedAt;
+    /** The request window reported with the least left (per day, per hour): how many, until when; -1 while none said. */
+    private long requestsLeft = -1;
+    private Instant requestsResetAt;
     /** Estimates of requests sent with this budget whose answer has not come yet. */
     private long reserved;
     private int inFlight;
@@ -93,7 +100,7 @@ final class Budget
     /** Whether a request estimated at {@code estimate} tokens may be sent with this budget now. */
     synchronized boolean fits(Instant now, long estimate)
     {
-        if (restingAt(now) || !requestRoomAt(now))
+        if (restingAt(now) || !requestRoomAt(now) || !reportedRequestRoomAt(now))
             return false;
         long left = tokensLeft(now);
         return left < 0 || estimate <= left;
@@ -137,10 +144,45 @@ final class Budget
     {
         if (tokensRemaining < 0 || tokenLimit <= 0)
             return -1;
-        long elapsed = Math.max(0, Duration.between(tokensReportedAt, now).toNanos());
+        long elapsed = Math.max(0, Duration.between(tokensReceivedAt, now).toNanos());
         double refilled = tokenLimit * (elapsed / (double)minute.toNanos());
         long estimate = (long)Math.min(tokenLimit, tokensRemaining + refilled);
         return Math.max(0, estimate - reserved);
+    }
+
+    /**
+     * Whether the request windows upstream reports (per day, per hour) have room for one
+     * more beside the requests in flight: a window that reported 3 left with 3 requests on
+     * their way has none, though no answer has said 0 yet (those requests met a full day in
+     * a burst of 429s, 16 in one capacity run). Some in flight may be counted in the report
+     * already: the pool errs on the side of one request waiting for the next answer.
+     */
+    private boolean reportedRequestRoomAt(Instant now)
+    {
+        if (requestsLeft < 0 || requestsResetAt == null)
+            return true;
+        if (!now.isBefore(requestsResetAt))
+        {
+            requestsLeft = -1;
+            return true;
+        }
+        return requestsLeft > inFlight;
+    }
+
+    /**
+     * What an answer said is left of a request window (the one with the least left), until
+     * when. Counts only go down within a window: of reports before its reset, the lowest.
+     */
+    synchronized void reportRequests(Instant now, long remaining, Duration untilReset)
+    {
+        if (remaining < 0 || untilReset == null)
+            return;
+        Instant reset = now.plus(CooldownPolicy.trusted(untilReset));
+        if (requestsLeft < 0 || requestsResetAt == null || !now.isBefore(requestsResetAt) || remaining <= requestsLeft)
+        {
+            requestsLeft = remaining;
+            requestsResetAt = reset;
+        }
     }
 
     /** The whole tokens-per-minute limit, or -1 while unknown: no request above it can ever be admitted. */
@@ -235,11 +277,10 @@ final class Budget
             tokenLimit = limit;
         if (remaining < 0)
             return;
-        boolean later = tokensReportedAt == null || !sentAt.isBefore(tokensReceivedAt);
-        if (later || projected(remaining, sentAt, receivedAt) <= projected(tokensRemaining, tokensReportedAt, receivedAt))
+        boolean later = tokensReceivedAt == null || !sentAt.isBefore(tokensReceivedAt);
+        if (later || remaining <= projected(tokensRemaining, tokensReceivedAt, receivedAt))
         {
             tokensRemaining = remaining;
-            tokensReportedAt = sentAt;
             tokensReceivedAt = receivedAt;
         }
     }

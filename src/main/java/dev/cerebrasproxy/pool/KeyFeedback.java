@@ -67,6 +67,9 @@ public final class KeyFeedback
         RateLimitHeaders.Window tokens = read.window("tokens-minute");
         if (tokens != null)
             pool.tokensReported(key, model, sentAt, tokens.limit(), tokens.remaining());
+        RateLimitHeaders.Window requests = read.leastRequestsLeft();
+        if (requests != null)
+            pool.requestsReported(key, model, requests.remaining(), requests.reset());
     }
 
     /** An answer {@link #isAboutTheKey about the key}, with its body read. */

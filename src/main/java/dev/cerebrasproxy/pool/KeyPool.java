@@ -205,6 +205,12 @@ public final class KeyPool
         budgets.of(key.organization(), model).reportTokens(sentAt.isAfter(now) ? now : sentAt, now, limit, remaining);
     }
 
+    /** An answer reported what is left of a request window of (the key's organization, model) (per day or hour), until its reset. */
+    public void requestsReported(ApiKey key, String model, long remaining, Duration untilReset)
+    {
+        budgets.of(key.organization(), model).reportRequests(now(), remaining, untilReset);
+    }
+
     /**
      * Upstream forbade the key this model (403, while another key served the same request):
      * the key leaves rotation for that model until the re-check interval has passed.
