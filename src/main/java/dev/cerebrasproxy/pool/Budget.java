@@ -374,10 +374,6 @@ final class Budget
         Instant windowStart = sentAt.minus(minute);
         int held = (int)sent.stream().filter(each -> each.at().isAfter(windowStart) && !each.at().isAfter(sentAt)).count();
         int limit = Math.max(1, held);
-        // An attempt sent before the limit was last learnt met the same full window: its count
-        // (the burst it went with included) may lower the limit, never raise it back.
-        if (learntRequestLimit > 0 && limitSetAt != null && sentAt.isBefore(limitSetAt))
-            limit = Math.min(limit, learntRequestLimit);
         if (probeStep > 0)
             windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
         probeStep = 0;

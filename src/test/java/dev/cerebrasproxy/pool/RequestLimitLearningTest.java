@@ -179,23 +179,4 @@ class RequestLimitLearningTest
         }
         assertEquals(8, pool.budgets().get(0).learntRequestLimit());
     }
-
-    @Test
-    void the429sOfAttemptsSentBeforeTheLimitWasLearntDoNotRaiseIt()
-    {
-        sendEverySecond(3);
-        java.time.Instant firstSent = clock.instant();
-        ApiKey first = send();
-        clock.advance(Duration.ofMillis(1));
-        assertNotNull(send());
-        clock.advance(Duration.ofMillis(1));
-        java.time.Instant lastSent = clock.instant();
-        ApiKey last = send();
-        clock.advance(Duration.ofMillis(10));
-        pool.rateLimited(first, "m", firstSent, null, "request_quota_exceeded");
-        assertEquals(3, learnt());
-        // Sent with the first, refused by the same full window: the one between them was refused too, or will be.
-        pool.rateLimited(last, "m", lastSent, null, "request_quota_exceeded");
-        assertEquals(3, learnt(), "not the four of the minute before it");
-    }
 }
