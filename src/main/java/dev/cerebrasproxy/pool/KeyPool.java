@@ -135,8 +135,23 @@ public final class KeyPool
     {
         upstreamFailingSince = null;
         upstreamFailures.reset();
-        about(key, PooledKey::served);
+        Instant now = now();
+        about(key, pooled -> pooled.served(now));
         budgets.of(key.organization(), model).served();
+    }
+
+    /**
+     * Whether the key answered some request without complaint about itself at or after
+     * {@code since}: a key that serves others is not what a request's failure is about.
+     */
+    public boolean servedSince(ApiKey key, Instant since)
+    {
+        for (PooledKey pooled : generation.pooled())
+        {
+            if (pooled.key == key)
+                return pooled.servedSince(since);
+        }
+        return false;
     }
 
     /** A 429 about the general state of the key's organization (a request that named no model). */

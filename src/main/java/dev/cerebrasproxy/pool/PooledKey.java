@@ -97,8 +97,12 @@ final class PooledKey
         failures.increment();
     }
 
-    void served()
+    /** When the key last answered a request without complaint about itself, or null. */
+    private volatile Instant lastServed;
+
+    void served(Instant now)
     {
+        lastServed = now;
         KeyCondition before = update(KeyCondition::served);
         if (before.state() == KeyState.QUARANTINED && before.probing())
             LOG.info("key {} passed its re-check and is back in rotation", key);
@@ -157,8 +161,16 @@ final class PooledKey
                 key, what, CooldownPolicy.readable(policy.quarantineRecheck()));
     }
 
+    /** Whether the key answered some request without complaint about itself at or after {@code since}. */
+    boolean servedSince(Instant since)
+    {
+        Instant served = lastServed;
+        return served != null && !served.isBefore(since);
+    }
+
     void reset()
     {
+        lastServed = null;
         condition.set(KeyCondition.FRESH);
         refusedModels.clear();
     }
