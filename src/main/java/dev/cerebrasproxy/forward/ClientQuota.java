@@ -23,23 +23,32 @@ final class ClientQuota
     private final Clients clients;
     private final String client;
     private final RequestFacts facts;
+    /** The tokens held for the request: the same estimate the pool's budgets hold. */
+    private final long estimate;
     private final Clients.Verdict verdict;
     private boolean settled;
 
-    private ClientQuota(Clients clients, String client, RequestFacts facts, Clients.Verdict verdict)
+    private ClientQuota(Clients clients, String client, RequestFacts facts, long estimate, Clients.Verdict verdict)
     {
         this.clients = clients;
         this.client = client;
         this.facts = facts;
+        this.estimate = estimate;
         this.verdict = verdict;
     }
 
     /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
     static CompletionStage<ClientQuota> check(Clients clients, String client, RequestBody body, String contentEncoding)
     {
+        return check(clients, client, RequestFacts.of(body, contentEncoding), 1024);
+    }
+
+    /** @param defaultMaxCompletion PROXY_DEFAULT_MAX_COMPLETION_TOKENS, for a request that sets no maximum */
+    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestFacts facts, long defaultMaxCompletion)
+    {
         ClientLimits limits = clients.tokens().limitsOf(client);
-        RequestFacts facts = RequestFacts.of(body, contentEncoding);
-        return clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()).thenApply(verdict -> new ClientQuota(clients, client, facts, verdict));
+        long estimate = facts.estimate(defaultMaxCompletion);
+        return clients.admit(client, limits, facts.model(), facts.readable(), estimate).thenApply(verdict -> new ClientQuota(clients, client, facts, estimate, verdict));
     }
 
     /** The model the request names, or null. */
@@ -131,6 +140,6 @@ final class ClientQuota
         if (settled)
             return;
         settled = true;
-        clients.settle(client, verdict.reservation(), reported >= 0 ? reported : succeeded ? facts.estimate() : 0);
+        clients.settle(client, verdict.reservation(), reported >= 0 ? reported : succeeded ? estimate : 0);
     }
 }
