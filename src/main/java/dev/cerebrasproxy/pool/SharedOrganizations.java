@@ -33,8 +33,13 @@ import java.util.TreeSet;
  */
 final class SharedOrganizations
 {
-    /** Values each organization must report within the overlap of two runs before they are taken for one. */
-    static final int EVIDENCE = 3;
+    /**
+     * Values each organization must report within the overlap of two runs before they are
+     * taken for one. Two organizations apart whose counts both have gaps (others use their
+     * keys too) could fill each other's by chance: with half of each count's values
+     * missing, 2 x 6 values fit by chance once in 4,096 looks.
+     */
+    static final int EVIDENCE = 6;
     /** The newest values kept per (organization, model): enough to see runs interleave, bounded. */
     static final int WINDOW = 64;
 

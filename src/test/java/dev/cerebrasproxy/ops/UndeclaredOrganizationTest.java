@@ -60,8 +60,8 @@ class UndeclaredOrganizationTest
     {
         upstreamCountsPerOrganization();
         int mark = LogCapture.mark();
-        // Round-robin over three keys: four answers each, alpha's and bravo's counts interleaving.
-        for (int i = 0; i < 12; i++)
+        // Round-robin over three keys: seven answers each, alpha's and bravo's counts interleaving.
+        for (int i = 0; i < 21; i++)
             assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode());
 
         String log = LogCapture.since(mark);

@@ -54,14 +54,14 @@ class SharedOrganizationsTest
         // One counter at 1000 for alpha and bravo: each served request takes one off it.
         long shared = 1000;
         long charlie = 1000;
-        for (int i = 0; i < 7; i++)
+        for (int i = 0; i < 13; i++)
         {
             pool.requestsLeftToday(key(i % 2 == 0 ? "alpha" : "bravo"), MODEL, --shared);
             pool.requestsLeftToday(key("charlie"), MODEL, --charlie);
             clock.advance(Duration.ofSeconds(1));
         }
-        // alpha 999, 997, 995, 993 and bravo 998, 996, 994: where their runs overlap, bravo has three but alpha two.
-        assertEquals(List.of(), pool.sharedOrganizations(), "not before each has three values where the runs overlap");
+        // alpha 999 to 987 and bravo 998 to 988, every other one: where their runs overlap (988 to 998), alpha has five.
+        assertEquals(List.of(), pool.sharedOrganizations(), "not before each has six values where the runs overlap");
         assertEquals("bravo", organizationOf("bravo"));
         pool.requestsLeftToday(key("bravo"), MODEL, --shared);
         List<SharedOrganization> found = pool.sharedOrganizations();
@@ -72,7 +72,7 @@ class SharedOrganizationsTest
         assertEquals("bravo", one.joined());
         assertEquals(List.of("bravo"), one.joinedKeys());
         assertEquals(MODEL, one.model());
-        assertEquals(6, one.interleaved());
+        assertEquals(12, one.interleaved());
         assertEquals(clock.instant(), one.at());
         assertEquals("alpha", organizationOf("bravo"));
         assertEquals("charlie", organizationOf("charlie"), "charlie counts alone");
@@ -85,7 +85,7 @@ class SharedOrganizationsTest
     @Test
     void oneOrganizationFoundRestsBothKeysOnA429()
     {
-        alternate(8);
+        alternate(14);
         pool.rateLimited(key("alpha"), MODEL, Duration.ofSeconds(30), "request_quota_exceeded");
         List<String> served = new ArrayList<>();
         for (int i = 0; i < 12; i++)
@@ -140,21 +140,21 @@ class SharedOrganizationsTest
     {
         SharedOrganizations once = new SharedOrganizations();
         SharedOrganizations twice = new SharedOrganizations();
-        for (long v : new long[]{99, 97, 95, 93})
+        for (long v = 99; v >= 87; v -= 2)
         {
             once.observe("a", MODEL, v, clock.instant());
             twice.observe("a", MODEL, v, clock.instant());
         }
-        for (long v : new long[]{98, 96, 94})
+        for (long v = 98; v >= 88; v -= 2)
         {
             once.observe("b", MODEL, v, clock.instant());
             twice.observe("b", MODEL, v, clock.instant());
         }
         assertNull(twice.observe("b", MODEL, 95, clock.instant()), "95 twice");
-        assertNull(twice.observe("b", MODEL, 92, clock.instant()));
+        assertNull(twice.observe("b", MODEL, 86, clock.instant()));
         assertEquals(List.of(), twice.conclusions());
         assertEquals("b", twice.resolve("b"));
-        assertEquals("a", once.observe("b", MODEL, 92, clock.instant()).organization(), "the same counts without the 95 twice");
+        assertEquals("a", once.observe("b", MODEL, 86, clock.instant()).organization(), "the same counts without the 95 twice");
         assertEquals("a", once.resolve("b"));
     }
 
@@ -162,14 +162,14 @@ class SharedOrganizationsTest
     void anotherModelsCountsAreAnotherCounterAndADayResetStartsAfresh()
     {
         SharedOrganizations shared = new SharedOrganizations();
-        for (long v : new long[]{99, 97, 95, 93})
+        for (long v = 99; v >= 87; v -= 2)
             shared.observe("a", MODEL, v, clock.instant());
-        for (long v : new long[]{98, 96, 94, 92})
+        for (long v = 98; v >= 86; v -= 2)
             assertNull(shared.observe("b", "qwen-3-32b", v, clock.instant()), "other model: no evidence");
         // a's day starts again: its old values go, and b's run on the same model finds nothing to fill.
         for (long v : new long[]{14_399, 14_398, 14_397})
             shared.observe("a", MODEL, v, clock.instant());
-        for (long v : new long[]{98, 96, 94, 92})
+        for (long v = 98; v >= 86; v -= 2)
             assertNull(shared.observe("b", MODEL, v, clock.instant()));
         assertEquals("b", shared.resolve("b"));
     }
@@ -177,7 +177,7 @@ class SharedOrganizationsTest
     @Test
     void aResetForgetsWhatWasConcluded()
     {
-        alternate(8);
+        alternate(14);
         assertEquals("alpha", organizationOf("bravo"));
         pool.reset();
         assertEquals("bravo", organizationOf("bravo"));
