@@ -79,6 +79,11 @@ final class Budgets
         return found;
     }
 
+    Iterable<Budget> all()
+    {
+        return budgets.values();
+    }
+
     void clear()
     {
         budgets.clear();
