@@ -10,6 +10,7 @@ import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientLimits;
 import dev.cerebrasproxy.access.Clients;
+import dev.cerebrasproxy.pool.Demand;
 import jakarta.servlet.http.HttpServletResponse;
 
 /**
@@ -38,17 +39,18 @@ final class ClientQuota
     }
 
     /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
-    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestBody body, String contentEncoding)
-    {
-        return check(clients, client, RequestFacts.of(body, contentEncoding), 1024);
-    }
-
     /** @param defaultMaxCompletion PROXY_DEFAULT_MAX_COMPLETION_TOKENS, for a request that sets no maximum */
     static CompletionStage<ClientQuota> check(Clients clients, String client, RequestFacts facts, long defaultMaxCompletion)
     {
         ClientLimits limits = clients.tokens().limitsOf(client);
         long estimate = facts.estimate(defaultMaxCompletion);
         return clients.admit(client, limits, facts.model(), facts.readable(), estimate).thenApply(verdict -> new ClientQuota(clients, client, facts, estimate, verdict));
+    }
+
+    /** What the request asks of the pool's budgets: the estimate its client's limits hold. */
+    Demand demand()
+    {
+        return RequestFacts.NO_BODY.equals(facts) ? Demand.NONE : new Demand(facts.model(), estimate);
     }
 
     /** The model the request names, or null. */

@@ -42,7 +42,9 @@ final class Dispatch
     private volatile Request current;
     private volatile ApiKey currentKey;
 
-    Dispatch(ProxyCall call, ProxyHooks hooks, ProxyContext context, HttpServletRequest request, String target, String client, RequestBody body)
+    /** @param demand the request's estimate ({@link RequestFacts}), the same its client's limits hold */
+    Dispatch(ProxyCall call, ProxyHooks hooks, ProxyContext context, HttpServletRequest request, String target, String client, RequestBody body,
+        dev.cerebrasproxy.pool.Demand demand)
     {
         this.call = call;
         this.hooks = hooks;
@@ -50,8 +52,7 @@ final class Dispatch
         this.request = request;
         this.target = target;
         this.body = body;
-        this.attempts = new Attempts(context.pool().rotation(
-            CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
+        this.attempts = new Attempts(context.pool().rotation(demand));
         this.parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
             key -> call.guarded(() -> send(key)), () -> call.guarded(this::giveUp));
     }

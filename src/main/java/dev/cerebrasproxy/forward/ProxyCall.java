@@ -162,7 +162,7 @@ final class ProxyCall implements ClientDepartures.Watched
             answer(quota.error(), null, quota.refusalHeaders());
             return;
         }
-        dispatch = new Dispatch(this, hooks, context, request, target, client, body);
+        dispatch = new Dispatch(this, hooks, context, request, target, client, body, quota.demand());
         dispatch.first();
     }
 
