@@ -162,7 +162,7 @@ final class Dispatch
         byte[] everyKeysAnswer = attempts.answerOfEveryKey();
         if (everyKeysAnswer != null)
         {
-            call.passOnEveryKeysAnswer(attempts.statusOfEveryKey(), everyKeysAnswer);
+            call.passOnTheRequestsFailure(attempts.statusOfEveryKey(), everyKeysAnswer, "every key answered " + attempts.statusOfEveryKey());
             return;
         }
         if (parking.park(attempts.untilAnUntriedKeyRecovers()))
@@ -195,8 +195,16 @@ final class Dispatch
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
     void suspect(ApiKey key, int status, String reason, String code, byte[] body)
     {
-        LOG.info("{}: key {} answered {} ({}); replaying with the next key", call.name(), key, status, LogText.printable(reason));
         attempts.suspect(key, status, code, body);
+        byte[] theRequests = attempts.answerOfTwoServingKeys(context.pool());
+        if (theRequests != null)
+        {
+            // Two keys that work for others failed this request alike: no third key is spent on it.
+            call.passOnTheRequestsFailure(status, theRequests, "answered " + status + " on 2 keys that serve other requests, the last key " + key
+                + " (" + LogText.printable(reason) + ")");
+            return;
+        }
+        LOG.info("{}: key {} answered {} ({}); replaying with the next key", call.name(), key, status, LogText.printable(reason));
         context.metrics().retried(key, "answered_" + status, code);
         next();
     }
