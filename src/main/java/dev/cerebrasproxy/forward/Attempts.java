@@ -115,9 +115,11 @@ final class Attempts
 
     /**
      * How recently a key must have served another request for a failure this request met
-     * on it to count as the request's: a key that served a minute ago is working.
+     * on it to count as the request's. Short: two keys that broke together a moment ago
+     * (a failing shard) while a third still works must not pass their 500 to a client the
+     * third could serve; past this they count only if they served again meanwhile.
      */
-    static final Duration SERVING_RECENTLY = Duration.ofMinutes(1);
+    static final Duration SERVING_RECENTLY = Duration.ofSeconds(10);
 
     /**
      * Upstream's answer when this request has met the same failure (500, or 403 for its
