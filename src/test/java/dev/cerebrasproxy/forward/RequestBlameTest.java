@@ -87,4 +87,18 @@ class RequestBlameTest
         assertEquals(3, poisonCalls(), "no key served lately: each is asked before the request is blamed");
         assertTrue(proxy.pool().snapshot().stream().allMatch(s -> s.state() == KeyState.AVAILABLE));
     }
+
+    @Test
+    void twoKeysThatBrokeTogetherAfterServingDoNotFailARequestTheThirdServes() throws Exception
+    {
+        everyKeyServesOnce();
+        proxy.clock().advance(Attempts.SERVING_RECENTLY.plus(Duration.ofSeconds(1)));
+        // A failing shard: alpha and bravo answer every request 500 from now on.
+        proxy.upstream().answer(dev.cerebrasproxy.support.TestData.ALPHA, FakeCerebras.json(500, "{\"message\":\"boom\"}"));
+        proxy.upstream().answer(dev.cerebrasproxy.support.TestData.BRAVO, FakeCerebras.json(500, "{\"message\":\"boom\"}"));
+        for (int i = 0; i < 3; i++)
+            assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode(), "request " + (i + 1) + ": charlie serves it");
+        assertTrue(proxy.pool().snapshot().stream().filter(s -> !s.name().equals("charlie")).allMatch(s -> s.state() == KeyState.COOLING),
+            "the broken keys are blamed: " + proxy.pool().snapshot());
+    }
 }
