@@ -244,10 +244,13 @@ public final class KeyPool
             shared.joinedKeys(), shared.keys(), shared.model(), shared.interleaved(), shared.organization());
     }
 
-    /** What the pool concluded of organizations the operator did not declare together, oldest first. */
+    /**
+     * What the pool concluded of organizations the operator did not declare together, oldest
+     * first; once a reload leaves no key declared in the joined organization, it is moot.
+     */
     public List<SharedOrganization> sharedOrganizations()
     {
-        return budgets.sharedOrganizations().stream().map(this::described).toList();
+        return budgets.sharedOrganizations().stream().map(this::described).filter(found -> !found.joinedKeys().isEmpty()).toList();
     }
 
     private SharedOrganization described(SharedOrganizations.Conclusion concluded)

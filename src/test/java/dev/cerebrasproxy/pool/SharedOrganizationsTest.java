@@ -183,4 +183,15 @@ class SharedOrganizationsTest
         assertEquals("bravo", organizationOf("bravo"));
         assertEquals(List.of(), pool.sharedOrganizations());
     }
+
+    @Test
+    void aReloadThatDeclaresTheOrganizationLeavesNothingToSay()
+    {
+        alternate(14);
+        assertEquals(1, pool.sharedOrganizations().size());
+        pool.reload(List.of(new ApiKey("alpha", "sk-alpha-SECRET-1", "org"), new ApiKey("bravo", "sk-bravo-SECRET-2", "org"),
+            new ApiKey("charlie", "sk-charlie-SECRET-3")));
+        assertEquals(List.of(), pool.sharedOrganizations(), "declared now: no key of organization bravo is left");
+        assertEquals("org", organizationOf("bravo"));
+    }
 }
