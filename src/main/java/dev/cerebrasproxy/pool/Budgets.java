@@ -57,8 +57,17 @@ final class Budgets
     {
         String m = model == null || model.isBlank() ? GENERAL : model;
         SharedOrganizations.Conclusion concluded = shared.observe(organization, m, remaining, now);
-        if (concluded != null)
-            budgets.keySet().removeIf(id -> id.organization().equals(concluded.joined()));
+        if (concluded == null)
+            return null;
+        for (Id id : List.copyOf(budgets.keySet()))
+        {
+            if (!id.organization().equals(concluded.joined()))
+                continue;
+            // A rest the joined budget was in holds for the one count (with the limit it learnt).
+            BudgetSnapshot known = budgets.remove(id).snapshot(now);
+            if (known.restUntil() != null)
+                of(concluded.organization(), id.model()).heardRest(known.restUntil(), known.lastError(), known.learntRequestLimit());
+        }
         return concluded;
     }
 

@@ -194,4 +194,17 @@ class SharedOrganizationsTest
         assertEquals(List.of(), pool.sharedOrganizations(), "declared now: no key of organization bravo is left");
         assertEquals("org", organizationOf("bravo"));
     }
+
+    @Test
+    void aRestTheJoinedOrganizationWasInHoldsForTheOneItJoined()
+    {
+        pool.rateLimited(key("bravo"), MODEL, Duration.ofSeconds(30), "request_quota_exceeded");
+        alternate(14);
+        assertEquals("alpha", organizationOf("bravo"));
+        Rotation rotation = pool.rotation(new Demand(MODEL, 10));
+        assertEquals("charlie", rotation.next().name(), "alpha's budget is bravo's, which rests");
+        rotation.release();
+        clock.advance(Duration.ofSeconds(30));
+        assertTrue(pool.budgets().stream().allMatch(b -> b.restUntil() == null));
+    }
 }
