@@ -1,8 +1,6 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
@@ -37,7 +35,7 @@ final class CostEstimate
         long promptChars = 0;
         long maxCompletion = -1;
         long maxTokens = -1;
-        try (JsonReader json = new JsonReader(new InputStreamReader(body.open(), StandardCharsets.UTF_8)))
+        try (JsonReader json = new JsonReader(body.text()))
         {
             if (json.peek() != JsonToken.BEGIN_OBJECT)
                 return new Demand(null, defaultMaxCompletion);
