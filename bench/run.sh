@@ -8,6 +8,9 @@
 #           on another, with a self-signed certificate made for this run (keytool)
 #   proxy   the built WAR on a jetty-home distribution with this repository's jetty-base/,
 #           configured by CEREBRAS_API_KEYS / CEREBRAS_UPSTREAM_URL, as deployed
+#   proxy-h2 the same WAR again with PROXY_UPSTREAM_PROTOCOL=h2 (prior-knowledge h2c to the
+#           plain stub, h2 by ALPN to the TLS one), so both transports to upstream are
+#           measured in the same rounds
 #   stock   Jetty's stock ee10 ProxyServlet.Transparent (bench/stock-servlet/), deployed the
 #           same way on a copy of the same jetty-base/, with the proxy's web.xml sizes
 #   core    Jetty's core ProxyHandler.Reverse (bench/src/.../CoreProxy.java), embedded, with
@@ -21,7 +24,7 @@
 #   BENCH_SECONDS (per wrk point, default 10), BENCH_WARMUP_SECONDS (3, before each point),
 #   BENCH_ROUNDS (5: non-streaming rounds at 1 and 32 connections, each target in turn),
 #   BENCH_PROXY_WARMUP_SECONDS (45, once per JVM under test for its JIT),
-#   BENCH_TARGETS ("direct nginx core stock proxy"; direct and proxy are always measured),
+#   BENCH_TARGETS ("direct nginx core stock proxy proxy-h2"; direct and proxy are always measured),
 #   BENCH_UPSTREAM (plain | tls: what the throughput and latency sections proxy to),
 #   BENCH_UPSTREAM_PROTOCOL (passed to the proxy as PROXY_UPSTREAM_PROTOCOL, auto | h2 |
 #       http/1.1, and used by the core handler's client; unset, the proxy's default),
@@ -51,7 +54,7 @@ STUB_ALPN=${BENCH_STUB_ALPN:-h2,http/1.1}
 STUB_H2_MAX_STREAMS=${BENCH_STUB_H2_MAX_STREAMS:-128}
 STOCK_SERVLET=${BENCH_STOCK_SERVLET:-'org.eclipse.jetty.ee10.proxy.ProxyServlet$Transparent'}
 CLIENT_H2C=${BENCH_CLIENT_H2C:-0}
-read -r -a TARGETS <<<"${BENCH_TARGETS:-direct nginx core stock proxy}"
+read -r -a TARGETS <<<"${BENCH_TARGETS:-direct nginx core stock proxy proxy-h2}"
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 STUB_PORT=$PORT_BASE
 NGINX_PORT=$((PORT_BASE + 1))
@@ -61,6 +64,7 @@ STREAMS_PORT=$((PORT_BASE + 4))
 STOCK_PORT=$((PORT_BASE + 5))
 CORE_PORT=$((PORT_BASE + 6))
 STUB_TLS_PORT=$((PORT_BASE + 7))
+PROXY_H2_PORT=$((PORT_BASE + 8))
 # One Jetty version for everything: the one the proxy is built with.
 JETTY_VERSION=$(sed -n 's:.*<jetty.version>\(.*\)</jetty.version>.*:\1:p' "$ROOT/pom.xml" | head -1)
 CHAT='{"model":"llama3.1-8b","messages":[{"role":"user","content":"Hello"}]}'
@@ -69,11 +73,11 @@ case $UPSTREAM in plain | tls) ;; *) echo "BENCH_UPSTREAM must be plain or tls" 
 case $STREAMS_UPSTREAM in plain | tls) ;; *) echo "BENCH_STREAMS_UPSTREAM must be plain or tls" >&2; exit 2 ;; esac
 case ${BENCH_UPSTREAM_PROTOCOL:-auto} in auto | h2 | http/1.1) ;; *) echo "BENCH_UPSTREAM_PROTOCOL must be auto, h2 or http/1.1" >&2; exit 2 ;; esac
 for t in "${TARGETS[@]}"; do
-    case $t in direct | nginx | core | stock | proxy) ;; *) echo "BENCH_TARGETS: unknown target $t" >&2; exit 2 ;; esac
+    case $t in direct | nginx | core | stock | proxy | proxy-h2) ;; *) echo "BENCH_TARGETS: unknown target $t" >&2; exit 2 ;; esac
 done
 has_target() { [[ " ${TARGETS[*]} direct proxy " == *" $1 "* ]]; }
 ORDER=()
-for t in direct nginx core stock proxy; do has_target "$t" && ORDER+=("$t"); done
+for t in direct nginx core stock proxy proxy-h2; do has_target "$t" && ORDER+=("$t"); done
 
 WORK=$(mktemp -d /tmp/cerebras-bench.XXXXXX)
 PIDS=()
@@ -113,7 +117,7 @@ if ((STREAMS * SOCKETS_PER_STREAM + 1000 > FD_LIMIT)); then
     STREAMS_NOTE=" (capped from $STREAMS: ulimit -n is $FD_LIMIT, a stream takes $SOCKETS_PER_STREAM socket(s) in the proxy)"
     STREAMS=$(((FD_LIMIT - 1000) / SOCKETS_PER_STREAM))
 fi
-for port in $STUB_PORT $NGINX_PORT $PROXY_PORT $REPLAY_PORT $STREAMS_PORT $STOCK_PORT $CORE_PORT $STUB_TLS_PORT; do
+for port in $STUB_PORT $NGINX_PORT $PROXY_PORT $REPLAY_PORT $STREAMS_PORT $STOCK_PORT $CORE_PORT $STUB_TLS_PORT $PROXY_H2_PORT; do
     if ss -Hltn "sport = :$port" | grep -q .; then say "port $port is taken; set BENCH_PORT_BASE"; exit 1; fi
 done
 
@@ -255,14 +259,16 @@ new_base() {
     echo "$base"
 }
 
-# start_proxy name port keys-json [upstream]: the WAR on jetty-home with a copy of jetty-base/.
+# start_proxy name port keys-json [upstream [protocol]]: the WAR on jetty-home with a copy of
+# jetty-base/; protocol (else BENCH_UPSTREAM_PROTOCOL, else the proxy's default) as PROXY_UPSTREAM_PROTOCOL.
 start_proxy() {
     local base
     base=$(new_base "$1" "$WAR")
     local url
     url=$(upstream_url "${4:-$UPSTREAM}")
     local protocol=()
-    [[ -n ${BENCH_UPSTREAM_PROTOCOL:-} ]] && protocol=(PROXY_UPSTREAM_PROTOCOL="$BENCH_UPSTREAM_PROTOCOL")
+    local asked=${5:-${BENCH_UPSTREAM_PROTOCOL:-}}
+    [[ -n $asked ]] && protocol=(PROXY_UPSTREAM_PROTOCOL="$asked")
     # shellcheck disable=SC2086
     (cd "$base" && exec env CEREBRAS_API_KEYS="$3" CEREBRAS_UPSTREAM_URL="$url/v1" \
         PROXY_UPSTREAM_TRUST_STORE="$WORK/trust.p12" PROXY_UPSTREAM_TRUST_STORE_PASSWORD="$STORE_PASSWORD" "${protocol[@]}" \
@@ -338,6 +344,7 @@ url_of() { # target -> the URL wrk loads
         core) echo "http://127.0.0.1:$CORE_PORT/v1/chat/completions" ;;
         stock) echo "http://127.0.0.1:$STOCK_PORT/v1/chat/completions" ;;
         proxy) echo "http://127.0.0.1:$PROXY_PORT/v1/chat/completions" ;;
+        proxy-h2) echo "http://127.0.0.1:$PROXY_H2_PORT/v1/chat/completions" ;;
         *) echo "http://127.0.0.1:$1/v1/chat/completions" ;;
     esac
 }
@@ -369,6 +376,11 @@ has_target stock && { say "warming up the stock ProxyServlet"; start_stock; }
 say "warming up the proxy"
 start_proxy proxy "$PROXY_PORT" "{\"key1\":\"$(key)\"}"
 PROXY_PID=$LAST_PID
+if has_target proxy-h2; then
+    say "warming up the proxy over h2 to upstream"
+    start_proxy proxy-h2 "$PROXY_H2_PORT" "{\"key1\":\"$(key)\"}" "$UPSTREAM" h2
+    PROXY_H2_PID=$LAST_PID
+fi
 
 declare -A R ROUND_RPS VIA
 for conns in 1 32; do
@@ -422,6 +434,7 @@ if [[ $CLIENT_H2C == 1 ]]; then
     done
 fi
 stop "$PROXY_PID"
+has_target proxy-h2 && stop "$PROXY_H2_PID"
 has_target core && stop "$CORE_PID"
 has_target stock && stop "$STOCK_PID"
 
@@ -475,6 +488,7 @@ label_of() {
         core) echo "core ProxyHandler" ;;
         stock) echo "stock ProxyServlet" ;;
         proxy) echo "cerebras-proxy" ;;
+        proxy-h2) echo "cerebras-proxy, h2 upstream" ;;
     esac
 }
 REFS=()
@@ -483,7 +497,7 @@ RATIO_HEAD="" RATIO_RULE=""
 for r in "${REFS[@]}"; do RATIO_HEAD+=" | x $r"; RATIO_RULE+="|---:"; done
 echo
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-echo "Jetty $JETTY_VERSION; upstream: $UPSTREAM ($UPSTREAM_URL); proxy upstream protocol: ${BENCH_UPSTREAM_PROTOCOL:-its default}; core handler's: ${BENCH_UPSTREAM_PROTOCOL:-auto}"
+echo "Jetty $JETTY_VERSION; upstream: $UPSTREAM ($UPSTREAM_URL); proxy upstream protocol: ${BENCH_UPSTREAM_PROTOCOL:-its default}$(has_target proxy-h2 && echo ", proxy-h2's: h2"); core handler's: ${BENCH_UPSTREAM_PROTOCOL:-auto}"
 echo "${SECONDS_PER_POINT} s per point after ${WARMUP} s warm-up; 1 and 32 connections: median of $ROUNDS rounds, targets in turn"
 echo
 echo "1. Non-streaming POST /v1/chat/completions (wrk, keep-alive; 2 threads, 1 for 1 conn). Ratios are req/s over the reference's."
@@ -548,7 +562,10 @@ for t in "${ORDER[@]}"; do
     echo "$row |"
 done
 echo
-echo "Added by cerebras-proxy: first event p50 +$(($(field "${S[proxy]}" ttfe_p50_us) - $(field "${S[direct]}" ttfe_p50_us))) us, per event p50 +$(($(field "${S[proxy]}" event_p50_us) - sd_p50)) us, p99 +$(($(field "${S[proxy]}" event_p99_us) - $(field "${S[direct]}" event_p99_us))) us"
+for t in proxy proxy-h2; do
+    has_target "$t" || continue
+    echo "Added by $(label_of "$t"): first event p50 +$(($(field "${S[$t]}" ttfe_p50_us) - $(field "${S[direct]}" ttfe_p50_us))) us, per event p50 +$(($(field "${S[$t]}" event_p50_us) - sd_p50)) us, p99 +$(($(field "${S[$t]}" event_p99_us) - $(field "${S[direct]}" event_p99_us))) us"
+done
 echo
 echo "3. Many streams through the proxy (-Xmx$STREAMS_HEAP), opened 1,000 a second, each 8 events 4 s apart (28 s), upstream $STREAMS_UPSTREAM (the stub's ALPN: $STUB_ALPN, $STUB_H2_MAX_STREAMS streams per h2 connection)${STREAMS_NOTE:-}"
 echo
