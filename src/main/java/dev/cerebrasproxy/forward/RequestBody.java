@@ -23,9 +23,20 @@ final class RequestBody
         this.length = length;
     }
 
+    /** Made on the first {@link #scan}; the call's steps that read it follow one another. */
+    private BodyScan scan;
+
     int length()
     {
         return length;
+    }
+
+    /** The body read once as JSON for the client's limits and the cost estimate; non-empty bodies only. */
+    BodyScan scan()
+    {
+        if (scan == null)
+            scan = BodyScan.of(this);
+        return scan;
     }
 
     /** The bytes, to read without copying (the client's limits look for the model and the token estimate). */

@@ -1,14 +1,8 @@
 package dev.cerebrasproxy.forward;
 
-import java.io.IOException;
-
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
-
 /**
  * What the client's limits need of a request body: the model it names and the tokens it
- * may use. Read with a streaming reader that skips every other value, so a long prompt
- * is scanned, never built into a tree. A body that is not a JSON object in identity
+ * may use, from the body's one JSON pass ({@link BodyScan}). A body that is not a JSON object in identity
  * coding (gzip, msgpack), or that names its model twice (upstream might honour the other
  * one), is unreadable: a client held to a list of models cannot send one.
  *
@@ -30,37 +24,10 @@ record RequestFacts(String model, long estimate, boolean readable)
         long promptEstimate = (body.length() + 3L) / 4;
         if (!ContentCoding.isIdentity(contentEncoding))
             return unreadable(promptEstimate);
-        try (JsonReader json = new JsonReader(body.text()))
-        {
-            if (json.peek() != JsonToken.BEGIN_OBJECT)
-                return unreadable(promptEstimate);
-            json.beginObject();
-            String model = null;
-            long maxTokens = -1;
-            while (json.hasNext())
-            {
-                String name = json.nextName();
-                if (name.equals("model"))
-                {
-                    if (model != null || json.peek() != JsonToken.STRING)
-                        return unreadable(promptEstimate);
-                    model = json.nextString();
-                }
-                else if ((name.equals("max_completion_tokens") || name.equals("max_tokens")) && json.peek() == JsonToken.NUMBER)
-                {
-                    maxTokens = Math.max(maxTokens, (long)Math.min(Long.MAX_VALUE / 4, Math.max(0, json.nextDouble())));
-                }
-                else
-                {
-                    json.skipValue();
-                }
-            }
-            return new RequestFacts(model, promptEstimate + (maxTokens >= 0 ? maxTokens : DEFAULT_COMPLETION_ESTIMATE), true);
-        }
-        catch (IOException | RuntimeException notJson)
-        {
+        BodyScan scan = body.scan();
+        if (!scan.object || scan.failed || scan.modelInDoubt)
             return unreadable(promptEstimate);
-        }
+        return new RequestFacts(scan.model, promptEstimate + (scan.largestMaximum >= 0 ? scan.largestMaximum : DEFAULT_COMPLETION_ESTIMATE), true);
     }
 
     private static RequestFacts unreadable(long promptEstimate)

@@ -54,4 +54,16 @@ class RequestFactsTest
         byte[] bad = "{\"messages\":[{\"content\":\"\u00ff\"}],\"model\":\"m\"}".getBytes(StandardCharsets.ISO_8859_1); // 0xff is no UTF-8
         assertEquals("m", RequestFacts.of(new RequestBody(bad, bad.length), null).model(), "malformed UTF-8 is replaced, not refused");
     }
+
+    /** The client's limits and the cost estimate read one pass over the body, made once. */
+    @Test
+    void bothReadersShareOnePassOverTheBody()
+    {
+        byte[] bytes = "{\"model\":\"m\",\"max_tokens\":7,\"prompt\":\"abcd\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        RequestBody body = new RequestBody(bytes, bytes.length);
+        BodyScan scan = body.scan();
+        assertEquals("m", RequestFacts.of(body, null).model());
+        assertEquals(new dev.cerebrasproxy.pool.Demand("m", 1 + 7), CostEstimate.of(body, null, 1000));
+        assertTrue(scan == body.scan(), "the same pass");
+    }
 }
