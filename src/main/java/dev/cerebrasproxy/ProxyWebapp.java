@@ -100,6 +100,7 @@ public class ProxyWebapp implements ServletContextListener
         ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue, pool::budgets, pool::now);
         // Each client's counts live here, by name: in memory, or in Redis with PROXY_REDIS_URL.
         shared = SharedState.of(settings.redis());
+        shared.share(pool);
         Clients clientsNow = new Clients(settings.clientTokens(), shared.clientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,
             new ProxyContext(settings, pool, queue, ledger, metrics, new AdminAccess(settings.adminToken()), embedding.scheduler(), clientsNow, drain, shared));

@@ -59,6 +59,8 @@ final class AttemptListener implements Response.Listener
     }
 
     private final ProxyCall call;
+    /** Where the replays go: the call's attempts, one key after another. */
+    private final Dispatch dispatch;
     /** How far the attempt's request got: whether it may be replayed when no answer comes. */
     private final Delivery delivery;
     private final ApiKey key;
@@ -71,15 +73,18 @@ final class AttemptListener implements Response.Listener
     /** The same moment on the pool's clock: what this attempt's rate-limit headers are as of, at the latest. */
     private final java.time.Instant sentAt;
     private Mode mode;
+    /** The answer on its way to the client, once this attempt's answer passes. */
+    private Relay relay;
     private ByteArrayOutputStream held;
 
     /**
      * @param acceptEncoding the client's {@code Accept-Encoding}, or null
      * @param delivery watches the attempt's request on its way out
      */
-    AttemptListener(ProxyCall call, ApiKey key, ProxyContext context, String acceptEncoding, Delivery delivery)
+    AttemptListener(ProxyCall call, Dispatch dispatch, ApiKey key, ProxyContext context, String acceptEncoding, Delivery delivery)
     {
         this.call = call;
+        this.dispatch = dispatch;
         this.delivery = delivery;
         this.key = key;
         this.pool = context.pool();
@@ -110,7 +115,7 @@ final class AttemptListener implements Response.Listener
         }
         metrics.upstreamAnswered(key, System.nanoTime() - sentNanos);
         // The answer's headers report the budget as upstream counts it, this request included.
-        call.attemptAnswered();
+        dispatch.attemptAnswered();
         int status = response.getStatus();
         if (KeyFeedback.isAboutTheKey(status))
         {
@@ -118,7 +123,7 @@ final class AttemptListener implements Response.Listener
             held = new ByteArrayOutputStream();
             return;
         }
-        KeyFeedback.passing(pool, key, call.model(), sentAt, status, headersOf(response));
+        KeyFeedback.passing(pool, key, dispatch.model(), sentAt, status, headersOf(response));
         if (!ContentCoding.accepts(acceptEncoding, response.getHeaders().get(HttpHeader.CONTENT_ENCODING)))
         {
             mode = Mode.DECODE;
@@ -127,7 +132,7 @@ final class AttemptListener implements Response.Listener
         else
         {
             mode = Mode.PASS;
-            call.begin(key, response, -1);
+            relay = call.begin(key, response, -1);
         }
     }
 
@@ -142,7 +147,7 @@ final class AttemptListener implements Response.Listener
         if (mode == Mode.PASS)
         {
             chunk.retain();
-            call.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> call.demand(demander), response::abort)));
+            relay.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> relay.demand(demander), response::abort)));
             return;
         }
         if (!hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes))
@@ -183,7 +188,7 @@ final class AttemptListener implements Response.Listener
 
     private void complete(Result result)
     {
-        call.attemptAnswered();
+        dispatch.attemptAnswered();
         // Ended meanwhile (the client left, a crash): its request and response are the
         // container's again, and what this attempt came to no longer matters.
         if (call.ended())
@@ -197,7 +202,7 @@ final class AttemptListener implements Response.Listener
             // have processed it, so another key may try. Otherwise it may have (and charged
             // for it), and a replay could run a POST twice.
             if (delivery.replayable())
-                call.unanswered(key, result.getFailure());
+                dispatch.unanswered(key, result.getFailure());
             else
                 call.dropped(key, result.getFailure());
         }
@@ -224,14 +229,14 @@ final class AttemptListener implements Response.Listener
         {
             error = UpstreamError.undecodable(e.getMessage());
         }
-        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, call.model(), sentAt, status, headersOf(response), error);
+        KeyFeedback.Verdict verdict = KeyFeedback.failed(pool, key, dispatch.model(), sentAt, status, headersOf(response), error);
         String code = error.code() == null ? null : key.redact(error.code());
         if (verdict == KeyFeedback.Verdict.ANSWER_BUSY)
             call.busy(key, decoded);
         else if (verdict == KeyFeedback.Verdict.REPLAY_SUSPECT)
-            call.suspect(key, status, key.redact(error.description()), code, decoded);
+            dispatch.suspect(key, status, key.redact(error.description()), code, decoded);
         else
-            call.aboutTheKey(key, status, key.redact(error.description()), code);
+            dispatch.aboutTheKey(key, status, key.redact(error.description()), code);
     }
 
     /** The answer was in a coding the client did not accept: send it decoded. */
@@ -249,7 +254,6 @@ final class AttemptListener implements Response.Listener
             call.failed(key, new Undecodable(status, coding, e.getMessage()));
             return;
         }
-        call.begin(key, response, decoded.length);
-        call.content(response, ByteBuffer.wrap(decoded), Callback.from(() -> call.finished(key, status), x -> call.failed(key, x)));
+        call.begin(key, response, decoded.length).content(response, ByteBuffer.wrap(decoded), Callback.from(() -> call.finished(key, status), x -> call.failed(key, x)));
     }
 }

@@ -27,15 +27,15 @@ import org.slf4j.LoggerFactory;
  * <ol>
  * <li>{@link #service}: {@link Admission#admit} refuses what may not go upstream;
  * {@link ProxyCall#start} takes the rest on (async from here).</li>
- * <li>{@link ProxyCall}: reads the body ({@link RequestBodyReader}), then
- * {@code nextAttempt} takes a key from the pool's rotation and sends the request with
- * it, through {@link #newProxyRequest} and {@link ForwardedHeaders}; with no key to
- * take it waits for one on a timer, or answers {@link NoKeyAvailable}.</li>
+ * <li>{@link ClientIntake} reads the body ({@link RequestBodyReader}) and checks the
+ * client's limits; {@link Dispatch} takes a key from the pool's rotation and sends the
+ * request with it, through {@link #newProxyRequest} and {@link ForwardedHeaders}; with no
+ * key to take it parks the call in the queue, or answers {@link NoKeyAvailable}.</li>
  * <li>{@link AttemptListener}: from upstream's status line, the attempt is either about
- * the key (the pool learns, {@link ProxyCall#aboutTheKey} replays with the next key),
+ * the key (the pool learns, {@link Dispatch#aboutTheKey} replays with the next key),
  * or the answer: {@link ProxyCall#begin} copies status and headers
- * ({@link #onServerResponseHeaders}, {@link #filterServerResponseHeader}),
- * {@link ProxyCall#content} hands each chunk to the client's {@link FlushingWriter}.</li>
+ * ({@link #onServerResponseHeaders}, {@link #filterServerResponseHeader}), and the
+ * {@link Relay} hands each chunk to the client's {@link FlushingWriter}.</li>
  * <li>{@link ProxyCall#finished} or {@link ProxyCall#failed} (or the proxy's own error)
  * ends the request once: the answer or an abnormal end ({@link #sendProxyResponseError}),
  * the one log line, the one count.</li>

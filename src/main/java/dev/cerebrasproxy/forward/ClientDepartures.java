@@ -7,6 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,6 +89,34 @@ final class ClientDepartures
         {
             return null;
         }
+    }
+
+    /** Tells {@code call} when the container sees its client's connection fail: the other way a departure is noticed. */
+    static AsyncListener onError(Watched call)
+    {
+        return new AsyncListener()
+        {
+            @Override
+            public void onError(AsyncEvent event)
+            {
+                call.clientLeft();
+            }
+
+            @Override
+            public void onComplete(AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onTimeout(AsyncEvent event)
+            {
+            }
+
+            @Override
+            public void onStartAsync(AsyncEvent event)
+            {
+            }
+        };
     }
 
     void watch(Watched call)

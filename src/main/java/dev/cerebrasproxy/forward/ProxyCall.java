@@ -1,45 +1,36 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.ProxyError;
-import dev.cerebrasproxy.ResponseStamp;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientTokens;
 import dev.cerebrasproxy.ops.UsageLedger;
 import dev.cerebrasproxy.pool.ApiKey;
 import jakarta.servlet.AsyncContext;
-import jakarta.servlet.AsyncEvent;
-import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
-import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client request on its way through the pool, and the owner of its whole life. It
- * reads the body, sends each attempt with the next key (or waits for one), passes the
- * attempt that answers on to the client, and ends the request exactly once: the answer
- * or an abnormal end, the async completion, the one log line, and the one count in the
- * metrics and the ledger. What upstream did with an attempt is told by that attempt's
- * {@link AttemptListener}; Jetty's proxy hooks come through {@link ProxyHooks}.
+ * One client request on its way through the pool, and the owner of its whole life: it
+ * ends the request exactly once, with the answer or an abnormal end, the async
+ * completion, the one log line, and the one count in the metrics and the ledger. The
+ * steps before are others': {@link ClientIntake} reads the body and checks the client's
+ * limits, {@link Dispatch} sends each attempt with the next key (or parks the call until
+ * one can serve), each attempt's {@link AttemptListener} tells what upstream did, the
+ * {@link Relay} carries the answer that won, {@link Reply} writes the end, and
+ * {@link ClientDepartures} notices a client that left. Jetty's proxy hooks come through
+ * {@link ProxyHooks}.
  *
  * <p>One attempt is under way at a time, so the state needs no lock: the body reader,
  * the HTTP client's callbacks and the timer hand the call on to one another, and Jetty
- * orders those hand-offs.
+ * orders those hand-offs. Only the end is raced for (the client leaving against the
+ * answer ending), and {@link #ended} decides it once.
  */
 final class ProxyCall implements ClientDepartures.Watched
 {
@@ -50,30 +41,21 @@ final class ProxyCall implements ClientDepartures.Watched
     private final ProxyHooks hooks;
     private final ProxyContext context;
     private final HttpServletRequest request;
-    private final HttpServletResponse response;
     private final String target;
     /** For log lines: read once, since the request is the container's again once the call ends. */
     private final String method;
     private final String uri;
     /** The client's name from its token, or {@link ClientTokens#ANONYMOUS} when the proxy is open. */
     private final String client;
-    /** Made once the body is read: the body says which budget the request draws on, and how much. */
-    private Attempts attempts;
-    /** The call's place in the queue when it waits for capacity; made with the attempts. */
-    private Parking parking;
     private final long startNanos = System.nanoTime();
     /** Writes to the client; listening from the start, so every write is non-blocking. */
     private final FlushingWriter writer;
+    private final Reply reply;
     private final AtomicBoolean ended = new AtomicBoolean();
-    /** The client's body, or null for a request without one. */
-    private RequestBody body;
-    /** The client's headers as every attempt sends them, chosen at the first. */
-    private HttpFields forwardedHeaders;
+    /** The attempts, made once the body is read: the body says which budget the request draws on, and how much. */
+    private volatile Dispatch dispatch;
     /** The answer going to the client, once an attempt has begun it. */
     private Relay relay;
-    /** The attempt under way upstream, to abort when the call ends without it, and its key. */
-    private volatile Request current;
-    private volatile ApiKey currentKey;
     /** The client's connection as the kernel's socket table names it, to tell when the client has gone. */
     private final TcpTable.Connection clientConnection;
     /** The request against its client's own limits, once its body is read. */
@@ -86,7 +68,6 @@ final class ProxyCall implements ClientDepartures.Watched
         this.hooks = hooks;
         this.context = context;
         this.request = request;
-        this.response = response;
         this.target = admitted.target();
         this.method = request.getMethod();
         this.uri = request.getRequestURI();
@@ -94,6 +75,7 @@ final class ProxyCall implements ClientDepartures.Watched
         // Registered here, on the container's thread: registered later, from the HTTP client's
         // thread, the container hands the first write to another thread (see FlushingWriter).
         this.writer = FlushingWriter.listenOn(response.getOutputStream(), this::clientLeft);
+        this.reply = new Reply(hooks, request, response);
         this.clientConnection = ClientDepartures.connectionOf(request.getLocalPort(), request.getRemoteAddr(), request.getRemotePort());
     }
 
@@ -111,42 +93,28 @@ final class ProxyCall implements ClientDepartures.Watched
         {
             // No call to end it: answer here, or the started async request would wait forever.
             LOG.warn("{} {} 500 key=- attempts=0 client={}: the proxy failed on this request", request.getMethod(), request.getRequestURI(), admitted.client(), failure);
-            try
-            {
-                ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + ").").sendTo(response, "Connection", "close");
-            }
-            finally
-            {
-                async.complete();
-            }
+            new Reply(hooks, request, response).error(ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + ")."),
+                "Connection", "close");
+            async.complete();
             return;
         }
         request.setAttribute(ATTRIBUTE, call);
-        async.addListener(new AsyncListener()
-        {
-            @Override
-            public void onError(AsyncEvent event)
-            {
-                call.clientLeft(); // the container saw the client's connection fail
-            }
-
-            @Override
-            public void onComplete(AsyncEvent event)
-            {
-            }
-
-            @Override
-            public void onTimeout(AsyncEvent event)
-            {
-            }
-
-            @Override
-            public void onStartAsync(AsyncEvent event)
-            {
-            }
-        });
+        async.addListener(ClientDepartures.onError(call));
         hooks.departures().watch(call);
-        call.guarded(call::readBody);
+        ClientIntake intake = new ClientIntake(call, hooks, context, request, call.client);
+        call.guarded(intake::readBody);
+    }
+
+    /** The call of a request that {@link #start} took on. */
+    static ProxyCall of(HttpServletRequest request)
+    {
+        return (ProxyCall)request.getAttribute(ATTRIBUTE);
+    }
+
+    /** The request as its log lines name it. */
+    String name()
+    {
+        return method + " " + uri;
     }
 
     @Override
@@ -159,26 +127,6 @@ final class ProxyCall implements ClientDepartures.Watched
     public boolean ended()
     {
         return ended.get();
-    }
-
-    /**
-     * The client has gone before its answer ended (its connection closed while it waited,
-     * or a write to it failed): upstream's exchange is aborted at once, so no key spends
-     * more on an answer nobody reads, and the request is counted as the client's
-     * departure, 499 as nginx names it, never as the status upstream had begun.
-     */
-    @Override
-    public void clientLeft()
-    {
-        if (!ended.compareAndSet(false, true))
-            return;
-        if (parking != null)
-            parking.leave(); // a call waiting in the queue gives its place up
-        Request attempt = current;
-        if (attempt != null)
-            attempt.abort(new IOException("the client left"));
-        count(499, currentKey);
-        endAbnormally(499);
     }
 
     /** Something the call does on a thread that would drop what it throws (a timer, a callback). */
@@ -204,86 +152,9 @@ final class ProxyCall implements ClientDepartures.Watched
         }
     }
 
-    /** The call of a request that {@link #start} took on. */
-    static ProxyCall of(HttpServletRequest request)
+    /** The body is read and the client's limits checked: refused here, or on to the first attempt. */
+    void checked(RequestBody body, ClientQuota checked)
     {
-        return (ProxyCall)request.getAttribute(ATTRIBUTE);
-    }
-
-    private void readBody() throws IOException
-    {
-        // A declared length (even 0) or a chunked body: upstream must see a body too.
-        boolean declared = request.getContentLengthLong() >= 0 || request.getHeader("Transfer-Encoding") != null;
-        // Over h2 a body needs neither header (its DATA frames carry it): read what comes.
-        if (!declared && request.getProtocol().startsWith("HTTP/1."))
-        {
-            withinClientLimits();
-            return;
-        }
-        RequestBodyReader.read(request.getInputStream(), request.getContentLengthLong(), context.settings().maxBodyBytes(), hooks.bodyBudget(), new RequestBodyReader.Outcome()
-        {
-            @Override
-            public void bodyOverBudget(long budget)
-            {
-                answer(ProxyError.server(503, "proxy_overloaded", "The proxy holds as many request bodies still arriving as it may (" + budget
-                    + " bytes together; see PROXY_MAX_PENDING_BODY_BYTES). Retry shortly."), null, "Connection", "close", "Retry-After", "1");
-            }
-
-            @Override
-            public void bodyRead(RequestBody read)
-            {
-                // An h2 request that ended with its headers had none: send none either.
-                body = declared || read.length() > 0 ? read : null;
-                guarded(ProxyCall.this::withinClientLimits);
-            }
-
-            @Override
-            public void bodyTooLarge(long cap)
-            {
-                // The unread rest of the body makes the connection unusable for another request.
-                answer(ProxyError.invalidRequest(413, "request_too_large", "The request body is larger than this proxy accepts (" + cap + " bytes; see PROXY_MAX_BODY_BYTES)."), null,
-                    "Connection", "close");
-            }
-
-            @Override
-            public void bodyFailed(Throwable failure)
-            {
-                // A body shorter than its Content-Length, bad chunking, or a client gone: the
-                // request is incomplete, so nothing goes upstream.
-                answer(ProxyError.invalidRequest(400, "incomplete_body", "The request body could not be read whole (" + failure.getClass().getSimpleName() + "); nothing was sent upstream."), null,
-                    "Connection", "close");
-            }
-        });
-    }
-
-    /**
-     * The client's own limits, checked before the pool is asked for a key (and before any
-     * queue for one): a client over its limit gets its 429 (or 403 for a model it may not
-     * use) here, touches no key and waits behind no one.
-     */
-    private void withinClientLimits()
-    {
-        CompletableFuture<ClientQuota> checked = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding")).toCompletableFuture();
-        if (checked.isDone())
-        {
-            // In memory (and for clients without limits): on this thread, as before there was a store to wait on.
-            afterClientLimits(checked.join(), null);
-            return;
-        }
-        // A shared store answers on its own thread; the request goes on on the HTTP client's, so
-        // that thread stays free for the store's next answer, and no thread waited meanwhile.
-        checked.whenCompleteAsync(this::afterClientLimits, hooks.executor());
-    }
-
-    private void afterClientLimits(ClientQuota checked, Throwable failure)
-    {
-        if (failure != null)
-        {
-            // The stores never fail their stage (they fall back to memory); should one, the request is not lost.
-            LOG.warn("{} {}: the client limits could not be checked ({})", method, uri, brief(failure));
-            answer(ProxyError.server(500, "client_limits_failed", "The proxy could not check this client's limits; nothing was sent upstream."), null);
-            return;
-        }
         quota = checked;
         if (quota.refusal() != null)
         {
@@ -291,163 +162,55 @@ final class ProxyCall implements ClientDepartures.Watched
             answer(quota.error(), null, quota.refusalHeaders());
             return;
         }
-        firstAttempt();
-    }
-
-
-    private void firstAttempt()
-    {
-        attempts = new Attempts(context.pool().rotation(
-            CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
-        parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
-            key -> guarded(() -> send(key)), () -> guarded(this::giveUp));
-        // With requests waiting already, a newcomer queues behind them, so the queue's fairness decides.
-        if (parking.othersWait() && parking.park(attempts.untilAnUntriedKeyRecovers()))
-            return;
-        nextAttempt();
-    }
-
-    /** Upstream answered the attempt under way, or it ended without an answer. */
-    void attemptAnswered()
-    {
-        attempts.release();
-        // What the attempt held is free, and its answer may have reported more: offer it to who waits.
-        context.queue().drain();
-    }
-
-    /** The model the request names, for what the pool learns from each answer; null if none. */
-    String model()
-    {
-        return attempts.demand().model();
-    }
-
-    /** Sends the request upstream with the next key it has not tried that can serve, or waits for one, or answers that none can. */
-    private void nextAttempt()
-    {
-        // An aborted attempt reports in after the call ended (crashed, the client left): nothing more goes upstream.
-        if (ended.get())
-            return;
-        ApiKey key = attempts.next();
-        if (key == null)
-        {
-            waitForKeyOrGiveUp();
-            return;
-        }
-        send(key);
-    }
-
-    private void send(ApiKey key)
-    {
-        if (forwardedHeaders == null)
-            forwardedHeaders = ForwardedHeaders.of(request, context.settings().clientTokens().required());
-        Request upstream = hooks.newUpstreamRequest(request, target);
-        upstream.headers(headers -> headers.clear().add(forwardedHeaders).put(HttpHeader.AUTHORIZATION, key.authorization()));
-        upstream.idleTimeout(context.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        Delivery delivery = new Delivery(request.getMethod());
-        delivery.watch(upstream, body == null ? null : body.toContent());
-        current = upstream;
-        currentKey = key;
-        upstream.send(new AttemptListener(this, key, context, request.getHeader("Accept-Encoding"), delivery));
+        dispatch = new Dispatch(this, hooks, context, request, target, client, body);
+        dispatch.first();
     }
 
     /**
-     * No key can serve now. If one this call has not tried recovers within the grace
-     * (PROXY_WAIT_FOR_KEY_MS), the call waits for it on a timer, holding no thread;
-     * otherwise the client learns at once, without an upstream call, when to come back.
+     * The client has gone before its answer ended (its connection closed while it waited,
+     * or a write to it failed): upstream's exchange is aborted at once, so no key spends
+     * more on an answer nobody reads, and the request is counted as the client's
+     * departure, 499 as nginx names it, never as the status upstream had begun.
      */
-    private void waitForKeyOrGiveUp()
+    @Override
+    public void clientLeft()
     {
-        if (attempts.upstreamIsDown())
+        if (!ended.compareAndSet(false, true))
+            return;
+        Dispatch attempts = dispatch;
+        if (attempts != null)
         {
-            answer(ProxyError.server(502, "upstream_unreachable",
-                "The proxy could not get an answer from upstream with any of its " + context.pool().size() + " keys (connection refused or closed before a response)."), null);
-            return;
+            attempts.leaveQueue(); // a call waiting in the queue gives its place up
+            attempts.abort(new IOException("the client left"));
         }
-        long largestLimit = attempts.limitEveryBudgetIsBelow();
-        if (largestLimit > 0)
-        {
-            // Rests no key: the request is what cannot be served, not the keys.
-            NoKeyAvailable.Answer answer = NoKeyAvailable.tooLarge(attempts.demand().estimate(), largestLimit);
-            answer(answer.error(), null, answer.headers());
-            return;
-        }
-        byte[] everyKeysAnswer = attempts.answerOfEveryKey();
-        if (everyKeysAnswer != null)
-        {
-            passOnEveryKeysAnswer(attempts.statusOfEveryKey(), everyKeysAnswer);
-            return;
-        }
-        if (parking.park(attempts.untilAnUntriedKeyRecovers()))
-            return;
-        giveUp();
+        count(499, attempts == null ? null : attempts.currentKey());
+        reply.endAbnormally(499);
     }
 
-    /** No key can serve the call now, and it may wait no longer (or the queue is full): 503 with when to come back. */
-    private void giveUp()
-    {
-        NoKeyAvailable.Answer answer = parking.full() && context.settings().waitForKey().compareTo(Duration.ZERO) > 0
-            ? NoKeyAvailable.queueFull(attempts, context.pool(), context.queue().capacity())
-            : NoKeyAvailable.of(attempts, context.pool());
-        answer(answer.error(), null, answer.headers());
-    }
-
-    // What an attempt's listener reports: the first three when its answer goes to the client,
-    // the others when it does not. Each attempt ends in exactly one of finished, failed,
-    // aboutTheKey, unanswered and busy.
+    // What an attempt's listener reports when its answer goes to the client (begin, then
+    // finished or failed) or ends the call without replay (dropped, busy); the replays are
+    // the Dispatch's.
 
     /**
      * The attempt's answer goes to the client: its status and headers now, its content as
-     * it comes. The call is committed to this attempt.
+     * it comes, through the relay returned. The call is committed to this attempt.
      *
      * @param decodedLength the length of the body decoded for the client, or -1 when it passes as upstream sent it
      */
-    void begin(ApiKey key, Response upstream, int decodedLength)
+    Relay begin(ApiKey key, Response upstream, int decodedLength)
     {
         if (upstream.getStatus() / 100 == 2)
-            blameServerErrors();
-        relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos);
-        response.setStatus(upstream.getStatus());
-        ResponseStamp.stamp(response);
-        hooks.copyResponseHeaders(request, response, upstream);
-        quota.setHeadersOn(response);
-        if (decodedLength >= 0)
-            response.setContentLength(decodedLength);
-        if (relay.streaming())
-            response.setHeader("X-Accel-Buffering", "no"); // so an nginx in front streams too
+            dispatch.served();
+        relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos, hooks.executor());
+        // After the relay is made: the header filter asks it which of upstream's headers pass.
+        reply.begin(upstream, relay.streaming(), quota, decodedLength);
+        return relay;
     }
 
     /** What of upstream's response header reaches the client: its value, or null for nothing. Jetty's header filter asks. */
     String responseHeader(String name, String value)
     {
         return relay.header(name, value);
-    }
-
-    /** Some of the answer's content, to the client; {@code callback} completes when it is out. */
-    void content(Response upstream, ByteBuffer content, Callback callback)
-    {
-        relay.content(upstream, content, callback);
-    }
-
-    /**
-     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
-     * executor. Run inline, the demand ran on whichever thread completed the client's
-     * write: often a container thread that the socket's drain woke, while the HTTP
-     * client's thread was still unwinding the delivery of that chunk. About once in
-     * 20,000 answers the two raced inside the client's content receiver and the answer
-     * was lost before its first byte reached the client (the soak's one "closed before any
-     * answer byte"). Handed to the client's executor, each demand starts on a thread of
-     * its own, after the write that asked for it.
-     */
-    void demand(Runnable demander)
-    {
-        try
-        {
-            hooks.executor().execute(demander);
-        }
-        catch (RejectedExecutionException stopping)
-        {
-            demander.run(); // the client is stopping: the demand meets its end inline
-        }
     }
 
     /** The answer reached the client whole. */
@@ -469,74 +232,21 @@ final class ProxyCall implements ClientDepartures.Watched
     {
         if (ended.get())
             return;
-        context.pool().inconclusive(key, brief(failure));
-        if (response.isCommitted())
+        context.pool().inconclusive(key, LogText.brief(failure));
+        if (reply.committed())
         {
             if (!ended.compareAndSet(false, true))
                 return;
             // Bytes went out already: end the client's response abnormally so it can tell.
-            LOG.info("{} {}: key {}: the response was cut off after it began ({})", method, uri, key, brief(failure));
-            count(response.getStatus(), key);
+            LOG.info("{}: key {}: the response was cut off after it began ({})", name(), key, LogText.brief(failure));
+            count(reply.status(), key);
             // After the chunk in flight, if any: what reached us before the failure is delivered.
-            writer.whenIdle(() -> endAbnormally(502));
+            writer.whenIdle(() -> reply.endAbnormally(502));
             return;
         }
-        if (failure instanceof TimeoutException)
-        {
-            answer(ProxyError.server(504, "upstream_timeout", "Upstream sent nothing for " + context.settings().idleTimeout().toMillis() + " ms (PROXY_IDLE_TIMEOUT_MS)."), key);
-        }
-        else if (failure instanceof AttemptListener.Undecodable undecodable)
-        {
-            LOG.warn("{} {}: key {}: {}", method, uri, key, undecodable.getMessage());
-            answer(ProxyError.server(502, "upstream_bad_encoding", "Upstream answered in " + undecodable.coding() + " coding, which the client does not accept, and the proxy could not decode it."), key);
-        }
-        else
-        {
-            answer(ProxyError.server(502, "upstream_failed", "Upstream's answer broke off before any of it reached the client (" + failure.getClass().getSimpleName() + ")."), key);
-        }
-    }
-
-    /** Another key served this request: the 500s before it were about their keys, which now rest. */
-    private void blameServerErrors()
-    {
-        for (Attempts.Suspect suspect : attempts.takeSuspects())
-        {
-            String code = suspect.code() != null ? suspect.code() : "http_" + suspect.status();
-            if (suspect.status() == 403)
-                context.pool().refusedForModel(suspect.key(), attempts.demand().model(), "403 " + code);
-            else
-                context.pool().serverError(suspect.key(), code);
-        }
-    }
-
-    /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
-    void suspect(ApiKey key, int status, String reason, String code, byte[] body)
-    {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", method, uri, key, status, printable(reason));
-        attempts.suspect(key, status, code, body);
-        context.metrics().retried(key, "answered_" + status, code);
-        nextAttempt();
-    }
-
-    /** Upstream's answer with this key was about the key: the next key gets the same request. */
-    void aboutTheKey(ApiKey key, int status, String reason, String code)
-    {
-        LOG.info("{} {}: key {} answered {} ({}); replaying with the next key", method, uri, key, status, printable(reason));
-        attempts.answered(status);
-        context.metrics().retried(key, "answered_" + status, code);
-        nextAttempt();
-    }
-
-    /** Upstream gave no answer at all with this key (refused, or closed before a response byte): the next key gets the request. */
-    void unanswered(ApiKey key, Throwable failure)
-    {
-        if (ended.get())
-            return;
-        LOG.info("{} {}: no answer from upstream with key {} ({}); trying the next key", method, uri, key, brief(failure));
-        attempts.unreachable();
-        context.pool().upstreamFailed(key, "unreachable");
-        context.metrics().retried(key, "unreachable", null);
-        nextAttempt();
+        if (failure instanceof AttemptListener.Undecodable undecodable)
+            LOG.warn("{}: key {}: {}", name(), key, undecodable.getMessage());
+        answer(UpstreamFailures.brokeOff(failure, context.settings().idleTimeout()), key);
     }
 
     /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
@@ -544,9 +254,8 @@ final class ProxyCall implements ClientDepartures.Watched
     {
         if (ended.get())
             return; // aborted because the call ended (the client left): nothing to say
-        LOG.info("{} {}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", method, uri, key, brief(failure));
-        answer(ProxyError.server(502, "upstream_dropped",
-            "Upstream closed the connection after it received the request whole and before it answered. The proxy does not replay it with another key, since upstream may have processed it; retry if the request is safe to run twice."), key);
+        LOG.info("{}: key {}: upstream closed the connection after it received the request, without an answer ({}); not replayed", name(), key, LogText.brief(failure));
+        answer(UpstreamFailures.dropped(), key);
     }
 
     /**
@@ -558,48 +267,27 @@ final class ProxyCall implements ClientDepartures.Watched
         if (!ended.compareAndSet(false, true))
             return;
         RetryAfter retryAfter = RetryAfter.of(context.settings().busyRetryAfter());
-        LOG.info("{} {}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", method, uri, key, retryAfter.millis());
-        try
-        {
-            ProxyError.sendJson(response, 429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
-        }
-        catch (Throwable e)
-        {
-            LOG.debug("could not send 429 to the client", e);
-        }
+        LOG.info("{}: key {} answered 429 queue_exceeded (upstream has no capacity); the client is told to retry in {} ms", name(), key, retryAfter.millis());
+        reply.json(429, upstreamBody, ClientQuota.withHeadersOf(quota, retryAfter.headers()));
         complete(429, key);
     }
 
     /** Every key answered this request 500 (or 403): about the request, so it gets upstream's answer and no key rests. */
-    private void passOnEveryKeysAnswer(int status, byte[] upstreamBody)
+    void passOnEveryKeysAnswer(int status, byte[] upstreamBody)
     {
         if (!ended.compareAndSet(false, true))
             return;
-        LOG.info("{} {}: every key answered {}; the request gets upstream's answer and no key is benched", method, uri, status);
-        try
-        {
-            ProxyError.sendJson(response, status, upstreamBody);
-        }
-        catch (Throwable e)
-        {
-            LOG.debug("could not send {} to the client", status, e);
-        }
+        LOG.info("{}: every key answered {}; the request gets upstream's answer and no key is benched", name(), status);
+        reply.json(status, upstreamBody);
         complete(status, null);
     }
 
     /** Answers the client with the proxy's own error and ends the call. */
-    private void answer(ProxyError error, ApiKey key, String... headers)
+    void answer(ProxyError error, ApiKey key, String... headers)
     {
         if (!ended.compareAndSet(false, true))
             return;
-        try
-        {
-            error.sendTo(response, ClientQuota.withHeadersOf(quota, headers));
-        }
-        catch (Throwable e)
-        {
-            LOG.debug("could not send {} to the client", error.status(), e);
-        }
+        reply.error(error, ClientQuota.withHeadersOf(quota, headers));
         complete(error.status(), key);
     }
 
@@ -611,69 +299,35 @@ final class ProxyCall implements ClientDepartures.Watched
      */
     void crashed(Throwable failure)
     {
-        Request attempt = current;
-        if (attempt != null)
-            attempt.abort(failure);
+        Dispatch attempts = dispatch;
+        if (attempts != null)
+            attempts.abort(failure);
         if (!ended.compareAndSet(false, true))
         {
-            LOG.debug("{} {}: failure after the call ended", method, uri, failure);
+            LOG.debug("{}: failure after the call ended", name(), failure);
             return;
         }
-        int status = response.isCommitted() ? response.getStatus() : 500;
-        LOG.warn("{} {} {} key=- attempts={} client={} {}ms: the proxy failed on this request", method, uri, status, attempts.count(), client,
+        int status = reply.committed() ? reply.status() : 500;
+        LOG.warn("{} {} key=- attempts={} client={} {}ms: the proxy failed on this request", name(), status, attempts == null ? 0 : attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, failure);
         context.metrics().answered(null, client, status);
-        if (response.isCommitted())
+        if (reply.committed())
         {
-            endAbnormally(status);
+            reply.endAbnormally(status);
             return;
         }
-        try
-        {
-            ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + "); it was not answered upstream's way.")
-                .sendTo(response, "Connection", "close");
-        }
-        catch (Throwable e)
-        {
-            LOG.debug("could not send 500 to the client", e);
-        }
-        completeAsync();
-    }
-
-    /** Ends a response that has begun so the client can tell it is cut (no terminal chunk), and completes it. */
-    private void endAbnormally(int status)
-    {
-        try
-        {
-            hooks.endAbnormally(request, response, status);
-        }
-        catch (Throwable e)
-        {
-            LOG.debug("could not end the response abnormally", e);
-            completeAsync();
-        }
+        reply.error(ProxyError.server(500, "proxy_error", "The proxy failed on this request (" + failure.getClass().getSimpleName() + "); it was not answered upstream's way."),
+            "Connection", "close");
+        reply.complete();
     }
 
     private void complete(int status, ApiKey key)
     {
-        if (attempts != null)
-            attempts.release();
+        if (dispatch != null)
+            dispatch.release();
         count(status, key);
-        completeAsync();
+        reply.complete();
         context.queue().drain();
-    }
-
-    private void completeAsync()
-    {
-        try
-        {
-            if (request.isAsyncStarted())
-                request.getAsyncContext().complete();
-        }
-        catch (IllegalStateException alreadyCompleted)
-        {
-            LOG.debug("the request was already complete", alreadyCompleted);
-        }
     }
 
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
@@ -687,28 +341,7 @@ final class ProxyCall implements ClientDepartures.Watched
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
         context.metrics().answered(key, client, status);
-        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), attempts == null ? 0 : attempts.count(), client,
+        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), dispatch == null ? 0 : dispatch.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
-    }
-
-    /** Upstream's words for a log line: one line of printable text, not a body of binary noise. */
-    static String printable(String text)
-    {
-        if (text == null)
-            return null;
-        StringBuilder line = new StringBuilder(Math.min(text.length(), 200));
-        for (int i = 0; i < text.length() && line.length() < 200; i++)
-        {
-            char c = text.charAt(i);
-            line.append(c >= 0x20 && c < 0x7f ? c : '?');
-        }
-        return text.length() > 200 ? line + "..." : line.toString();
-    }
-
-    /** A failure in one short line: Jetty's I/O exceptions carry a dump of the whole connection. */
-    private static String brief(Throwable failure)
-    {
-        String message = String.valueOf(failure.getMessage());
-        return failure.getClass().getSimpleName() + ": " + (message.length() > 100 ? message.substring(0, 100) + "..." : message);
     }
 }

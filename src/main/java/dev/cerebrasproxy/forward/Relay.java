@@ -1,6 +1,8 @@
 package dev.cerebrasproxy.forward;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.ops.ProxyMetrics;
@@ -13,7 +15,8 @@ import org.eclipse.jetty.util.Callback;
  * The answer of the attempt that won, on its way to the client: which of upstream's
  * headers pass, and each chunk of content handed to the client's {@link FlushingWriter}
  * as it arrives, never held. On the side it reads the answer's token usage
- * ({@link UsageScanner}) and times a stream's first event.
+ * ({@link UsageScanner}) and times a stream's first event. The next chunk is asked of
+ * upstream only once the last is out ({@link #demand}).
  */
 final class Relay
 {
@@ -26,11 +29,14 @@ final class Relay
     private final FlushingWriter writer;
     private final ProxyMetrics metrics;
     private final long requestStartNanos;
+    /** The HTTP client's executor, where each demand for the next chunk runs. */
+    private final Executor executor;
     private boolean firstEventSeen;
 
-    Relay(ApiKey key, Response upstream, boolean decoded, FlushingWriter writer, ProxyMetrics metrics, long requestStartNanos)
+    Relay(ApiKey key, Response upstream, boolean decoded, FlushingWriter writer, ProxyMetrics metrics, long requestStartNanos, Executor executor)
     {
         this.key = key;
+        this.executor = executor;
         this.decoded = decoded;
         this.writer = writer;
         this.metrics = metrics;
@@ -92,6 +98,28 @@ final class Relay
         catch (Throwable x)
         {
             callback.failed(x);
+        }
+    }
+
+    /**
+     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
+     * executor. Run inline, the demand ran on whichever thread completed the client's
+     * write: often a container thread that the socket's drain woke, while the HTTP
+     * client's thread was still unwinding the delivery of that chunk. About once in
+     * 20,000 answers the two raced inside the client's content receiver and the answer
+     * was lost before its first byte reached the client (the soak's one "closed before any
+     * answer byte"). Handed to the client's executor, each demand starts on a thread of
+     * its own, after the write that asked for it.
+     */
+    void demand(Runnable demander)
+    {
+        try
+        {
+            executor.execute(demander);
+        }
+        catch (RejectedExecutionException stopping)
+        {
+            demander.run(); // the client is stopping: the demand meets its end inline
         }
     }
 

@@ -13,6 +13,7 @@ public final class ApiKey
     private final String name;
     private final String secret;
     private final String organization;
+    private final String digest;
 
     /** A key that is its own organization, as every key is unless the operator says otherwise. */
     public ApiKey(String name, String secret)
@@ -25,6 +26,7 @@ public final class ApiKey
         this.name = Objects.requireNonNull(name);
         this.secret = Objects.requireNonNull(secret);
         this.organization = Objects.requireNonNull(organization);
+        this.digest = digestOf(secret);
     }
 
     public String name()
@@ -35,6 +37,29 @@ public final class ApiKey
     public String organization()
     {
         return organization;
+    }
+
+    /**
+     * What other replicas know this key by: the first 128 bits of the SHA-256 of its value,
+     * the same on every replica with the same key whatever its name there, and no way back
+     * to the value (a Cerebras key is far too long to guess from its digest).
+     */
+    public String digest()
+    {
+        return digest;
+    }
+
+    private static String digestOf(String secret)
+    {
+        try
+        {
+            byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(hash, 0, 16);
+        }
+        catch (java.security.NoSuchAlgorithmException e)
+        {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
     }
 
     /** The upstream {@code Authorization} header's value: the one place the secret goes. */

@@ -37,6 +37,17 @@ final class Budget
     /** Estimates of requests sent with this budget whose answer has not come yet. */
     private long reserved;
     private int inFlight;
+    /**
+     * What the other replicas' requests in flight hold of this budget, by replica, as they
+     * last said (see {@link Replicas#reserved}). A replica that says nothing for a window
+     * (crashed, cut off) holds nothing from then on: upstream's own count covers its
+     * requests by then.
+     */
+    private final java.util.Map<String, Held> othersReserved = new java.util.HashMap<>();
+
+    private record Held(long tokens, Instant heardAt)
+    {
+    }
 
     /**
      * Requests per window, learnt: Cerebras sends no header for requests per minute, so when
@@ -103,7 +114,54 @@ final class Budget
         long elapsed = Math.max(0, Duration.between(tokensReportedAt, now).toNanos());
         double refilled = tokenLimit * (elapsed / (double)minute.toNanos());
         long estimate = (long)Math.min(tokenLimit, tokensRemaining + refilled);
-        return Math.max(0, estimate - reserved);
+        return Math.max(0, estimate - reserved - othersReservedAt(now));
+    }
+
+    private long othersReservedAt(Instant now)
+    {
+        if (othersReserved.isEmpty())
+            return 0;
+        long held = 0;
+        Instant since = now.minus(minute);
+        for (java.util.Iterator<Held> each = othersReserved.values().iterator(); each.hasNext(); )
+        {
+            Held other = each.next();
+            if (other.heardAt().isBefore(since))
+                each.remove();
+            else
+                held += other.tokens();
+        }
+        return held;
+    }
+
+    /**
+     * Another replica's requests in flight hold {@code tokens} now, and it sent {@code sends}
+     * requests with this budget since it last said: they count in this replica's window too,
+     * so a learnt requests-per-minute limit paces all replicas together.
+     */
+    synchronized void heardReserved(String replica, long tokens, int sends, Instant now)
+    {
+        if (tokens > 0)
+            othersReserved.put(replica, new Held(tokens, now));
+        else
+            othersReserved.remove(replica);
+        forgetSentBefore(now.minus(minute));
+        for (int i = 0; i < sends; i++)
+            sent.addLast(now);
+    }
+
+    /** Another replica's rest of this budget (the longer one wins), and its learnt limit if it has one. */
+    synchronized void heardRest(Instant until, String why, int learntLimit)
+    {
+        restUntil(until, why);
+        if (learntLimit > 0)
+            learntRequestLimit = learntLimit;
+    }
+
+    /** The other replicas are out of reach: this replica goes on from what it knows itself. */
+    synchronized void forgetOthers()
+    {
+        othersReserved.clear();
     }
 
     /** The whole tokens-per-minute limit, or -1 while unknown: no request above it can ever be admitted. */
@@ -112,12 +170,14 @@ final class Budget
         return tokenLimit;
     }
 
-    synchronized void reserve(long estimate, Instant now)
+    /** @return what this replica's requests in flight hold of the budget now */
+    synchronized long reserve(long estimate, Instant now)
     {
         reserved += estimate;
         inFlight++;
         forgetSentBefore(now.minus(minute));
         sent.addLast(now);
+        return reserved;
     }
 
     private boolean requestRoomAt(Instant now)
@@ -139,10 +199,12 @@ final class Budget
     }
 
     /** The request's answer has come (or it failed): upstream's own count covers it from here. */
-    synchronized void release(long estimate)
+    /** @return what this replica's requests in flight still hold of the budget */
+    synchronized long release(long estimate)
     {
         reserved = Math.max(0, reserved - estimate);
         inFlight = Math.max(0, inFlight - 1);
+        return reserved;
     }
 
     /** What an answer's headers said of the tokens per minute, as of {@code now} (its attempt's send time); an older report is dropped. */

@@ -49,6 +49,11 @@ final class Budgets
         return found;
     }
 
+    Iterable<Budget> all()
+    {
+        return budgets.values();
+    }
+
     void clear()
     {
         budgets.clear();

@@ -48,6 +48,7 @@ public final class KeyPool
     /** Failures in a row that make an outage: one 503 passed to a client is not one. */
     static final int OUTAGE_FAILURES = 3;
     private volatile Generation generation;
+    private volatile Replicas replicas = Replicas.ALONE;
 
     public KeyPool(List<ApiKey> keys)
     {
@@ -73,6 +74,20 @@ public final class KeyPool
             pooled[i] = Arrays.stream(previous).filter(old -> old.key.sameAs(key)).findFirst().orElseGet(() -> new PooledKey(key, policy));
         }
         return new Generation(Arrays.stream(pooled).map(each -> each.key).toList(), pooled);
+    }
+
+    /**
+     * From now on, tells these replicas what the pool learns, and takes turns with them for
+     * re-checks; what they learnt comes in through the {@code heard*} methods.
+     */
+    public void share(Replicas with)
+    {
+        replicas = with;
+    }
+
+    Replicas replicas()
+    {
+        return replicas;
     }
 
     /**
@@ -130,7 +145,7 @@ public final class KeyPool
     {
         upstreamFailingSince = null;
         upstreamFailures.reset();
-        about(key, PooledKey::served);
+        aboutAndTell(key, PooledKey::served);
         budgets.of(key.organization(), model).served();
     }
 
@@ -150,7 +165,9 @@ public final class KeyPool
     public void rateLimited(ApiKey key, String model, Duration announced, String code)
     {
         about(key, PooledKey::countFailure);
-        budgets.of(key.organization(), model).rateLimited(now(), announced, code, policy);
+        Budget budget = budgets.of(key.organization(), model);
+        budget.rateLimited(now(), announced, code, policy);
+        tellRest(budget);
     }
 
     /** A 500 with this key: a short rest. */
@@ -168,7 +185,9 @@ public final class KeyPool
     /** An answer said one of the windows of (the key's organization, model) has nothing left until it resets. */
     public void exhausted(ApiKey key, String model, Duration untilReset, String window)
     {
-        budgets.of(key.organization(), model).exhausted(now(), untilReset, window);
+        Budget budget = budgets.of(key.organization(), model);
+        budget.exhausted(now(), untilReset, window);
+        tellRest(budget);
     }
 
     /** An answer reported the tokens per minute of (the key's organization, model); -1 for what it did not say. */
@@ -184,7 +203,9 @@ public final class KeyPool
      */
     public void tokensReported(ApiKey key, String model, Instant sentAt, long limit, long remaining)
     {
-        budgets.of(key.organization(), model).reportTokens(sentAt, limit, remaining);
+        Budget budget = budgets.of(key.organization(), model);
+        budget.reportTokens(sentAt, limit, remaining);
+        replicas.tokensReported(budget.organization, budget.model, sentAt, limit, remaining);
     }
 
     /**
@@ -204,13 +225,13 @@ public final class KeyPool
     /** Upstream refused the key itself (invalid, unpaid, forbidden). */
     public void quarantine(ApiKey key, String reason)
     {
-        about(key, pooled -> pooled.quarantine(now(), reason));
+        aboutAndTell(key, pooled -> pooled.quarantine(now(), reason));
     }
 
     /** Upstream had no capacity; another key would not have helped, and this one is not to blame. */
     public void busy(ApiKey key, String code)
     {
-        about(key, pooled -> pooled.busy(now(), code));
+        aboutAndTell(key, pooled -> pooled.busy(now(), code));
     }
 
     /**
@@ -220,7 +241,7 @@ public final class KeyPool
      */
     public void inconclusive(ApiKey key, String what)
     {
-        about(key, pooled -> pooled.inconclusive(now(), what));
+        aboutAndTell(key, pooled -> pooled.inconclusive(now(), what));
     }
 
     /**
@@ -276,6 +297,87 @@ public final class KeyPool
     public Duration untilAnyKeyRecovers()
     {
         return rotation().untilAnyKeyRecovers();
+    }
+
+    private void tellRest(Budget budget)
+    {
+        Instant until = budget.restUntilAt(now());
+        if (until != null)
+            replicas.rested(budget.organization, budget.model, until, budget.lastError(), budget.learntRequestLimit());
+    }
+
+    /** As {@link #about}, and tells the other replicas when the key entered, left or moved its quarantine. */
+    private void aboutAndTell(ApiKey key, Consumer<PooledKey> news)
+    {
+        about(key, pooled ->
+        {
+            KeyCondition before = pooled.condition();
+            news.accept(pooled);
+            KeyCondition after = pooled.condition();
+            if (after.state() == KeyState.QUARANTINED && !after.probing() && (before.state() != KeyState.QUARANTINED || before.probing() || !after.until().equals(before.until())))
+                replicas.quarantined(key, after.until(), after.lastError());
+            else if (before.state() == KeyState.QUARANTINED && after.state() != KeyState.QUARANTINED)
+                replicas.recovered(key);
+        });
+    }
+
+    /** Another replica's news of a budget: a rest, and a learnt requests-per-minute limit (or -1). */
+    public void heardRest(String organization, String model, Instant until, String why, int learntRequestLimit)
+    {
+        if (ours(organization))
+            budgets.of(organization, model).heardRest(until, why, learntRequestLimit);
+    }
+
+    /** Another replica's report of a budget's tokens per minute, from an attempt it sent at {@code sentAt}. */
+    public void heardTokens(String organization, String model, Instant sentAt, long limit, long remaining)
+    {
+        if (ours(organization))
+            budgets.of(organization, model).reportTokens(sentAt, limit, remaining);
+    }
+
+    /** What another replica's requests in flight hold of a budget now, and how many it sent since it last said. */
+    public void heardReserved(String organization, String model, String replica, long tokens, int sends)
+    {
+        if (ours(organization))
+            budgets.of(organization, model).heardReserved(replica, tokens, sends, now());
+    }
+
+    /** Another replica quarantined the key with this digest until its next re-check. */
+    public void heardQuarantine(String digest, Instant recheck, String reason)
+    {
+        for (PooledKey pooled : generation.pooled())
+        {
+            if (pooled.key.digest().equals(digest))
+                pooled.heardQuarantine(recheck, reason);
+        }
+    }
+
+    /** Another replica's re-check of the key with this digest passed. */
+    public void heardRecovered(String digest)
+    {
+        for (PooledKey pooled : generation.pooled())
+        {
+            if (pooled.key.digest().equals(digest))
+                pooled.heardRecovered();
+        }
+    }
+
+    /** The other replicas are out of reach: what their requests in flight held is forgotten. */
+    public void forgetOthers()
+    {
+        for (Budget budget : budgets.all())
+            budget.forgetOthers();
+    }
+
+    /** News of an organization none of this replica's keys belongs to would only add budgets no request uses. */
+    private boolean ours(String organization)
+    {
+        for (ApiKey key : generation.keys())
+        {
+            if (key.organization().equals(organization))
+                return true;
+        }
+        return false;
     }
 
     /**

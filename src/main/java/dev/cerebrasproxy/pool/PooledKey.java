@@ -39,7 +39,7 @@ final class PooledKey
      * Claims the key for one upstream attempt if it may serve now. Of the requests that
      * find a quarantined key due for its re-check, exactly one wins it.
      */
-    boolean tryTake(Instant now)
+    boolean tryTake(Instant now, Replicas replicas)
     {
         while (true)
         {
@@ -48,7 +48,17 @@ final class PooledKey
                 break;
             if (!current.isRecheckDueAt(now))
                 return false;
-            if (condition.compareAndSet(current, current.probingUntil(now.plus(policy.quarantineRecheck()))))
+            // Of the replicas too: one re-checks, the others wait as if one of their own requests did.
+            Boolean turn = replicas.recheckTurn(key, current.until());
+            if (turn == null)
+                return false;
+            KeyCondition probing = current.probingUntil(now.plus(policy.quarantineRecheck()));
+            if (!turn)
+            {
+                condition.compareAndSet(current, probing);
+                return false;
+            }
+            if (condition.compareAndSet(current, probing))
             {
                 LOG.info("key {} is re-checked with one request after its quarantine ({})", key, current.lastError());
                 break;
@@ -155,6 +165,22 @@ final class PooledKey
         if (before.state() == KeyState.QUARANTINED && before.probing())
             LOG.info("key {}: its re-check was inconclusive ({}); it stays quarantined and is re-checked again in {}",
                 key, what, CooldownPolicy.readable(policy.quarantineRecheck()));
+    }
+
+    /** Another replica quarantined the key (or failed its re-check): out until {@code recheck} here too. */
+    void heardQuarantine(Instant recheck, String reason)
+    {
+        KeyCondition before = update(c -> c.state() == KeyState.QUARANTINED && !c.probing() && recheck.equals(c.until()) ? c : c.quarantinedUntil(recheck, reason));
+        if (before.state() != KeyState.QUARANTINED)
+            LOG.warn("key {} is quarantined by another replica ({}); one replica re-checks it", key, reason);
+    }
+
+    /** Another replica's re-check passed. */
+    void heardRecovered()
+    {
+        KeyCondition before = update(c -> c.state() == KeyState.QUARANTINED ? KeyCondition.FRESH.withLastError(c.lastError()) : c);
+        if (before.state() == KeyState.QUARANTINED)
+            LOG.info("key {} passed its re-check on another replica and is back in rotation", key);
     }
 
     void reset()

@@ -94,13 +94,13 @@ public final class Rotation
             if (best < 0)
                 return null;
             // Of the requests that find a quarantined key due, one wins its re-check.
-            if (pooled[best].tryTake(now))
+            if (pooled[best].tryTake(now, pool.replicas()))
             {
                 tried[best] = true;
                 triedCount++;
                 last = best;
                 reservedOn = budgetOf(best);
-                reservedOn.reserve(demand.estimate(), now);
+                pool.replicas().reserved(reservedOn.organization, reservedOn.model, reservedOn.reserve(demand.estimate(), now), true);
                 return pooled[best].key;
             }
             if (lost == null)
@@ -136,7 +136,7 @@ public final class Rotation
     public void release()
     {
         if (reservedOn != null)
-            reservedOn.release(demand.estimate());
+            pool.replicas().reserved(reservedOn.organization, reservedOn.model, reservedOn.release(demand.estimate()), false);
         reservedOn = null;
     }
 

@@ -138,14 +138,20 @@ final class RedisClientCounters implements ClientCounters
      */
     String key(String client)
     {
-        StringBuilder key = new StringBuilder(prefix).append("client:{");
-        for (char c : client.toCharArray())
+        return prefix + "client:{" + escaped(client) + "}";
+    }
+
+    /** A name as part of a key: the characters that could make two names one key, percent-encoded. */
+    static String escaped(String name)
+    {
+        StringBuilder key = new StringBuilder();
+        for (char c : name.toCharArray())
         {
             if (c == '{' || c == '}' || c == '%' || c <= ' ' || c == 0x7f)
                 key.append('%').append(String.format("%02X", (int)c));
             else
                 key.append(c);
         }
-        return key.append('}').toString();
+        return key.toString();
     }
 }

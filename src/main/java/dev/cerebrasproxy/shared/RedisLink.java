@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
 import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
@@ -47,6 +49,7 @@ final class RedisLink implements AutoCloseable
 
     private final RedisSettings settings;
     private final RedisClient jedis;
+    private final DefaultJedisClientConfig config;
     private final ThreadPoolExecutor calls;
     /** The timeouts of calls and the pings' schedule; the pings themselves run on {@link #calls}. */
     private final ScheduledThreadPoolExecutor timer;
@@ -77,6 +80,8 @@ final class RedisLink implements AutoCloseable
         pool.setMinIdle(0);
         pool.setMaxWait(settings.timeout());
         jedis = RedisClient.builder().hostAndPort(new HostAndPort(settings.host(), settings.port())).clientConfig(config.build()).poolConfig(pool).build();
+        // The Jedis class a subscription needs speaks RESP2 only (and warns when left to negotiate).
+        this.config = config.protocol(RedisProtocol.RESP2).build();
         calls = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(QUEUE), threads("cerebras-proxy-redis-"));
         calls.allowCoreThreadTimeOut(true);
         timer = new ScheduledThreadPoolExecutor(1, threads("cerebras-proxy-redis-timer-"));
@@ -99,6 +104,23 @@ final class RedisLink implements AutoCloseable
             thread.setDaemon(true);
             return thread;
         };
+    }
+
+    /** A connection of its own, outside the pool the calls share: a subscription holds one for as long as it lasts. */
+    Jedis connection()
+    {
+        return new Jedis(new HostAndPort(settings.host(), settings.port()), config);
+    }
+
+    /** The pooled client, for a caller on a thread of its own (never a request's). */
+    UnifiedJedis client()
+    {
+        return jedis;
+    }
+
+    RedisSettings settings()
+    {
+        return settings;
     }
 
     boolean degraded()
@@ -171,7 +193,7 @@ final class RedisLink implements AutoCloseable
         try
         {
             if (pinged.toCompletableFuture().get(within.toMillis() + settings.timeout().toMillis(), TimeUnit.MILLISECONDS))
-                LOG.info("cerebras-proxy shares client counts with its other replicas through Redis at {} (keys under \"{}\")", settings.address(), settings.prefix());
+                LOG.info("cerebras-proxy shares client counts and what its key pool learns with its other replicas through Redis at {} (keys under \"{}\")", settings.address(), settings.prefix());
         }
         catch (Exception e)
         {

@@ -4,8 +4,9 @@ import java.time.Duration;
 
 import dev.cerebrasproxy.access.ClientCounters;
 import dev.cerebrasproxy.config.RedisSettings;
+import dev.cerebrasproxy.pool.KeyPool;
 
-/** {@link SharedState} through Redis: the client counts, and whether Redis answers. */
+/** {@link SharedState} through Redis: the client counts, the key pool's news, and whether Redis answers. */
 final class RedisState implements SharedState
 {
     /** How long startup waits for Redis's first answer (the client's classes load then) before the replica starts degraded. */
@@ -13,11 +14,14 @@ final class RedisState implements SharedState
 
     private final RedisLink link;
     private final RedisClientCounters counters;
+    private final String prefix;
+    private RedisNews news;
 
     private RedisState(RedisLink link, RedisSettings settings)
     {
         this.link = link;
         this.counters = new RedisClientCounters(link, settings.prefix());
+        this.prefix = settings.prefix();
     }
 
     static SharedState connect(RedisSettings settings)
@@ -40,8 +44,21 @@ final class RedisState implements SharedState
     }
 
     @Override
-    public void close()
+    public synchronized void share(KeyPool pool)
     {
+        if (news != null)
+            throw new IllegalStateException("one pool per replica");
+        RedisReplicas replicas = new RedisReplicas(link, prefix, pool);
+        pool.share(replicas);
+        news = new RedisNews(link, replicas, prefix, pool);
+        news.start();
+    }
+
+    @Override
+    public synchronized void close()
+    {
+        if (news != null)
+            news.close();
         link.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.cerebrasproxy.shared;
 import dev.cerebrasproxy.access.ClientCounters;
 import dev.cerebrasproxy.access.InMemoryClientCounters;
 import dev.cerebrasproxy.config.RedisSettings;
+import dev.cerebrasproxy.pool.KeyPool;
 
 /**
  * What this replica shares with the others ({@code PROXY_REDIS_URL}), or keeps alone. This
@@ -32,6 +33,9 @@ public interface SharedState extends AutoCloseable
 
     Redis redis();
 
+    /** Makes the pool share what it learns (budgets, rests, quarantines and their re-checks) with the other replicas. */
+    void share(KeyPool pool);
+
     /** Stops what this state started (Redis's connections and threads); the webapp is going away. */
     @Override
     void close();
@@ -57,6 +61,12 @@ public interface SharedState extends AutoCloseable
         public Redis redis()
         {
             return Redis.OFF;
+        }
+
+        @Override
+        public void share(KeyPool pool)
+        {
+            // nobody to share with: the pool stays Replicas.ALONE
         }
 
         @Override

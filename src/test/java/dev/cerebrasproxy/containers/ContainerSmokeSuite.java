@@ -157,7 +157,7 @@ abstract class ContainerSmokeSuite
         assertEquals(200, ready.statusCode(), ready.body());
         assertTrue(ready.body().contains("\"status\":\"ready\""), ready.body());
         assertTrue(ready.body().contains("\"redis\":\"ok\""), "Jedis works inside the WAR here: " + ready.body());
-        assertTrue(proxy.log().contains("shares client counts with its other replicas through Redis"), proxy.log());
+        assertTrue(proxy.log().contains("shares client counts and what its key pool learns with its other replicas through Redis"), proxy.log());
         Poll.untilTrue(Duration.ofSeconds(10), "a request counted in /_proxy/metrics", () ->
         {
             HttpResponse<String> metrics = Http.CLIENT.send(HttpRequest.newBuilder(proxy.uri("/_proxy/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());

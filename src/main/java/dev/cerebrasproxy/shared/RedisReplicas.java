@@ -1,0 +1,212 @@
+package dev.cerebrasproxy.shared;
+
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.KeyPool;
+import dev.cerebrasproxy.pool.Replicas;
+import redis.clients.jedis.params.SetParams;
+
+/**
+ * The key pool's news, shared through Redis. Each piece is one Lua script that merges it
+ * into a hash (the longer rest wins, the newer token report wins, each replica's
+ * reservations in a field of their own) and publishes the merged state on one channel in
+ * the same step; every replica's {@link RedisNews} applies what the others published to
+ * its own pool. The request path only reads its pool's memory: a call here returns at once,
+ * and the script runs on the link's threads behind it (or not at all while Redis is
+ * degraded). So a piece of news reaches the other replicas one Redis round trip after it
+ * was learnt; a request they admit within that moment is admitted on what they knew.
+ *
+ * <p>News of one budget that comes faster than Redis answers is coalesced: one script in
+ * flight per budget and kind, carrying the latest state when it runs.
+ *
+ * <p>Hashes: {@code <prefix>budget:{<organization>}:<model>} and {@code <prefix>key:<digest>};
+ * names, numbers, error codes and digests only, never a key's value.
+ */
+final class RedisReplicas implements Replicas
+{
+    /** As long as a day's rest can last, and a day more: then the hash goes by itself. */
+    static final String TTL_MILLIS = Long.toString(2 * 86_400_000L);
+    /** A re-check turn is asked once per due moment; the key only has to outlive the asking. */
+    private static final long TURN_MILLIS = 3_600_000L;
+
+    /** ARGV: channel, replica, organization, model, until (epoch ms), why, learnt limit, ttl. */
+    private static final Script REST = new Script("""
+        local rest = tonumber(redis.call('HGET', KEYS[1], 'rest')) or 0
+        if tonumber(ARGV[5]) > rest then redis.call('HSET', KEYS[1], 'rest', ARGV[5], 'why', ARGV[6]) end
+        if tonumber(ARGV[7]) > 0 then redis.call('HSET', KEYS[1], 'rl', ARGV[7]) end
+        redis.call('HSET', KEYS[1], 'o', ARGV[3], 'm', ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], ARGV[8])
+        local v = redis.call('HMGET', KEYS[1], 'rest', 'why', 'rl')
+        redis.call('PUBLISH', ARGV[1], cjson.encode({t='rest', r=ARGV[2], o=ARGV[3], m=ARGV[4], u=v[1], w=v[2] or '', rl=v[3] or '-1'}))
+        """);
+    /** ARGV: channel, replica, organization, model, sent at (epoch ms), limit, remaining, ttl. */
+    private static final Script TOKENS = new Script("""
+        local at = tonumber(redis.call('HGET', KEYS[1], 'tat')) or -1
+        if tonumber(ARGV[6]) > 0 then redis.call('HSET', KEYS[1], 'tl', ARGV[6]) end
+        if tonumber(ARGV[7]) >= 0 and tonumber(ARGV[5]) >= at then redis.call('HSET', KEYS[1], 'tr', ARGV[7], 'tat', ARGV[5]) end
+        redis.call('HSET', KEYS[1], 'o', ARGV[3], 'm', ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], ARGV[8])
+        local v = redis.call('HMGET', KEYS[1], 'tl', 'tr', 'tat')
+        redis.call('PUBLISH', ARGV[1], cjson.encode({t='tok', r=ARGV[2], o=ARGV[3], m=ARGV[4], l=v[1] or '-1', n=v[2] or '-1', a=v[3] or '0'}))
+        """);
+    /** ARGV: channel, replica, organization, model, tokens held, requests sent since last said, now (epoch ms), ttl. */
+    private static final Script RESERVED = new Script("""
+        if tonumber(ARGV[5]) > 0 then
+          redis.call('HSET', KEYS[1], 'o', ARGV[3], 'm', ARGV[4], 'res:' .. ARGV[2], ARGV[5], 'rat:' .. ARGV[2], ARGV[7])
+        else
+          redis.call('HSET', KEYS[1], 'o', ARGV[3], 'm', ARGV[4])
+          redis.call('HDEL', KEYS[1], 'res:' .. ARGV[2], 'rat:' .. ARGV[2])
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[8])
+        redis.call('PUBLISH', ARGV[1], cjson.encode({t='res', r=ARGV[2], o=ARGV[3], m=ARGV[4], n=ARGV[5], s=ARGV[6]}))
+        """);
+    /** ARGV: channel, replica, digest, 'q' (quarantined) or 'ok', next re-check (epoch ms), reason, ttl. */
+    private static final Script KEY = new Script("""
+        redis.call('HSET', KEYS[1], 's', ARGV[4], 'u', ARGV[5], 'w', ARGV[6])
+        redis.call('PEXPIRE', KEYS[1], ARGV[7])
+        redis.call('PUBLISH', ARGV[1], cjson.encode({t='key', r=ARGV[2], d=ARGV[3], s=ARGV[4], u=ARGV[5], w=ARGV[6]}))
+        """);
+
+    private final RedisLink link;
+    private final String prefix;
+    final String channel;
+    /** This replica, in the news: random per start, so a restarted replica's old reservations are another's and expire. */
+    final String me = HexFormat.of().formatHex(new SecureRandom().generateSeed(6));
+    private final KeyPool pool;
+    private final ConcurrentMap<String, Pending> pending = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Turn> turns = new ConcurrentHashMap<>();
+
+    /** The latest state of one budget's reservations or token report, waiting for its script. */
+    private static final class Pending
+    {
+        final AtomicBoolean queued = new AtomicBoolean();
+        final AtomicReference<List<String>> latest = new AtomicReference<>();
+        final AtomicInteger sends = new AtomicInteger();
+    }
+
+    /** One due re-check of one key: null while Redis has not said whose turn it is. */
+    private static final class Turn
+    {
+        final Instant due;
+        volatile Boolean ours;
+
+        Turn(Instant due)
+        {
+            this.due = due;
+        }
+    }
+
+    RedisReplicas(RedisLink link, String prefix, KeyPool pool)
+    {
+        this.link = link;
+        this.prefix = prefix;
+        this.channel = prefix + "news";
+        this.pool = pool;
+    }
+
+    String budgetKey(String organization, String model)
+    {
+        return prefix + "budget:{" + RedisClientCounters.escaped(organization) + "}:" + RedisClientCounters.escaped(model);
+    }
+
+    String keyKey(String digest)
+    {
+        return prefix + "key:" + digest;
+    }
+
+    @Override
+    public void rested(String organization, String model, Instant until, String why, int learntRequestLimit)
+    {
+        send(REST, budgetKey(organization, model), List.of(channel, me, organization, model, millis(until), why == null ? "" : why,
+            Integer.toString(learntRequestLimit), TTL_MILLIS));
+    }
+
+    @Override
+    public void tokensReported(String organization, String model, Instant sentAt, long limit, long remaining)
+    {
+        coalesced("tok", TOKENS, organization, model, List.of(channel, me, organization, model, millis(sentAt), Long.toString(limit), Long.toString(remaining), TTL_MILLIS), false);
+    }
+
+    @Override
+    public void reserved(String organization, String model, long reserved, boolean sent)
+    {
+        coalesced("res", RESERVED, organization, model, List.of(channel, me, organization, model, Long.toString(reserved)), sent);
+    }
+
+    @Override
+    public void quarantined(ApiKey key, Instant recheck, String reason)
+    {
+        send(KEY, keyKey(key.digest()), List.of(channel, me, key.digest(), "q", millis(recheck), reason == null ? "" : key.redact(reason), TTL_MILLIS));
+    }
+
+    @Override
+    public void recovered(ApiKey key)
+    {
+        send(KEY, keyKey(key.digest()), List.of(channel, me, key.digest(), "ok", "0", "", TTL_MILLIS));
+    }
+
+    /** SET NX on the due moment's turn: the first replica to ask has it, and Redis unreachable gives it to everyone. */
+    @Override
+    public Boolean recheckTurn(ApiKey key, Instant due)
+    {
+        Turn[] asked = new Turn[1];
+        Turn turn = turns.compute(key.digest(), (digest, old) -> old != null && old.due.equals(due) ? old : (asked[0] = new Turn(due)));
+        if (asked[0] != null)
+        {
+            String name = prefix + "recheck:" + key.digest() + ":" + millis(due);
+            link.call(jedis -> jedis.set(name, me, SetParams.setParams().nx().px(TURN_MILLIS)), "OK"::equals, () -> Boolean.TRUE)
+                .thenAccept(ours -> turn.ours = ours);
+        }
+        return turn.ours;
+    }
+
+    private void send(Script script, String key, List<String> args)
+    {
+        link.call(jedis -> script.run(jedis, List.of(key), args), reply -> null, () -> null);
+    }
+
+    /**
+     * One script per budget and kind at a time, with the newest arguments when it runs; the
+     * requests sent meanwhile are added up. Arguments after the first five: sends, now, ttl
+     * for reservations; none more for reports (they hold their own).
+     */
+    private void coalesced(String kind, Script script, String organization, String model, List<String> args, boolean sent)
+    {
+        Pending slot = pending.computeIfAbsent(kind + '\n' + organization + '\n' + model, k -> new Pending());
+        slot.latest.set(args);
+        if (sent)
+            slot.sends.incrementAndGet();
+        if (!slot.queued.compareAndSet(false, true))
+            return;
+        String key = budgetKey(organization, model);
+        link.call(jedis ->
+        {
+            // Cleared before reading: news that comes after this read queues a script of its own.
+            slot.queued.set(false);
+            List<String> latest = slot.latest.get();
+            if (script == RESERVED)
+                latest = List.of(latest.get(0), latest.get(1), latest.get(2), latest.get(3), latest.get(4),
+                    Integer.toString(slot.sends.getAndSet(0)), millis(pool.now()), TTL_MILLIS);
+            return script.run(jedis, List.of(key), latest);
+        }, reply -> null, () ->
+        {
+            slot.queued.set(false);
+            slot.sends.set(0);
+            return null;
+        });
+    }
+
+    private static String millis(Instant instant)
+    {
+        return Long.toString(instant.toEpochMilli());
+    }
+}
