@@ -128,7 +128,7 @@ public final class Rotation
         if (last < 0)
             return null;
         reservedOn = budgetOf(last);
-        reservedOn.reserve(demand.estimate(), now());
+        pool.replicas().reserved(reservedOn.organization, reservedOn.model, reservedOn.reserve(demand.estimate(), now()), true);
         return pooled[last].key;
     }
 
