@@ -11,9 +11,9 @@
 #   proxy-h2 the same WAR again with PROXY_UPSTREAM_PROTOCOL=h2 (prior-knowledge h2c to the
 #           plain stub, h2 by ALPN to the TLS one), so both transports to upstream are
 #           measured in the same rounds
-#   before  with BENCH_BEFORE=<commit>: the proxy's WAR built from that commit (git archive into
-#           bench/target/before-<commit>, tests skipped), deployed like proxy, so a change's
-#           before and after come from the same run
+#   before1, before2, ...  with BENCH_BEFORE="<commit> [<commit>...]": the proxy's WAR built
+#           from each commit (git archive into bench/target/before-<commit>, tests skipped),
+#           deployed like proxy, so a change's before and after come from the same run
 #   stock   Jetty's stock ee10 ProxyServlet.Transparent (bench/stock-servlet/), deployed the
 #           same way on a copy of the same jetty-base/, with the proxy's web.xml sizes
 #   core    Jetty's core ProxyHandler.Reverse (bench/src/.../CoreProxy.java), embedded, with
@@ -38,8 +38,8 @@
 #   BENCH_STOCK_SERVLET (org.eclipse.jetty.ee10.proxy.ProxyServlet$Transparent),
 #   BENCH_CLIENT_H2C=1 (adds h2c to the copies of jetty-base and to the core handler, and
 #       a section measuring clients over h2c with h2load),
-#   BENCH_PORT_BASE (18100; uses 8 ports from there), BENCH_NGINX_ACCESS_LOG (on),
-#   BENCH_BEFORE (a commit: adds the target "before", that commit's WAR),
+#   BENCH_PORT_BASE (18100; uses 9 ports from there, and one more per BENCH_BEFORE commit), BENCH_NGINX_ACCESS_LOG (on),
+#   BENCH_BEFORE (commits: adds a target per commit, before1 ..., with that commit's WAR),
 #   PROXY_JAVA_OPTIONS (extra JVM options, for the proxy and the two Jetty references
 #       alike), BENCH_KEEP=1 keeps the temp dir with every log.
 set -euo pipefail
@@ -69,8 +69,9 @@ STOCK_PORT=$((PORT_BASE + 5))
 CORE_PORT=$((PORT_BASE + 6))
 STUB_TLS_PORT=$((PORT_BASE + 7))
 PROXY_H2_PORT=$((PORT_BASE + 8))
-BEFORE_PORT=$((PORT_BASE + 9))
-BEFORE=${BENCH_BEFORE:-}
+read -r -a BEFORES <<<"${BENCH_BEFORE:-}"
+BEFORE_TARGETS=()
+for i in "${!BEFORES[@]}"; do BEFORE_TARGETS+=("before$((i + 1))"); done
 # One Jetty version for everything: the one the proxy is built with.
 JETTY_VERSION=$(sed -n 's:.*<jetty.version>\(.*\)</jetty.version>.*:\1:p' "$ROOT/pom.xml" | head -1)
 CHAT='{"model":"llama3.1-8b","messages":[{"role":"user","content":"Hello"}]}'
@@ -81,9 +82,10 @@ case ${BENCH_UPSTREAM_PROTOCOL:-auto} in auto | h2 | http/1.1) ;; *) echo "BENCH
 for t in "${TARGETS[@]}"; do
     case $t in direct | nginx | core | stock | proxy | proxy-h2) ;; *) echo "BENCH_TARGETS: unknown target $t" >&2; exit 2 ;; esac
 done
-has_target() { [[ " ${TARGETS[*]} direct proxy ${BEFORE:+before} " == *" $1 "* ]]; }
+has_target() { [[ " ${TARGETS[*]} direct proxy ${BEFORE_TARGETS[*]} " == *" $1 "* ]]; }
+before_index() { echo $((${1#before} - 1)); } # before2 -> 1
 ORDER=()
-for t in direct nginx core stock before proxy proxy-h2; do has_target "$t" && ORDER+=("$t"); done
+for t in direct nginx core stock "${BEFORE_TARGETS[@]}" proxy proxy-h2; do has_target "$t" && ORDER+=("$t"); done
 
 WORK=$(mktemp -d /tmp/cerebras-bench.XXXXXX)
 PIDS=()
@@ -123,7 +125,7 @@ if ((STREAMS * SOCKETS_PER_STREAM + 1000 > FD_LIMIT)); then
     STREAMS_NOTE=" (capped from $STREAMS: ulimit -n is $FD_LIMIT, a stream takes $SOCKETS_PER_STREAM socket(s) in the proxy)"
     STREAMS=$(((FD_LIMIT - 1000) / SOCKETS_PER_STREAM))
 fi
-for port in $STUB_PORT $NGINX_PORT $PROXY_PORT $REPLAY_PORT $STREAMS_PORT $STOCK_PORT $CORE_PORT $STUB_TLS_PORT $PROXY_H2_PORT $BEFORE_PORT; do
+for port in $STUB_PORT $NGINX_PORT $PROXY_PORT $REPLAY_PORT $STREAMS_PORT $STOCK_PORT $CORE_PORT $STUB_TLS_PORT $PROXY_H2_PORT; do
     if ss -Hltn "sport = :$port" | grep -q .; then say "port $port is taken; set BENCH_PORT_BASE"; exit 1; fi
 done
 
@@ -133,17 +135,16 @@ if newer "$WAR" "$ROOT/src/main" "$ROOT/pom.xml"; then
     say "building the WAR"
     (cd "$ROOT" && mvn -B -q package -DskipTests) >&2
 fi
-if [[ -n $BEFORE ]]; then
-    BEFORE=$(git -C "$ROOT" rev-parse --short "$BEFORE")
-    BEFORE_DIR=$ROOT/bench/target/before-$BEFORE
-    BEFORE_WAR=$BEFORE_DIR/target/cerebras-proxy.war
-    if [[ ! -f $BEFORE_WAR ]]; then
-        say "building the WAR of $BEFORE (BENCH_BEFORE)"
-        rm -rf "$BEFORE_DIR" && mkdir -p "$BEFORE_DIR"
-        git -C "$ROOT" archive "$BEFORE" | tar -x -C "$BEFORE_DIR"
-        (cd "$BEFORE_DIR" && mvn -B -q package -DskipTests) >&2
+for i in "${!BEFORES[@]}"; do
+    BEFORES[$i]=$(git -C "$ROOT" rev-parse --short "${BEFORES[$i]}")
+    dir=$ROOT/bench/target/before-${BEFORES[$i]}
+    if [[ ! -f $dir/target/cerebras-proxy.war ]]; then
+        say "building the WAR of ${BEFORES[$i]} (BENCH_BEFORE)"
+        rm -rf "$dir" && mkdir -p "$dir"
+        git -C "$ROOT" archive "${BEFORES[$i]}" | tar -x -C "$dir"
+        (cd "$dir" && mvn -B -q package -DskipTests) >&2
     fi
-fi
+done
 BENCH_JAR=$ROOT/bench/target/cerebras-proxy-bench-1.0.0-SNAPSHOT.jar
 if newer "$BENCH_JAR" "$ROOT/bench/src" "$ROOT/bench/pom.xml" "$ROOT/pom.xml"; then
     say "building the bench tools"
@@ -362,7 +363,7 @@ url_of() { # target -> the URL wrk loads
         stock) echo "http://127.0.0.1:$STOCK_PORT/v1/chat/completions" ;;
         proxy) echo "http://127.0.0.1:$PROXY_PORT/v1/chat/completions" ;;
         proxy-h2) echo "http://127.0.0.1:$PROXY_H2_PORT/v1/chat/completions" ;;
-        before) echo "http://127.0.0.1:$BEFORE_PORT/v1/chat/completions" ;;
+        before*) echo "http://127.0.0.1:$((PORT_BASE + 9 + $(before_index "$1")))/v1/chat/completions" ;;
         *) echo "http://127.0.0.1:$1/v1/chat/completions" ;;
     esac
 }
@@ -391,11 +392,14 @@ start_stub
 has_target nginx && start_nginx
 has_target core && { say "warming up the core ProxyHandler"; start_core; }
 has_target stock && { say "warming up the stock ProxyServlet"; start_stock; }
-if has_target before; then
-    say "warming up the proxy of $BEFORE (before)"
-    start_proxy before "$BEFORE_PORT" "{\"key1\":\"$(key)\"}" "$UPSTREAM" "${BENCH_UPSTREAM_PROTOCOL:-}" "$BEFORE_WAR"
-    BEFORE_PID=$LAST_PID
-fi
+BEFORE_PIDS=()
+for t in "${BEFORE_TARGETS[@]}"; do
+    i=$(before_index "$t")
+    say "warming up the proxy of ${BEFORES[$i]} ($t)"
+    start_proxy "$t" "$((PORT_BASE + 9 + i))" "{\"key1\":\"$(key)\"}" "$UPSTREAM" "${BENCH_UPSTREAM_PROTOCOL:-}" \
+        "$ROOT/bench/target/before-${BEFORES[$i]}/target/cerebras-proxy.war"
+    BEFORE_PIDS+=("$LAST_PID")
+done
 say "warming up the proxy"
 start_proxy proxy "$PROXY_PORT" "{\"key1\":\"$(key)\"}"
 PROXY_PID=$LAST_PID
@@ -458,7 +462,7 @@ if [[ $CLIENT_H2C == 1 ]]; then
 fi
 stop "$PROXY_PID"
 has_target proxy-h2 && stop "$PROXY_H2_PID"
-has_target before && stop "$BEFORE_PID"
+for pid in "${BEFORE_PIDS[@]}"; do stop "$pid"; done
 has_target core && stop "$CORE_PID"
 has_target stock && stop "$STOCK_PID"
 
@@ -513,7 +517,7 @@ label_of() {
         stock) echo "stock ProxyServlet" ;;
         proxy) echo "cerebras-proxy" ;;
         proxy-h2) echo "cerebras-proxy, h2 upstream" ;;
-        before) echo "cerebras-proxy at $BEFORE" ;;
+        before*) echo "cerebras-proxy at ${BEFORES[$(before_index "$1")]}" ;;
     esac
 }
 REFS=()
@@ -565,14 +569,14 @@ for ref in stock core nginx; do
     line+=" x $ref $(awk -v a="${p[1]}" -v b="${rr[1]}" -v d="${d[1]}" 'BEGIN { if (b - d > 0) printf "%.2f", (a - d) / (b - d); else print "-" }');"
 done
 echo "${line%;}"
-if has_target before; then
-    line="cerebras-proxy over its $BEFORE (before), req/s:"
+for t in "${BEFORE_TARGETS[@]}"; do
+    line="cerebras-proxy over $(label_of "$t"), req/s:"
     for conns in 1 32 256; do
-        p=(${R[proxy:$conns]}) b=(${R[before:$conns]})
+        p=(${R[proxy:$conns]}) b=(${R[$t:$conns]})
         line+=" ${conns} conns x$(ratio "${p[0]}" "${b[0]}");"
     done
     echo "${line%;}"
-fi
+done
 echo
 echo "2. Streaming (30 streams x 20 events, 20 ms apart, targets in turn; microseconds). Ratios are the added per-event p50 over the reference's added."
 echo
