@@ -76,6 +76,8 @@ final class ClientDepartures
     /** Whether the connection was ever in the table, and on how many reads in a row it has been missing since. */
     private static final class Seen
     {
+        /** When the call began to be watched. */
+        final long sinceNanos = System.nanoTime();
         boolean listed;
         int missing;
     }
@@ -176,7 +178,12 @@ final class ClientDepartures
         try
         {
             calls.keySet().removeIf(Watched::ended);
-            if (!calls.isEmpty())
+            // Calls younger than a tick are not looked at yet: most requests end sooner, and
+            // reading the whole socket table four times a second for them (calls are always
+            // in flight under load) was ~5% of the proxy's CPU. A departure is still told
+            // within TICK + TICK + CONFIRM of the request's start, 0.6 s.
+            long now = System.nanoTime();
+            if (calls.values().stream().anyMatch(seen -> now - seen.sinceNanos >= TICK.toNanos()))
             {
                 Set<Integer> ports = new HashSet<>();
                 for (Watched call : calls.keySet())
@@ -186,6 +193,8 @@ final class ClientDepartures
                 {
                     Watched call = entry.getKey();
                     Seen seen = entry.getValue();
+                    if (now - seen.sinceNanos < TICK.toNanos())
+                        continue;
                     Integer state = states.get(call.clientConnection());
                     boolean gone;
                     if (state == null)

@@ -162,7 +162,7 @@ final class ProxyCall implements ClientDepartures.Watched
             answer(quota.error(), null, quota.refusalHeaders());
             return;
         }
-        dispatch = new Dispatch(this, hooks, context, request, target, client, body);
+        dispatch = new Dispatch(this, hooks, context, request, target, client, body, quota.demand());
         dispatch.first();
     }
 
@@ -272,12 +272,18 @@ final class ProxyCall implements ClientDepartures.Watched
         complete(429, key);
     }
 
-    /** Every key answered this request 500 (or 403): about the request, so it gets upstream's answer and no key rests. */
-    void passOnEveryKeysAnswer(int status, byte[] upstreamBody)
+    /**
+     * A failure (500, or 403) that follows the request, not its keys (every key answered it
+     * so, or two keys that serve other requests did): the client gets upstream's answer and
+     * no key rests.
+     *
+     * @param why what showed it, for the log
+     */
+    void passOnTheRequestsFailure(int status, byte[] upstreamBody, String why)
     {
         if (!ended.compareAndSet(false, true))
             return;
-        LOG.info("{}: every key answered {}; the request gets upstream's answer and no key is benched", name(), status);
+        LOG.info("{}: {}; the failure is the request's: it gets upstream's answer and no key is benched", name(), why);
         reply.json(status, upstreamBody);
         complete(status, null);
     }
