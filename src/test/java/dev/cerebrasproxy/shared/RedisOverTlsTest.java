@@ -61,6 +61,24 @@ class RedisOverTlsTest
         }
     }
 
+    @Test
+    void aTrustStoreThatIsNotOneStopsStartupWithOneLine() throws Exception
+    {
+        java.nio.file.Path junk = java.nio.file.Files.createTempFile("not-a-store-", ".p12");
+        java.nio.file.Files.writeString(junk, "not a key store");
+        int mark = LogCapture.mark();
+        try (FakeCerebras upstream = new FakeCerebras())
+        {
+            org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> replica(upstream, RedisSettings.TRUST_STORE, junk.toString()).close());
+            String log = LogCapture.since(mark);
+            assertTrue(log.contains("cerebras-proxy cannot start: " + RedisSettings.TRUST_STORE + " cannot be read as a PKCS12 trust store"), log);
+        }
+        finally
+        {
+            java.nio.file.Files.delete(junk);
+        }
+    }
+
     private static ProxyUnderTest replica(FakeCerebras upstream, String... settings) throws Exception
     {
         String[] all = new String[settings.length + 6];
