@@ -99,7 +99,16 @@ public class ProxyWebapp implements ServletContextListener
         FairQueue queue = new FairQueue(settings.queueMax());
         ProxyMetrics metrics = new ProxyMetrics(ledger, pool::snapshot, queue, pool::budgets, pool::now);
         // Each client's counts live here, by name: in memory, or in Redis with PROXY_REDIS_URL.
-        shared = SharedState.of(settings.redis());
+        try
+        {
+            shared = SharedState.of(settings.redis());
+        }
+        catch (InvalidSettingsException e)
+        {
+            // A trust store that names a file but cannot be opened is found only here.
+            LOG.error("cerebras-proxy cannot start: {}", e.getMessage());
+            throw new InvalidSettingsException("cerebras-proxy settings are invalid; the problem and its fix are logged just before this");
+        }
         shared.share(pool);
         Clients clientsNow = new Clients(settings.clientTokens(), shared.clientCounters(), clock);
         context.setAttribute(ProxyContext.ATTRIBUTE,

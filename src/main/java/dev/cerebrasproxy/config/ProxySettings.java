@@ -199,11 +199,17 @@ public final class ProxySettings
     /** A readable trust store, or null to trust what the JVM trusts by default. */
     static UpstreamTrust parseUpstreamTrust(String store, String password)
     {
+        return parseTrust(TRUST_STORE, store, password);
+    }
+
+    /** A readable trust store named by this setting, or null to trust what the JVM trusts by default. */
+    static UpstreamTrust parseTrust(String setting, String store, String password)
+    {
         if (store == null || store.isBlank())
             return null;
         Path path = Path.of(store.strip());
         if (!Files.isRegularFile(path) || !Files.isReadable(path))
-            throw new InvalidSettingsException(TRUST_STORE + " names no readable file (" + path + "): point it at a PKCS12 or JKS trust store, or unset it to use the JVM's default trust.");
+            throw new InvalidSettingsException(setting + " names no readable file (" + path + "): point it at a PKCS12 or JKS trust store, or unset it to use the JVM's default trust.");
         return new UpstreamTrust(path, password);
     }
 

@@ -18,11 +18,14 @@ import java.util.function.UnaryOperator;
  * @param password null when Redis needs none
  * @param database the logical database ({@code redis://host/2}), 0 when the URL names none
  */
-public record RedisSettings(String host, int port, String user, String password, int database, boolean tls, String prefix, Duration timeout)
+public record RedisSettings(String host, int port, String user, String password, int database, boolean tls, String prefix, Duration timeout, UpstreamTrust trust)
 {
     public static final String URL = "PROXY_REDIS_URL";
     public static final String PREFIX = "PROXY_REDIS_PREFIX";
     public static final String TIMEOUT_MS = "PROXY_REDIS_TIMEOUT_MS";
+    /** For rediss://: the trust store Redis's certificate is checked with, instead of the JVM's default trust. */
+    public static final String TRUST_STORE = "PROXY_REDIS_TRUST_STORE";
+    public static final String TRUST_STORE_PASSWORD = "PROXY_REDIS_TRUST_STORE_PASSWORD";
 
     static final String DEFAULT_PREFIX = "cerebras-proxy:";
     static final long DEFAULT_TIMEOUT_MS = 100;
@@ -65,7 +68,8 @@ public record RedisSettings(String host, int port, String user, String password,
                 password = null;
         }
         return new RedisSettings(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), user, password, database(uri.getRawPath()), scheme.equals("rediss"),
-            prefix(source.apply(PREFIX)), Duration.ofMillis(ProxySettings.parsePositive(TIMEOUT_MS, source.apply(TIMEOUT_MS), DEFAULT_TIMEOUT_MS)));
+            prefix(source.apply(PREFIX)), Duration.ofMillis(ProxySettings.parsePositive(TIMEOUT_MS, source.apply(TIMEOUT_MS), DEFAULT_TIMEOUT_MS)),
+            ProxySettings.parseTrust(TRUST_STORE, source.apply(TRUST_STORE), source.apply(TRUST_STORE_PASSWORD)));
     }
 
     private static int database(String path)

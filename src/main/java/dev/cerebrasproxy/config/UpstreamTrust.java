@@ -3,8 +3,8 @@ package dev.cerebrasproxy.config;
 import java.nio.file.Path;
 
 /**
- * The trust store the proxy checks upstream's TLS certificate with
- * ({@code PROXY_UPSTREAM_TRUST_STORE}), and its password, if it has one. Printing it
+ * A trust store the proxy checks a TLS certificate with (upstream's,
+ * {@code PROXY_UPSTREAM_TRUST_STORE}; Redis's, {@code PROXY_REDIS_TRUST_STORE}), and its password, if it has one. Printing it
  * never shows the password.
  */
 public final class UpstreamTrust

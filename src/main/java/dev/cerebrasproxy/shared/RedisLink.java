@@ -69,6 +69,7 @@ final class RedisLink implements AutoCloseable
             .ssl(settings.tls())
             // rediss:// checks that the certificate names the host, as https does.
             .sslParameters(verifyingHost())
+            .sslSocketFactory(settings.trust() == null ? null : socketsTrusting(settings.trust()))
             .clientName("cerebras-proxy");
         if (settings.user() != null)
             config.user(settings.user());
@@ -86,6 +87,27 @@ final class RedisLink implements AutoCloseable
         calls.allowCoreThreadTimeOut(true);
         timer = new ScheduledThreadPoolExecutor(1, threads("cerebras-proxy-redis-timer-"));
         timer.setRemoveOnCancelPolicy(true);
+    }
+
+    /** Sockets that trust what the store holds (PROXY_REDIS_TRUST_STORE) rather than the JVM's default authorities. */
+    private static javax.net.ssl.SSLSocketFactory socketsTrusting(dev.cerebrasproxy.config.UpstreamTrust trust)
+    {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(trust.store()))
+        {
+            java.security.KeyStore store = java.security.KeyStore.getInstance(trust.storeType());
+            store.load(in, trust.password() == null ? null : trust.password().toCharArray());
+            javax.net.ssl.TrustManagerFactory trusting = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            trusting.init(store);
+            javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+            context.init(null, trusting.getTrustManagers(), null);
+            return context.getSocketFactory();
+        }
+        catch (java.io.IOException | java.security.GeneralSecurityException e)
+        {
+            // The class and reason only: a store's message never holds its password, but keep it short.
+            throw new dev.cerebrasproxy.config.InvalidSettingsException(dev.cerebrasproxy.config.RedisSettings.TRUST_STORE + " cannot be read as a " + trust.storeType()
+                + " trust store (" + e.getClass().getSimpleName() + "): point it at a PKCS12 or JKS file and set " + dev.cerebrasproxy.config.RedisSettings.TRUST_STORE_PASSWORD + " if it has a password.");
+        }
     }
 
     private static SSLParameters verifyingHost()

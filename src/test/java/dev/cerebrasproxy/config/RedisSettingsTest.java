@@ -39,6 +39,25 @@ class RedisSettingsTest
     }
 
     @Test
+    void aTrustStoreForRedissMustBeAReadableFile() throws Exception
+    {
+        java.nio.file.Path store = java.nio.file.Files.createTempFile("redis-trust-", ".p12");
+        try
+        {
+            RedisSettings redis = redis(RedisSettings.URL, "rediss://cache.internal", RedisSettings.TRUST_STORE, store.toString(), RedisSettings.TRUST_STORE_PASSWORD, PASSWORD);
+            assertEquals(store, redis.trust().store());
+            assertFalse(redis.trust().toString().contains(PASSWORD), redis.trust().toString());
+            assertNull(redis(RedisSettings.URL, "rediss://cache.internal").trust(), "unset: the JVM's default trust");
+        }
+        finally
+        {
+            java.nio.file.Files.delete(store);
+        }
+        String message = ReadSettings.problemWith(ProxySettings.API_KEYS, KEYS, RedisSettings.URL, "rediss://cache.internal", RedisSettings.TRUST_STORE, "/nowhere/trust.p12");
+        assertTrue(message.startsWith(RedisSettings.TRUST_STORE + " names no readable file"), message);
+    }
+
+    @Test
     void aPlainUrlHasTheDefaults()
     {
         RedisSettings redis = redis(RedisSettings.URL, "redis://cache.internal");

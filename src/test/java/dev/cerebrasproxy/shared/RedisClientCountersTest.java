@@ -35,7 +35,7 @@ class RedisClientCountersTest
         {
             client.flushAll();
         }
-        link = new RedisLink(new RedisSettings("127.0.0.1", redis.port(), null, null, 0, false, "t:", Duration.ofSeconds(2)));
+        link = new RedisLink(new RedisSettings("127.0.0.1", redis.port(), null, null, 0, false, "t:", Duration.ofSeconds(2), null));
         shared = new RedisClientCounters(link, "t:");
     }
 

@@ -37,6 +37,25 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
     private int port;
     private Process process;
     private Path log;
+    /** With TLS only (rediss://): its certificate for 127.0.0.1, key and a PKCS12 trust store holding it. */
+    private final boolean tls;
+    private Path certificates;
+
+    public RedisServer()
+    {
+        this(false);
+    }
+
+    private RedisServer(boolean tls)
+    {
+        this.tls = tls;
+    }
+
+    /** A server that speaks TLS only, with a self-signed certificate for 127.0.0.1 ({@link #trustStore()}). */
+    public static RedisServer overTls()
+    {
+        return new RedisServer(true);
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception
@@ -50,6 +69,8 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
         Path target = Path.of("target");
         Files.createDirectories(target);
         log = target.resolve("redis-" + port + ".log");
+        if (tls)
+            makeCertificate();
         restart();
     }
 
@@ -64,12 +85,17 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
     {
         if (process != null && process.isAlive())
             throw new IllegalStateException("redis-server runs already");
-        process = new ProcessBuilder(BINARY, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes")
-            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        List<String> command = new java.util.ArrayList<>(List.of(BINARY, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"));
+        if (tls)
+            command.addAll(List.of("--port", "0", "--tls-port", Integer.toString(port), "--tls-cert-file", certificates.resolve("cert.pem").toString(),
+                "--tls-key-file", certificates.resolve("key.pem").toString(), "--tls-ca-cert-file", certificates.resolve("cert.pem").toString(), "--tls-auth-clients", "no"));
+        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         Poll.untilTrue(START_BOUND, "redis-server to answer on port " + port, () ->
         {
             if (!process.isAlive())
                 throw new AssertionError("redis-server stopped; see " + log);
+            if (tls)
+                return accepts();
             try (RedisClient client = RedisClient.create("127.0.0.1", port))
             {
                 return "PONG".equals(client.ping());
@@ -79,6 +105,41 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
                 return false;
             }
         });
+    }
+
+    private boolean accepts()
+    {
+        try (java.net.Socket socket = new java.net.Socket(InetAddress.getLoopbackAddress(), port))
+        {
+            return true;
+        }
+        catch (IOException e)
+        {
+            return false;
+        }
+    }
+
+    private void makeCertificate() throws IOException, InterruptedException
+    {
+        certificates = Files.createTempDirectory("redis-tls-");
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", certificates.resolve("key.pem").toString(), "-out", certificates.resolve("cert.pem").toString());
+        run(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-importcert", "-noprompt", "-alias", "redis", "-file", certificates.resolve("cert.pem").toString(),
+            "-keystore", trustStore().toString(), "-storetype", "PKCS12", "-storepass", SelfSignedCertificate.PASSWORD);
+    }
+
+    private static void run(String... command) throws IOException, InterruptedException
+    {
+        Process made = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(made.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (made.waitFor() != 0)
+            throw new IOException(command[0] + " failed: " + output);
+    }
+
+    /** For {@link #overTls()}: a PKCS12 store (password {@link SelfSignedCertificate#PASSWORD}) that trusts this server's certificate. */
+    public Path trustStore()
+    {
+        return certificates.resolve("trust.p12");
     }
 
     /** Ends the server at once (SIGKILL), as a crash or a lost node would. */
@@ -99,7 +160,7 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
     /** PROXY_REDIS_URL for this server. */
     public String url()
     {
-        return "redis://127.0.0.1:" + port;
+        return (tls ? "rediss" : "redis") + "://127.0.0.1:" + port;
     }
 
     /** A client of the test's own, to look at what the proxy wrote. */
