@@ -56,6 +56,10 @@ public final class KeyFeedback
             pool.inconclusive(key, "answered " + status);
         RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
         report(pool, key, model, sentAt, read);
+        // Only a request upstream served took one from the day's count (a 429 reports it unchanged).
+        RateLimitHeaders.Window day = read.window("requests-day");
+        if (status >= 200 && status < 300 && day != null && day.remaining() >= 0)
+            pool.requestsLeftToday(key, model, day.remaining());
         RateLimitHeaders.Window spent = read.exhaustedWindow();
         if (spent != null)
             pool.exhausted(key, model, spent.reset(), spent.name());

@@ -98,6 +98,23 @@ class BudgetRotationTest
         assertEquals("k2", pool.rotation(of("m", 800)).next().name());
     }
 
+    /** An attempt whose connection failed before it went out goes again with its key, reserved again, not with the next key. */
+    @Test
+    void againGivesTheSameKeyBackWithItsReservation()
+    {
+        pool.tokensReported(key(2), "m", 6_000, 1_000);
+        pool.tokensReported(key(0), "m", 6_000, 0);
+        Rotation rotation = pool.rotation(of("m", 800));
+        assertNull(rotation.again(), "no key given yet");
+        assertEquals("k2", rotation.next().name());
+        rotation.release(); // the attempt ended (its connection failed)
+        assertEquals("k2", rotation.again().name());
+        assertEquals(1, rotation.attempts(), "the same attempt, not another key tried");
+        assertNull(pool.rotation(of("m", 800)).next(), "800 of k2's 1000 are reserved again");
+        rotation.release();
+        assertEquals("k2", pool.rotation(of("m", 800)).next().name());
+    }
+
     @Test
     void theBudgetWithTheMostTokensLeftGoesFirstAndEqualsShareRoundRobin()
     {
