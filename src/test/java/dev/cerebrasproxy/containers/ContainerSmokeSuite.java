@@ -96,6 +96,9 @@ abstract class ContainerSmokeSuite
      * for them within PROXY_WAIT_FOR_KEY_MS). A "minute" of a second: a budget that met a
      * 429 request_quota_exceeded learns its requests per minute and paces below them until
      * the window ends, which with real minutes held the next tests' requests for up to 59 s.
+     * Still needed now that an announced recovery frees the window sooner: most of these
+     * 429s announce none, and without the short minute three tests got 503 (tried on
+     * JettyDistributionIT: "3 cooling. Retry after 58 s").
      */
     private Map<String, String> settings(String keys)
     {
