@@ -8,6 +8,12 @@
 #           on another, with a self-signed certificate made for this run (keytool)
 #   proxy   the built WAR on a jetty-home distribution with this repository's jetty-base/,
 #           configured by CEREBRAS_API_KEYS / CEREBRAS_UPSTREAM_URL, as deployed
+#   proxy-h2 the same WAR again with PROXY_UPSTREAM_PROTOCOL=h2 (prior-knowledge h2c to the
+#           plain stub, h2 by ALPN to the TLS one), so both transports to upstream are
+#           measured in the same rounds
+#   before1, before2, ...  with BENCH_BEFORE="<commit> [<commit>...]": the proxy's WAR built
+#           from each commit (git archive into bench/target/before-<commit>, tests skipped),
+#           deployed like proxy, so a change's before and after come from the same run
 #   stock   Jetty's stock ee10 ProxyServlet.Transparent (bench/stock-servlet/), deployed the
 #           same way on a copy of the same jetty-base/, with the proxy's web.xml sizes
 #   core    Jetty's core ProxyHandler.Reverse (bench/src/.../CoreProxy.java), embedded, with
@@ -21,7 +27,7 @@
 #   BENCH_SECONDS (per wrk point, default 10), BENCH_WARMUP_SECONDS (3, before each point),
 #   BENCH_ROUNDS (5: non-streaming rounds at 1 and 32 connections, each target in turn),
 #   BENCH_PROXY_WARMUP_SECONDS (45, once per JVM under test for its JIT),
-#   BENCH_TARGETS ("direct nginx core stock proxy"; direct and proxy are always measured),
+#   BENCH_TARGETS ("direct nginx core stock proxy proxy-h2"; direct and proxy are always measured),
 #   BENCH_UPSTREAM (plain | tls: what the throughput and latency sections proxy to),
 #   BENCH_UPSTREAM_PROTOCOL (passed to the proxy as PROXY_UPSTREAM_PROTOCOL, auto | h2 |
 #       http/1.1, and used by the core handler's client; unset, the proxy's default),
@@ -32,7 +38,8 @@
 #   BENCH_STOCK_SERVLET (org.eclipse.jetty.ee10.proxy.ProxyServlet$Transparent),
 #   BENCH_CLIENT_H2C=1 (adds h2c to the copies of jetty-base and to the core handler, and
 #       a section measuring clients over h2c with h2load),
-#   BENCH_PORT_BASE (18100; uses 8 ports from there), BENCH_NGINX_ACCESS_LOG (on),
+#   BENCH_PORT_BASE (18100; uses 9 ports from there, and one more per BENCH_BEFORE commit), BENCH_NGINX_ACCESS_LOG (on),
+#   BENCH_BEFORE (commits: adds a target per commit, before1 ..., with that commit's WAR),
 #   PROXY_JAVA_OPTIONS (extra JVM options, for the proxy and the two Jetty references
 #       alike), BENCH_KEEP=1 keeps the temp dir with every log.
 set -euo pipefail
@@ -51,7 +58,7 @@ STUB_ALPN=${BENCH_STUB_ALPN:-h2,http/1.1}
 STUB_H2_MAX_STREAMS=${BENCH_STUB_H2_MAX_STREAMS:-128}
 STOCK_SERVLET=${BENCH_STOCK_SERVLET:-'org.eclipse.jetty.ee10.proxy.ProxyServlet$Transparent'}
 CLIENT_H2C=${BENCH_CLIENT_H2C:-0}
-read -r -a TARGETS <<<"${BENCH_TARGETS:-direct nginx core stock proxy}"
+read -r -a TARGETS <<<"${BENCH_TARGETS:-direct nginx core stock proxy proxy-h2}"
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 STUB_PORT=$PORT_BASE
 NGINX_PORT=$((PORT_BASE + 1))
@@ -61,6 +68,10 @@ STREAMS_PORT=$((PORT_BASE + 4))
 STOCK_PORT=$((PORT_BASE + 5))
 CORE_PORT=$((PORT_BASE + 6))
 STUB_TLS_PORT=$((PORT_BASE + 7))
+PROXY_H2_PORT=$((PORT_BASE + 8))
+read -r -a BEFORES <<<"${BENCH_BEFORE:-}"
+BEFORE_TARGETS=()
+for i in "${!BEFORES[@]}"; do BEFORE_TARGETS+=("before$((i + 1))"); done
 # One Jetty version for everything: the one the proxy is built with.
 JETTY_VERSION=$(sed -n 's:.*<jetty.version>\(.*\)</jetty.version>.*:\1:p' "$ROOT/pom.xml" | head -1)
 CHAT='{"model":"llama3.1-8b","messages":[{"role":"user","content":"Hello"}]}'
@@ -69,11 +80,12 @@ case $UPSTREAM in plain | tls) ;; *) echo "BENCH_UPSTREAM must be plain or tls" 
 case $STREAMS_UPSTREAM in plain | tls) ;; *) echo "BENCH_STREAMS_UPSTREAM must be plain or tls" >&2; exit 2 ;; esac
 case ${BENCH_UPSTREAM_PROTOCOL:-auto} in auto | h2 | http/1.1) ;; *) echo "BENCH_UPSTREAM_PROTOCOL must be auto, h2 or http/1.1" >&2; exit 2 ;; esac
 for t in "${TARGETS[@]}"; do
-    case $t in direct | nginx | core | stock | proxy) ;; *) echo "BENCH_TARGETS: unknown target $t" >&2; exit 2 ;; esac
+    case $t in direct | nginx | core | stock | proxy | proxy-h2) ;; *) echo "BENCH_TARGETS: unknown target $t" >&2; exit 2 ;; esac
 done
-has_target() { [[ " ${TARGETS[*]} direct proxy " == *" $1 "* ]]; }
+has_target() { [[ " ${TARGETS[*]} direct proxy ${BEFORE_TARGETS[*]} " == *" $1 "* ]]; }
+before_index() { echo $((${1#before} - 1)); } # before2 -> 1
 ORDER=()
-for t in direct nginx core stock proxy; do has_target "$t" && ORDER+=("$t"); done
+for t in direct nginx core stock "${BEFORE_TARGETS[@]}" proxy proxy-h2; do has_target "$t" && ORDER+=("$t"); done
 
 WORK=$(mktemp -d /tmp/cerebras-bench.XXXXXX)
 PIDS=()
@@ -113,7 +125,7 @@ if ((STREAMS * SOCKETS_PER_STREAM + 1000 > FD_LIMIT)); then
     STREAMS_NOTE=" (capped from $STREAMS: ulimit -n is $FD_LIMIT, a stream takes $SOCKETS_PER_STREAM socket(s) in the proxy)"
     STREAMS=$(((FD_LIMIT - 1000) / SOCKETS_PER_STREAM))
 fi
-for port in $STUB_PORT $NGINX_PORT $PROXY_PORT $REPLAY_PORT $STREAMS_PORT $STOCK_PORT $CORE_PORT $STUB_TLS_PORT; do
+for port in $STUB_PORT $NGINX_PORT $PROXY_PORT $REPLAY_PORT $STREAMS_PORT $STOCK_PORT $CORE_PORT $STUB_TLS_PORT $PROXY_H2_PORT; do
     if ss -Hltn "sport = :$port" | grep -q .; then say "port $port is taken; set BENCH_PORT_BASE"; exit 1; fi
 done
 
@@ -123,6 +135,16 @@ if newer "$WAR" "$ROOT/src/main" "$ROOT/pom.xml"; then
     say "building the WAR"
     (cd "$ROOT" && mvn -B -q package -DskipTests) >&2
 fi
+for i in "${!BEFORES[@]}"; do
+    BEFORES[$i]=$(git -C "$ROOT" rev-parse --short "${BEFORES[$i]}")
+    dir=$ROOT/bench/target/before-${BEFORES[$i]}
+    if [[ ! -f $dir/target/cerebras-proxy.war ]]; then
+        say "building the WAR of ${BEFORES[$i]} (BENCH_BEFORE)"
+        rm -rf "$dir" && mkdir -p "$dir"
+        git -C "$ROOT" archive "${BEFORES[$i]}" | tar -x -C "$dir"
+        (cd "$dir" && mvn -B -q package -DskipTests) >&2
+    fi
+done
 BENCH_JAR=$ROOT/bench/target/cerebras-proxy-bench-1.0.0-SNAPSHOT.jar
 if newer "$BENCH_JAR" "$ROOT/bench/src" "$ROOT/bench/pom.xml" "$ROOT/pom.xml"; then
     say "building the bench tools"
@@ -255,14 +277,16 @@ new_base() {
     echo "$base"
 }
 
-# start_proxy name port keys-json [upstream]: the WAR on jetty-home with a copy of jetty-base/.
+# start_proxy name port keys-json [upstream [protocol [war]]]: the WAR on jetty-home with a copy of
+# jetty-base/; protocol (else BENCH_UPSTREAM_PROTOCOL, else the proxy's default) as PROXY_UPSTREAM_PROTOCOL.
 start_proxy() {
     local base
-    base=$(new_base "$1" "$WAR")
+    base=$(new_base "$1" "${6:-$WAR}")
     local url
     url=$(upstream_url "${4:-$UPSTREAM}")
     local protocol=()
-    [[ -n ${BENCH_UPSTREAM_PROTOCOL:-} ]] && protocol=(PROXY_UPSTREAM_PROTOCOL="$BENCH_UPSTREAM_PROTOCOL")
+    local asked=${5:-${BENCH_UPSTREAM_PROTOCOL:-}}
+    [[ -n $asked ]] && protocol=(PROXY_UPSTREAM_PROTOCOL="$asked")
     # shellcheck disable=SC2086
     (cd "$base" && exec env CEREBRAS_API_KEYS="$3" CEREBRAS_UPSTREAM_URL="$url/v1" \
         PROXY_UPSTREAM_TRUST_STORE="$WORK/trust.p12" PROXY_UPSTREAM_TRUST_STORE_PASSWORD="$STORE_PASSWORD" "${protocol[@]}" \
@@ -338,6 +362,8 @@ url_of() { # target -> the URL wrk loads
         core) echo "http://127.0.0.1:$CORE_PORT/v1/chat/completions" ;;
         stock) echo "http://127.0.0.1:$STOCK_PORT/v1/chat/completions" ;;
         proxy) echo "http://127.0.0.1:$PROXY_PORT/v1/chat/completions" ;;
+        proxy-h2) echo "http://127.0.0.1:$PROXY_H2_PORT/v1/chat/completions" ;;
+        before*) echo "http://127.0.0.1:$((PORT_BASE + 9 + $(before_index "$1")))/v1/chat/completions" ;;
         *) echo "http://127.0.0.1:$1/v1/chat/completions" ;;
     esac
 }
@@ -366,9 +392,22 @@ start_stub
 has_target nginx && start_nginx
 has_target core && { say "warming up the core ProxyHandler"; start_core; }
 has_target stock && { say "warming up the stock ProxyServlet"; start_stock; }
+BEFORE_PIDS=()
+for t in "${BEFORE_TARGETS[@]}"; do
+    i=$(before_index "$t")
+    say "warming up the proxy of ${BEFORES[$i]} ($t)"
+    start_proxy "$t" "$((PORT_BASE + 9 + i))" "{\"key1\":\"$(key)\"}" "$UPSTREAM" "${BENCH_UPSTREAM_PROTOCOL:-}" \
+        "$ROOT/bench/target/before-${BEFORES[$i]}/target/cerebras-proxy.war"
+    BEFORE_PIDS+=("$LAST_PID")
+done
 say "warming up the proxy"
 start_proxy proxy "$PROXY_PORT" "{\"key1\":\"$(key)\"}"
 PROXY_PID=$LAST_PID
+if has_target proxy-h2; then
+    say "warming up the proxy over h2 to upstream"
+    start_proxy proxy-h2 "$PROXY_H2_PORT" "{\"key1\":\"$(key)\"}" "$UPSTREAM" h2
+    PROXY_H2_PID=$LAST_PID
+fi
 
 declare -A R ROUND_RPS VIA
 for conns in 1 32; do
@@ -422,6 +461,8 @@ if [[ $CLIENT_H2C == 1 ]]; then
     done
 fi
 stop "$PROXY_PID"
+has_target proxy-h2 && stop "$PROXY_H2_PID"
+for pid in "${BEFORE_PIDS[@]}"; do stop "$pid"; done
 has_target core && stop "$CORE_PID"
 has_target stock && stop "$STOCK_PID"
 
@@ -475,6 +516,8 @@ label_of() {
         core) echo "core ProxyHandler" ;;
         stock) echo "stock ProxyServlet" ;;
         proxy) echo "cerebras-proxy" ;;
+        proxy-h2) echo "cerebras-proxy, h2 upstream" ;;
+        before*) echo "cerebras-proxy at ${BEFORES[$(before_index "$1")]}" ;;
     esac
 }
 REFS=()
@@ -483,7 +526,7 @@ RATIO_HEAD="" RATIO_RULE=""
 for r in "${REFS[@]}"; do RATIO_HEAD+=" | x $r"; RATIO_RULE+="|---:"; done
 echo
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-echo "Jetty $JETTY_VERSION; upstream: $UPSTREAM ($UPSTREAM_URL); proxy upstream protocol: ${BENCH_UPSTREAM_PROTOCOL:-its default}; core handler's: ${BENCH_UPSTREAM_PROTOCOL:-auto}"
+echo "Jetty $JETTY_VERSION; upstream: $UPSTREAM ($UPSTREAM_URL); proxy upstream protocol: ${BENCH_UPSTREAM_PROTOCOL:-its default}$(has_target proxy-h2 && echo ", proxy-h2's: h2"); core handler's: ${BENCH_UPSTREAM_PROTOCOL:-auto}"
 echo "${SECONDS_PER_POINT} s per point after ${WARMUP} s warm-up; 1 and 32 connections: median of $ROUNDS rounds, targets in turn"
 echo
 echo "1. Non-streaming POST /v1/chat/completions (wrk, keep-alive; 2 threads, 1 for 1 conn). Ratios are req/s over the reference's."
@@ -526,6 +569,14 @@ for ref in stock core nginx; do
     line+=" x $ref $(awk -v a="${p[1]}" -v b="${rr[1]}" -v d="${d[1]}" 'BEGIN { if (b - d > 0) printf "%.2f", (a - d) / (b - d); else print "-" }');"
 done
 echo "${line%;}"
+for t in "${BEFORE_TARGETS[@]}"; do
+    line="cerebras-proxy over $(label_of "$t"), req/s:"
+    for conns in 1 32 256; do
+        p=(${R[proxy:$conns]}) b=(${R[$t:$conns]})
+        line+=" ${conns} conns x$(ratio "${p[0]}" "${b[0]}");"
+    done
+    echo "${line%;}"
+done
 echo
 echo "2. Streaming (30 streams x 20 events, 20 ms apart, targets in turn; microseconds). Ratios are the added per-event p50 over the reference's added."
 echo
@@ -548,7 +599,10 @@ for t in "${ORDER[@]}"; do
     echo "$row |"
 done
 echo
-echo "Added by cerebras-proxy: first event p50 +$(($(field "${S[proxy]}" ttfe_p50_us) - $(field "${S[direct]}" ttfe_p50_us))) us, per event p50 +$(($(field "${S[proxy]}" event_p50_us) - sd_p50)) us, p99 +$(($(field "${S[proxy]}" event_p99_us) - $(field "${S[direct]}" event_p99_us))) us"
+for t in proxy proxy-h2; do
+    has_target "$t" || continue
+    echo "Added by $(label_of "$t"): first event p50 +$(($(field "${S[$t]}" ttfe_p50_us) - $(field "${S[direct]}" ttfe_p50_us))) us, per event p50 +$(($(field "${S[$t]}" event_p50_us) - sd_p50)) us, p99 +$(($(field "${S[$t]}" event_p99_us) - $(field "${S[direct]}" event_p99_us))) us"
+done
 echo
 echo "3. Many streams through the proxy (-Xmx$STREAMS_HEAP), opened 1,000 a second, each 8 events 4 s apart (28 s), upstream $STREAMS_UPSTREAM (the stub's ALPN: $STUB_ALPN, $STUB_H2_MAX_STREAMS streams per h2 connection)${STREAMS_NOTE:-}"
 echo

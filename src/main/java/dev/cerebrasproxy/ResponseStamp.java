@@ -1,5 +1,10 @@
 package dev.cerebrasproxy;
 
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+
 import jakarta.servlet.http.HttpServletResponse;
 
 /**
@@ -23,10 +28,32 @@ public final class ResponseStamp
     {
     }
 
+    /** HTTP's IMF-fixdate (RFC 9110, 5.6.7), as setDateHeader writes it. */
+    private static final DateTimeFormatter IMF_FIXDATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
+
+    /** A second and its Date value. */
+    private record Second(long epochSecond, String date)
+    {
+    }
+
+    /** The Date of the current second, formatted once per second instead of once per response. */
+    private static volatile Second last = new Second(-1, "");
+
     /** Call before the response is committed, after any reset. */
     public static void stamp(HttpServletResponse response)
     {
-        response.setDateHeader("Date", System.currentTimeMillis());
+        response.setHeader("Date", date(System.currentTimeMillis() / 1000));
         response.setHeader("Server", SERVER);
+    }
+
+    static String date(long epochSecond)
+    {
+        Second second = last;
+        if (second.epochSecond() != epochSecond)
+        {
+            second = new Second(epochSecond, IMF_FIXDATE.format(Instant.ofEpochSecond(epochSecond)));
+            last = second;
+        }
+        return second.date();
     }
 }

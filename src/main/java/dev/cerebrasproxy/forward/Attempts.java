@@ -20,6 +20,13 @@ import dev.cerebrasproxy.pool.KeyState;
 final class Attempts
 {
     private static final String UNREACHABLE = "unreachable";
+    /**
+     * How many times a request goes again with the same key when its connection failed
+     * before the request went out on it. Over h2 one failed connect fails every request
+     * waiting for that connection (up to a connection's worth of streams), none of which
+     * upstream saw; past this many, the key counts as unreachable for the request.
+     */
+    static final int RECONNECTS = 2;
 
     private final Rotation rotation;
     /** Failed attempts by what happened ("answered 429", "unreachable"); allocated on the first failure. */
@@ -30,6 +37,7 @@ final class Attempts
     private int lastSuspectStatus;
     /** Set when the request first waits for a key: it never waits past this. */
     private Instant waitDeadline;
+    private int reconnects;
 
 
     Attempts(Rotation rotation)
@@ -144,6 +152,19 @@ final class Attempts
             return null;
         suspects = null; // nothing to blame
         return lastServerError != null ? lastServerError : "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The key of the attempt whose connection failed before the request went out on it,
+     * to send again on another connection (see {@link #RECONNECTS}); null once the request
+     * has done so as often as it may.
+     */
+    ApiKey again()
+    {
+        if (reconnects >= RECONNECTS)
+            return null;
+        reconnects++;
+        return rotation.again();
     }
 
     /** An attempt that got no answer at all: refused, or closed before a response byte. */

@@ -1,7 +1,6 @@
 package dev.cerebrasproxy.forward;
 
 import java.io.IOException;
-import java.net.URI;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
@@ -130,7 +129,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         String origin = route.origin();
         if (!rewrittenTarget.startsWith(origin))
             throw new IllegalArgumentException("not a target of this upstream");
-        return new RawTargetRequest(getHttpClient(), URI.create(origin), rewrittenTarget.substring(origin.length()))
+        return new RawTargetRequest(getHttpClient(), route.originUri(), rewrittenTarget.substring(origin.length()))
             .method(request.getMethod())
             .attribute(CLIENT_REQUEST_ATTRIBUTE, request);
     }

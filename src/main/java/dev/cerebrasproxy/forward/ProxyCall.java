@@ -314,9 +314,15 @@ final class ProxyCall implements ClientDepartures.Watched
             return;
         }
         int status = reply.committed() ? reply.status() : 500;
+        // Its one line, at WARN with the cause, in place of the request log's.
         LOG.warn("{} {} key=- attempts={} client={} {}ms: the proxy failed on this request", name(), status, attempts == null ? 0 : attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, failure);
+        // What the request held (its budget's reservation, its client's) is given back as on any other end.
+        if (attempts != null)
+            attempts.release();
+        settle(status);
         context.metrics().answered(null, client, status);
+        context.queue().drain();
         if (reply.committed())
         {
             reply.endAbnormally(status);
@@ -339,6 +345,15 @@ final class ProxyCall implements ClientDepartures.Watched
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
     private void count(int status, ApiKey key)
     {
+        settle(status);
+        context.metrics().answered(key, client, status);
+        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), dispatch == null ? 0 : dispatch.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
+    }
+
+    /** The call is no longer watched, and its client's quota and the ledger learn what it used. */
+    private void settle(int status)
+    {
         hooks.departures().forget(this);
         if (quota != null && quota.refusal() == null)
         {
@@ -346,8 +361,5 @@ final class ProxyCall implements ClientDepartures.Watched
             // Only a model upstream served is named: made-up names in failed requests must not grow the table.
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
-        context.metrics().answered(key, client, status);
-        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), dispatch == null ? 0 : dispatch.count(), client,
-            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
     }
 }

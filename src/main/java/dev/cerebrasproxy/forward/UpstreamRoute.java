@@ -15,11 +15,20 @@ final class UpstreamRoute
 
     private final String base;
     private final String origin;
+    /** The origin parsed once: parsing it per request was ~2% of the proxy's CPU. */
+    private final URI originUri;
 
     UpstreamRoute(URI upstream)
     {
         this.base = upstream.toString();
         this.origin = upstream.getScheme() + "://" + upstream.getRawAuthority();
+        this.originUri = URI.create(origin);
+    }
+
+    /** {@link #origin()} as a URI. */
+    URI originUri()
+    {
+        return originUri;
     }
 
     /** Upstream's scheme, host and port, which every target of {@link #targetOf} starts with. */

@@ -184,10 +184,27 @@ public final class KeyPool
      */
     public void rateLimited(ApiKey key, String model, Duration announced, String code)
     {
+        rateLimited(key, model, now(), announced, code);
+    }
+
+    /**
+     * As above, for an attempt sent at {@code sentAt}: a requests-per-minute limit is learnt
+     * from the requests sent in the minute before that, not before the 429 was handled
+     * (under load, late), which would miss some of the window's.
+     */
+    public void rateLimited(ApiKey key, String model, Instant sentAt, Duration announced, String code)
+    {
         about(key, PooledKey::countFailure);
+        Instant now = now();
         Budget budget = budgets.of(key.organization(), model);
-        budget.rateLimited(now(), announced, code, policy);
+        budget.rateLimited(sentAt.isAfter(now) ? now : sentAt, now, announced, code, policy);
         tellRest(budget);
+    }
+
+    /** Logs (at debug) what the pool believed of the budget an attempt refused with a quota 429 was sent with. */
+    void explainRefusal(ApiKey key, String model, Instant sentAt, String code, long upstreamRemaining)
+    {
+        budgets.of(key.organization(), model).explainRefusal(sentAt, now(), code, upstreamRemaining);
     }
 
     /** A 500 with this key: a short rest. */
@@ -218,14 +235,21 @@ public final class KeyPool
 
     /**
      * As above, from an attempt sent at {@code sentAt}: upstream counted the budget at some
-     * moment after that. Answers overtake one another, so a report from an attempt sent
-     * before the one the budget holds is older news and is dropped.
+     * moment between that and now. Answers overtake one another: of reports whose attempts
+     * were on their way at once, the budget keeps the one that leaves fewer tokens.
      */
     public void tokensReported(ApiKey key, String model, Instant sentAt, long limit, long remaining)
     {
+        Instant now = now();
         Budget budget = budgets.of(key.organization(), model);
-        budget.reportTokens(sentAt, limit, remaining);
+        budget.reportTokens(sentAt.isAfter(now) ? now : sentAt, now, limit, remaining);
         replicas.tokensReported(budget.organization, budget.model, sentAt, limit, remaining);
+    }
+
+    /** An answer reported what is left of a request window of (the key's organization, model) (per day or hour), until its reset. */
+    public void requestsReported(ApiKey key, String model, long remaining, Duration untilReset)
+    {
+        budgets.of(key.organization(), model).reportRequests(now(), remaining, untilReset);
     }
 
     /**
@@ -396,7 +420,11 @@ public final class KeyPool
     public void heardTokens(String organization, String model, Instant sentAt, long limit, long remaining)
     {
         if (ours(organization))
-            budgets.of(organization, model).reportTokens(sentAt, limit, remaining);
+        {
+            // Refilled from when this replica heard it: upstream counted it before then.
+            Instant now = now();
+            budgets.of(organization, model).reportTokens(sentAt.isAfter(now) ? now : sentAt, now, limit, remaining);
+        }
     }
 
     /** What another replica's requests in flight hold of a budget now, and how many it sent since it last said. */

@@ -21,6 +21,8 @@ public final class Rotation
     private final AtomicLong cursor;
     private int triedCount;
     private Budget reservedOn;
+    /** The key {@link #next} gave last, or -1. */
+    private int last = -1;
 
     /** @param pooled the keys of the generation the request started with */
     Rotation(KeyPool pool, PooledKey[] pooled, Budgets budgets, AtomicLong cursor, Demand demand)
@@ -96,6 +98,7 @@ public final class Rotation
             {
                 tried[best] = true;
                 triedCount++;
+                last = best;
                 reservedOn = budgetOf(best);
                 pool.replicas().reserved(reservedOn.organization, reservedOn.model, reservedOn.reserve(demand.estimate(), now), true);
                 return pooled[best].key;
@@ -110,6 +113,23 @@ public final class Rotation
     {
         return !tried[i] && (lost == null || !lost[i]) && pooled[i].mayTakeAt(now) && !pooled[i].refusedAt(demand.model(), now)
             && budgetOf(i).fits(now, demand.estimate());
+    }
+
+    /**
+     * The key {@link #next} gave last, once more, for an attempt that never reached upstream
+     * (its connection failed before the request went out): nothing was asked of the key, so
+     * it stays this request's to use, and its budget holds the estimate again.
+     *
+     * @return that key, or null if none was given
+     */
+    public ApiKey again()
+    {
+        release();
+        if (last < 0)
+            return null;
+        reservedOn = budgetOf(last);
+        pool.replicas().reserved(reservedOn.organization, reservedOn.model, reservedOn.reserve(demand.estimate(), now()), true);
+        return pooled[last].key;
     }
 
     /** The attempt under way has its answer (or none will come): its budget no longer holds its estimate. Idempotent. */

@@ -98,6 +98,12 @@ public final class ProxyUnderTest implements AutoCloseable
         return start(upstream.baseUrl(), matching(upstream, settings));
     }
 
+    /** Like {@link #start(FakeCerebras, String...)}, reaching the fake at {@code via} instead (a front in between). */
+    public static ProxyUnderTest startVia(URI via, FakeCerebras upstream, String... settings) throws Exception
+    {
+        return start(via, matching(upstream, settings));
+    }
+
     /** What the proxy needs to speak the fake's transport, then the test's own settings. */
     private static String[] matching(FakeCerebras upstream, String... settings)
     {
