@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.Demand;
 import jakarta.servlet.http.HttpServletRequest;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.http.HttpFields;
@@ -44,7 +45,7 @@ final class Dispatch
 
     /** @param demand the request's estimate ({@link RequestFacts}), the same its client's limits hold */
     Dispatch(ProxyCall call, ProxyHooks hooks, ProxyContext context, HttpServletRequest request, String target, String client, RequestBody body,
-        dev.cerebrasproxy.pool.Demand demand)
+        Demand demand)
     {
         this.call = call;
         this.hooks = hooks;
