@@ -32,6 +32,8 @@ final class Relay
     /** The HTTP client's executor, where each demand for the next chunk runs. */
     private final Executor executor;
     private boolean firstEventSeen;
+    /** The thread inside {@link #content} handing a chunk to the writer, while it is there. */
+    private volatile Thread delivering;
 
     Relay(ApiKey key, Response upstream, boolean decoded, FlushingWriter writer, ProxyMetrics metrics, long requestStartNanos, Executor executor)
     {
@@ -85,6 +87,7 @@ final class Relay
                 metrics.firstEvent(key, System.nanoTime() - requestStartNanos);
             }
             int length = content.remaining();
+            delivering = Thread.currentThread();
             if (content.hasArray())
             {
                 writer.write(upstream, content.array(), content.arrayOffset() + content.position(), length, streaming, callback);
@@ -99,6 +102,10 @@ final class Relay
         {
             callback.failed(x);
         }
+        finally
+        {
+            delivering = null;
+        }
     }
 
     /**
@@ -110,9 +117,20 @@ final class Relay
      * was lost before its first byte reached the client (the soak's one "closed before any
      * answer byte"). Handed to the client's executor, each demand starts on a thread of
      * its own, after the write that asked for it.
+     *
+     * <p>A write that completed at once, on the very thread delivering its chunk (most
+     * answers: one chunk the socket takes whole), demands inline, as Jetty's own proxy
+     * does: there is no other thread to race, the client's receiver serializes the next
+     * delivery after this one, and the hand-off was one more thread switch on every
+     * answer's way out (bench/README.md, issue 15).
      */
     void demand(Runnable demander)
     {
+        if (delivering == Thread.currentThread())
+        {
+            demander.run();
+            return;
+        }
         try
         {
             executor.execute(demander);

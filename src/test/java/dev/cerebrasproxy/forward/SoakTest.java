@@ -222,7 +222,7 @@ class SoakTest
      * never needs it: counted as degraded and bounded with the rest. Anything else is a problem.
      * (It was seen about once in 20,000: a race in the HTTP client's content receiver when
      * the next chunk was demanded inline from the client's write completion; see
-     * ProxyCall.demand.) A long run: -Dsoak.requests=200000.
+     * Relay.demand.) A long run: -Dsoak.requests=200000.
      */
     private static String failed(Throwable failure)
     {
