@@ -27,8 +27,11 @@
 # gets its keys under their names), BENCH_CAPACITY_PROXIES ("main seed"), BENCH_PROXY_ENV (extra
 # NAME=value words for this repository's proxy, e.g. "PROXY_WAIT_FOR_KEY_MS=30000"),
 # BENCH_SEED_COMMIT (19b9373), BENCH_CAPACITY_PORT_BASE (18300; uses 4 ports from
-# there), PROXY_JAVA_OPTIONS (extra JVM options for both proxies), BENCH_KEEP=1 keeps
-# the temp dir with every log. Results: bench/target/capacity-{main,seed}.json.
+# there), BENCH_CAPACITY_DECLARE_ORGANIZATIONS=1 (this proxy's keys name their
+# organizations; by default each key is its own entry, as before, and the pool must find
+# out which share one), PROXY_JAVA_OPTIONS (extra JVM options for both proxies), BENCH_KEEP=1 keeps
+# the temp dir with every log. Results: bench/target/capacity-{main,seed}.json, and every
+# upstream 429 with the budget's state in bench/target/capacity-{main,seed}-refusals.log.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -129,6 +132,13 @@ fi
 # The proxy holds the simulator's keys under the same names, each its own entry, as
 # CEREBRAS_API_KEYS has them today.
 KEYS_JSON=$(java -cp "$BENCH_CP" bench.SettingsKeys "$SETTINGS")
+# BENCH_CAPACITY_DECLARE_ORGANIZATIONS=1 names each key's organization in its entry instead
+# (this proxy only: the seed reads no such entry, so it keeps the plain form).
+if [[ ${BENCH_CAPACITY_DECLARE_ORGANIZATIONS:-0} == 1 ]]; then
+    MAIN_KEYS_JSON=$(java -cp "$BENCH_CP" bench.SettingsKeys "$SETTINGS" --organizations)
+else
+    MAIN_KEYS_JSON=$KEYS_JSON
+fi
 TOKEN_LIGHT_1=$(secret tok-light-1)
 TOKEN_LIGHT_2=$(secret tok-light-2)
 TOKEN_HEAVY=$(secret tok-heavy)
@@ -166,8 +176,8 @@ start_proxy() {
     cp -r "$ROOT/jetty-base" "$base"
     cp "$war" "$base/webapps/ROOT.war"
     # shellcheck disable=SC2086
-    (cd "$base" && exec env CEREBRAS_API_KEYS="$KEYS_JSON" CEREBRAS_UPSTREAM_URL="http://127.0.0.1:$simulator_port/v1" "$@" \
-        java ${PROXY_JAVA_OPTIONS:-} -jar "$JETTY_HOME/start.jar" jetty.http.host=127.0.0.1 jetty.http.port="$port" \
+    (cd "$base" && exec env CEREBRAS_API_KEYS="${PROXY_KEYS_JSON:-$KEYS_JSON}" CEREBRAS_UPSTREAM_URL="http://127.0.0.1:$simulator_port/v1" "$@" \
+        java ${PROXY_JAVA_OPTIONS:-} ${EXTRA_JAVA_OPTIONS:-} -jar "$JETTY_HOME/start.jar" jetty.http.host=127.0.0.1 jetty.http.port="$port" \
         >"$base/proxy.log" 2>&1) &
     PIDS+=($!)
     LAST_PID=$!
@@ -193,6 +203,10 @@ run_one() {
     stop "$proxy_pid"
     stop "$simulator_pid"
     cp "$WORK/$name.json" "$ROOT/bench/target/capacity-$name.json"
+    # Each wasted call, as the simulator saw it (the budget's state) and, for this proxy, as
+    # the pool did when it sent it (Budget's debug lines).
+    { grep ' refused ' "$WORK/simulator-$simulator_port.log" || true
+      grep -h 'dcp.Budget' "$WORK/$name/proxy.log" || true; } >"$ROOT/bench/target/capacity-$name-refusals.log"
     RESULTS+=("$WORK/$name.json")
 }
 
@@ -201,10 +215,11 @@ say "work dir $WORK"
 RESULTS=()
 # Named by the last commit that changed what goes into the WAR or its deployment.
 MAIN_LABEL="this proxy ($(git -C "$ROOT" log -1 --format=%h -- src/main pom.xml jetty-base)$(git -C "$ROOT" diff --quiet HEAD -- src/main pom.xml jetty-base 2>/dev/null || echo '+changes'))"
+[[ ${BENCH_CAPACITY_DECLARE_ORGANIZATIONS:-0} == 1 ]] && MAIN_LABEL="$MAIN_LABEL, organizations declared"
 for proxy in $PROXIES; do
     case $proxy in
         # shellcheck disable=SC2086
-        main) run_one main "$MAIN_LABEL" "$WAR" "$PORT_BASE" $((PORT_BASE + 1)) PROXY_CLIENT_TOKENS="$CLIENT_TOKENS" ${BENCH_PROXY_ENV:-} ;;
+        main) PROXY_KEYS_JSON=$MAIN_KEYS_JSON EXTRA_JAVA_OPTIONS=-Ddev.cerebrasproxy.pool.Budget.LEVEL=DEBUG run_one main "$MAIN_LABEL" "$WAR" "$PORT_BASE" $((PORT_BASE + 1)) PROXY_CLIENT_TOKENS="$CLIENT_TOKENS" ${BENCH_PROXY_ENV:-} ;;
         # The seed predates client tokens: it gets none, and the load generator tells its clients apart.
         seed) run_one seed "seed design ($SEED_COMMIT)" "$SEED_WAR" $((PORT_BASE + 2)) $((PORT_BASE + 3)) ;;
         *) say "unknown proxy '$proxy' in BENCH_CAPACITY_PROXIES (main, seed)"; exit 1 ;;

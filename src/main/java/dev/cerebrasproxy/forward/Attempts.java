@@ -122,6 +122,39 @@ final class Attempts
     }
 
     /**
+     * How recently a key must have served another request for a failure this request met
+     * on it to count as the request's. Short: two keys that broke together a moment ago
+     * (a failing shard) while a third still works must not pass their 500 to a client the
+     * third could serve; past this they count only if they served again meanwhile.
+     */
+    static final Duration SERVING_RECENTLY = Duration.ofSeconds(10);
+
+    /**
+     * Upstream's answer when this request has met the same failure (500, or 403 for its
+     * model) on two keys that each served other requests within {@link #SERVING_RECENTLY}:
+     * the failure follows the request, not the keys, so the client gets it as upstream
+     * said it, no key is benched and no more keys are spent on it. Null otherwise (then
+     * the other keys decide, as before: another key serving blames the suspects; every key
+     * failing alike passes it on, {@link #answerOfEveryKey}).
+     */
+    byte[] answerOfTwoServingKeys(KeyPool pool)
+    {
+        if (suspects == null || suspects.size() < 2)
+            return null;
+        Instant since = pool.now().minus(SERVING_RECENTLY);
+        int alike = 0;
+        for (Suspect suspect : suspects)
+        {
+            if (suspect.status() == lastSuspectStatus && pool.servedSince(suspect.key(), since))
+                alike++;
+        }
+        if (alike < 2)
+            return null;
+        suspects = null; // nothing to blame
+        return lastServerError != null ? lastServerError : "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
      * The key of the attempt whose connection failed before the request went out on it,
      * to send again on another connection (see {@link #RECONNECTS}); null once the request
      * has done so as often as it may.

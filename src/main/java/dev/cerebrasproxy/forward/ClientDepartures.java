@@ -2,7 +2,9 @@ package dev.cerebrasproxy.forward;
 
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -19,22 +21,30 @@ import org.slf4j.LoggerFactory;
  * that a client closed only when it next reads or writes that connection, and a request
  * waiting on upstream does neither, so upstream worked on (and charged for) an answer
  * nobody would read. The kernel knows: the client's FIN puts the server's socket in
- * CLOSE_WAIT. Every {@link #TICK} this reads the socket table ({@link TcpTable}, Linux's
- * /proc/net/tcp{,6}; the same on Jetty and Tomcat, since it needs only the request's
- * addresses and ports) for the connections of the calls in flight. A call whose
- * connection is in CLOSE_WAIT (or, once listed, gone from the table: the client reset
- * it) on two ticks in a row has lost its client (one tick could catch a table that a
- * recycled port has not caught up with yet), and ends as the client's departure:
- * upstream aborted, counted 499.
+ * CLOSE_WAIT, and its reset takes the socket out of the table. Every {@link #TICK} this
+ * reads the socket table ({@link TcpTable}, Linux's /proc/net/tcp{,6}; the same on Jetty
+ * and Tomcat, since it needs only the request's addresses and ports) for the connections
+ * of the calls in flight. A call whose connection is in CLOSE_WAIT has lost its client;
+ * one that the table listed before and now misses on two reads in a row ({@link #CONFIRM}
+ * apart) was reset. Either ends as the client's departure: upstream aborted, counted 499.
+ * A connection the table never listed says nothing by its absence: its request's
+ * addresses are not the socket's (a container that takes the client's address from
+ * X-Forwarded-For), and only its CLOSE_WAIT, never found there, could tell.
  *
- * <p>It runs only while calls are in flight, on the HTTP client's scheduler. Where there
- * is no socket table, it does nothing: departures are then noticed at the next write.
+ * <p>It runs only while calls are in flight, on the HTTP client's scheduler, and reads
+ * only the lines of the ports it watches. Where there is no socket table, it does
+ * nothing: departures are then noticed at the next write.
  */
 final class ClientDepartures
 {
-    static final Duration TICK = Duration.ofMillis(250);
-    /** A connection that looked closed is looked at again this soon, to confirm it within the second. */
-    static final Duration CONFIRM = Duration.ofMillis(100);
+    /**
+     * How often the table is read while calls are in flight: a departure is told within
+     * about this plus {@link #CONFIRM}, which leaves most of the second the issue allows for
+     * a loaded machine's late timers. A read costs the kernel about a microsecond a socket.
+     */
+    static final Duration TICK = Duration.ofMillis(100);
+    /** A listed connection that went missing is looked for again this soon. */
+    static final Duration CONFIRM = Duration.ofMillis(50);
     private static final Logger LOG = LoggerFactory.getLogger(ClientDepartures.class);
 
     /** What the watcher needs of a call. */
@@ -50,30 +60,40 @@ final class ClientDepartures
         void clientLeft();
     }
 
+    /** The kernel's socket table, for the given local ports. */
+    @FunctionalInterface
+    interface Table
+    {
+        Map<TcpTable.Connection, Integer> states(Set<Integer> localPorts);
+    }
+
     private final Scheduler scheduler;
-    private final boolean available = TcpTable.available();
+    /** Null where there is none. */
+    private final Table table;
     /** Each call in flight, and what the last ticks saw of its connection. */
     private final Map<Watched, Seen> calls = new ConcurrentHashMap<>();
 
-    /** Whether the connection was ever in the table, and for how many ticks in a row it has looked closed. */
+    /** Whether the connection was ever in the table, and on how many reads in a row it has been missing since. */
     private static final class Seen
     {
         /** When the call began to be watched. */
         final long sinceNanos = System.nanoTime();
         boolean listed;
-        int closedTicks;
+        int missing;
     }
     private final AtomicBoolean ticking = new AtomicBoolean();
-    /**
-     * Whether the table has ever listed a call's connection under the request's addresses.
-     * A container that rewrites the client's address (from X-Forwarded-For) never does, and
-     * there a connection missing from the table says nothing.
-     */
+    /** Whether the table has ever listed a call's connection under the request's addresses (for tests to wait on). */
     private volatile boolean addressesMatch;
 
     ClientDepartures(Scheduler scheduler)
     {
+        this(scheduler, TcpTable.available() ? TcpTable::states : null);
+    }
+
+    ClientDepartures(Scheduler scheduler, Table table)
+    {
         this.scheduler = scheduler;
+        this.table = table;
     }
 
     /** The connection of a servlet request, or null when its addresses cannot be read as the kernel's. */
@@ -121,7 +141,7 @@ final class ClientDepartures
 
     void watch(Watched call)
     {
-        if (!available || call.clientConnection() == null)
+        if (table == null || call.clientConnection() == null)
             return;
         calls.put(call, new Seen());
         if (ticking.compareAndSet(false, true))
@@ -143,7 +163,7 @@ final class ClientDepartures
     {
         try
         {
-            scheduler.schedule(this::tick, delay.toMillis(), TimeUnit.MILLISECONDS);
+            scheduler.schedule(this::tickAndGoOn, delay.toMillis(), TimeUnit.MILLISECONDS);
         }
         catch (Exception stopping)
         {
@@ -151,7 +171,8 @@ final class ClientDepartures
         }
     }
 
-    private void tick()
+    /** One look at the table for every call in flight; package-private so a test can take it step by step. */
+    boolean tick()
     {
         boolean suspect = false;
         try
@@ -164,7 +185,10 @@ final class ClientDepartures
             long now = System.nanoTime();
             if (calls.values().stream().anyMatch(seen -> now - seen.sinceNanos >= TICK.toNanos()))
             {
-                Map<TcpTable.Connection, Integer> states = TcpTable.states();
+                Set<Integer> ports = new HashSet<>();
+                for (Watched call : calls.keySet())
+                    ports.add(call.clientConnection().localPort());
+                Map<TcpTable.Connection, Integer> states = table.states(ports);
                 for (Map.Entry<Watched, Seen> entry : calls.entrySet())
                 {
                     Watched call = entry.getKey();
@@ -172,25 +196,26 @@ final class ClientDepartures
                     if (now - seen.sinceNanos < TICK.toNanos())
                         continue;
                     Integer state = states.get(call.clientConnection());
-                    // Closed: the client's FIN (CLOSE_WAIT), or its reset (the socket left the
-                    // table), which can come before a tick saw the connection at all. Where no
-                    // connection was ever found under the request's addresses (a forwarded
-                    // client address), a missing one is never taken for gone.
-                    boolean closed = state == null ? seen.listed || addressesMatch : state == TcpTable.CLOSE_WAIT;
-                    if (state != null)
+                    boolean gone;
+                    if (state == null)
+                    {
+                        // Missing: reset, if it was ever there. Twice in a row, so that a read
+                        // that raced the kernel's changes to its table cannot end a live call.
+                        seen.missing = seen.listed ? seen.missing + 1 : 0;
+                        gone = seen.missing >= 2;
+                        suspect |= seen.missing == 1;
+                    }
+                    else
                     {
                         seen.listed = true;
                         addressesMatch = true;
+                        seen.missing = 0;
+                        gone = state == TcpTable.CLOSE_WAIT; // the client's FIN
                     }
-                    seen.closedTicks = closed ? seen.closedTicks + 1 : 0;
-                    if (seen.closedTicks >= 2)
+                    if (gone)
                     {
                         calls.remove(call);
                         call.clientLeft();
-                    }
-                    else if (seen.closedTicks == 1)
-                    {
-                        suspect = true;
                     }
                 }
             }
@@ -199,12 +224,15 @@ final class ClientDepartures
         {
             LOG.warn("could not check for clients that left", failure);
         }
-        finally
-        {
-            ticking.set(false);
-            // A call may have been added after the check for empty: start again for it.
-            if (!calls.isEmpty() && ticking.compareAndSet(false, true))
-                schedule(suspect ? CONFIRM : TICK);
-        }
+        return suspect;
+    }
+
+    private void tickAndGoOn()
+    {
+        boolean suspect = tick();
+        ticking.set(false);
+        // A call may have been added after the check for empty: start again for it.
+        if (!calls.isEmpty() && ticking.compareAndSet(false, true))
+            schedule(suspect ? CONFIRM : TICK);
     }
 }

@@ -91,7 +91,8 @@ final class ClientIntake
      */
     private void withinClientLimits()
     {
-        CompletableFuture<ClientQuota> checked = ClientQuota.check(context.clients(), client, body, request.getHeader("Content-Encoding")).toCompletableFuture();
+        CompletableFuture<ClientQuota> checked = ClientQuota.check(context.clients(), client,
+            RequestFacts.of(body, request.getHeader("Content-Encoding")), context.settings().defaultMaxCompletionTokens()).toCompletableFuture();
         if (checked.isDone())
         {
             // In memory (and for clients without limits): on this thread, as before there was a store to wait on.

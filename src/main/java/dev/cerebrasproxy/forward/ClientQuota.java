@@ -10,6 +10,7 @@ import dev.cerebrasproxy.ProxyError;
 import dev.cerebrasproxy.RetryAfter;
 import dev.cerebrasproxy.access.ClientLimits;
 import dev.cerebrasproxy.access.Clients;
+import dev.cerebrasproxy.pool.Demand;
 import jakarta.servlet.http.HttpServletResponse;
 
 /**
@@ -23,23 +24,33 @@ final class ClientQuota
     private final Clients clients;
     private final String client;
     private final RequestFacts facts;
+    /** The tokens held for the request: the same estimate the pool's budgets hold. */
+    private final long estimate;
     private final Clients.Verdict verdict;
     private boolean settled;
 
-    private ClientQuota(Clients clients, String client, RequestFacts facts, Clients.Verdict verdict)
+    private ClientQuota(Clients clients, String client, RequestFacts facts, long estimate, Clients.Verdict verdict)
     {
         this.clients = clients;
         this.client = client;
         this.facts = facts;
+        this.estimate = estimate;
         this.verdict = verdict;
     }
 
     /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
-    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestBody body, String contentEncoding)
+    /** @param defaultMaxCompletion PROXY_DEFAULT_MAX_COMPLETION_TOKENS, for a request that sets no maximum */
+    static CompletionStage<ClientQuota> check(Clients clients, String client, RequestFacts facts, long defaultMaxCompletion)
     {
         ClientLimits limits = clients.tokens().limitsOf(client);
-        RequestFacts facts = RequestFacts.of(body, contentEncoding);
-        return clients.admit(client, limits, facts.model(), facts.readable(), facts.estimate()).thenApply(verdict -> new ClientQuota(clients, client, facts, verdict));
+        long estimate = facts.estimate(defaultMaxCompletion);
+        return clients.admit(client, limits, facts.model(), facts.readable(), estimate).thenApply(verdict -> new ClientQuota(clients, client, facts, estimate, verdict));
+    }
+
+    /** What the request asks of the pool's budgets: the estimate its client's limits hold. */
+    Demand demand()
+    {
+        return RequestFacts.NO_BODY.equals(facts) ? Demand.NONE : new Demand(facts.model(), estimate);
     }
 
     /** The model the request names, or null. */
@@ -131,6 +142,6 @@ final class ClientQuota
         if (settled)
             return;
         settled = true;
-        clients.settle(client, verdict.reservation(), reported >= 0 ? reported : succeeded ? facts.estimate() : 0);
+        clients.settle(client, verdict.reservation(), reported >= 0 ? reported : succeeded ? estimate : 0);
     }
 }

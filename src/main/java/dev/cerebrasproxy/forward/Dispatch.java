@@ -42,7 +42,9 @@ final class Dispatch
     private volatile Request current;
     private volatile ApiKey currentKey;
 
-    Dispatch(ProxyCall call, ProxyHooks hooks, ProxyContext context, HttpServletRequest request, String target, String client, RequestBody body)
+    /** @param demand the request's estimate ({@link RequestFacts}), the same its client's limits hold */
+    Dispatch(ProxyCall call, ProxyHooks hooks, ProxyContext context, HttpServletRequest request, String target, String client, RequestBody body,
+        dev.cerebrasproxy.pool.Demand demand)
     {
         this.call = call;
         this.hooks = hooks;
@@ -50,8 +52,7 @@ final class Dispatch
         this.request = request;
         this.target = target;
         this.body = body;
-        this.attempts = new Attempts(context.pool().rotation(
-            CostEstimate.of(body, request.getHeader("Content-Encoding"), context.settings().defaultMaxCompletionTokens())));
+        this.attempts = new Attempts(context.pool().rotation(demand));
         this.parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
             key -> call.guarded(() -> send(key)), () -> call.guarded(this::giveUp));
     }
@@ -161,7 +162,7 @@ final class Dispatch
         byte[] everyKeysAnswer = attempts.answerOfEveryKey();
         if (everyKeysAnswer != null)
         {
-            call.passOnEveryKeysAnswer(attempts.statusOfEveryKey(), everyKeysAnswer);
+            call.passOnTheRequestsFailure(attempts.statusOfEveryKey(), everyKeysAnswer, "every key answered " + attempts.statusOfEveryKey());
             return;
         }
         if (parking.park(attempts.untilAnUntriedKeyRecovers()))
@@ -194,8 +195,16 @@ final class Dispatch
     /** Upstream answered 500 with this key: the next key gets the same request, and decides whom to blame. */
     void suspect(ApiKey key, int status, String reason, String code, byte[] body)
     {
-        LOG.info("{}: key {} answered {} ({}); replaying with the next key", call.name(), key, status, LogText.printable(reason));
         attempts.suspect(key, status, code, body);
+        byte[] theRequests = attempts.answerOfTwoServingKeys(context.pool());
+        if (theRequests != null)
+        {
+            // Two keys that work for others failed this request alike: no third key is spent on it.
+            call.passOnTheRequestsFailure(status, theRequests, "answered " + status + " on 2 keys that serve other requests, the last key " + key
+                + " (" + LogText.printable(reason) + ")");
+            return;
+        }
+        LOG.info("{}: key {} answered {} ({}); replaying with the next key", call.name(), key, status, LogText.printable(reason));
         context.metrics().retried(key, "answered_" + status, code);
         next();
     }

@@ -162,7 +162,7 @@ final class ProxyCall implements ClientDepartures.Watched
             answer(quota.error(), null, quota.refusalHeaders());
             return;
         }
-        dispatch = new Dispatch(this, hooks, context, request, target, client, body);
+        dispatch = new Dispatch(this, hooks, context, request, target, client, body, quota.demand());
         dispatch.first();
     }
 
@@ -272,12 +272,18 @@ final class ProxyCall implements ClientDepartures.Watched
         complete(429, key);
     }
 
-    /** Every key answered this request 500 (or 403): about the request, so it gets upstream's answer and no key rests. */
-    void passOnEveryKeysAnswer(int status, byte[] upstreamBody)
+    /**
+     * A failure (500, or 403) that follows the request, not its keys (every key answered it
+     * so, or two keys that serve other requests did): the client gets upstream's answer and
+     * no key rests.
+     *
+     * @param why what showed it, for the log
+     */
+    void passOnTheRequestsFailure(int status, byte[] upstreamBody, String why)
     {
         if (!ended.compareAndSet(false, true))
             return;
-        LOG.info("{}: every key answered {}; the request gets upstream's answer and no key is benched", name(), status);
+        LOG.info("{}: {}; the failure is the request's: it gets upstream's answer and no key is benched", name(), why);
         reply.json(status, upstreamBody);
         complete(status, null);
     }
@@ -308,9 +314,15 @@ final class ProxyCall implements ClientDepartures.Watched
             return;
         }
         int status = reply.committed() ? reply.status() : 500;
+        // Its one line, at WARN with the cause, in place of the request log's.
         LOG.warn("{} {} key=- attempts={} client={} {}ms: the proxy failed on this request", name(), status, attempts == null ? 0 : attempts.count(), client,
             (System.nanoTime() - startNanos) / 1_000_000, failure);
+        // What the request held (its budget's reservation, its client's) is given back as on any other end.
+        if (attempts != null)
+            attempts.release();
+        settle(status);
         context.metrics().answered(null, client, status);
+        context.queue().drain();
         if (reply.committed())
         {
             reply.endAbnormally(status);
@@ -333,6 +345,15 @@ final class ProxyCall implements ClientDepartures.Watched
     /** The request's one log line, and its one count in the metrics and the ledger: every ending passes here once. */
     private void count(int status, ApiKey key)
     {
+        settle(status);
+        context.metrics().answered(key, client, status);
+        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), dispatch == null ? 0 : dispatch.count(), client,
+            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
+    }
+
+    /** The call is no longer watched, and its client's quota and the ledger learn what it used. */
+    private void settle(int status)
+    {
         hooks.departures().forget(this);
         if (quota != null && quota.refusal() == null)
         {
@@ -340,8 +361,5 @@ final class ProxyCall implements ClientDepartures.Watched
             // Only a model upstream served is named: made-up names in failed requests must not grow the table.
             context.ledger().usedModel(context.pool().now(), client, status / 100 == 2 ? quota.model() : UsageLedger.NOT_SERVED, Math.max(0, reportedTokens));
         }
-        context.metrics().answered(key, client, status);
-        hooks.requestLog().add(new RequestLog.Line(method, uri, status, key == null ? "-" : key.name(), dispatch == null ? 0 : dispatch.count(), client,
-            (System.nanoTime() - startNanos) / 1_000_000, quota != null && quota.refusal() != null ? " refused=" + quota.refusal().code() : ""));
     }
 }

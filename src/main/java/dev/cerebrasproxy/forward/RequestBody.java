@@ -23,20 +23,9 @@ final class RequestBody
         this.length = length;
     }
 
-    /** Made on the first {@link #scan}; the call's steps that read it follow one another. */
-    private BodyScan scan;
-
     int length()
     {
         return length;
-    }
-
-    /** The body read once as JSON for the client's limits and the cost estimate; non-empty bodies only. */
-    BodyScan scan()
-    {
-        if (scan == null)
-            scan = BodyScan.of(this);
-        return scan;
     }
 
     /** The bytes, to read without copying (the client's limits look for the model and the token estimate). */
@@ -52,8 +41,7 @@ final class RequestBody
      * The bytes as UTF-8 text (malformed input replaced, as an InputStreamReader does). A
      * small body (most are) is decoded at once, which for ASCII is a copy; a larger one
      * through a buffer no larger than 8 KiB. InputStreamReader's fixed 8 KiB buffer (and a
-     * decoder per read) was a fifth of what the proxy allocated per small request, and the
-     * body is read twice (client limits, cost estimate).
+     * decoder per read) was a fifth of what the proxy allocated per small request,.
      */
     java.io.Reader text()
     {

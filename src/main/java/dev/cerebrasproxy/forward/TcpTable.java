@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The kernel's table of TCP sockets as Linux shows it in {@code /proc/net/tcp} and
@@ -21,6 +22,8 @@ final class TcpTable
 {
     /** The kernel's number for CLOSE_WAIT: the peer sent FIN, this side has not closed yet. */
     static final int CLOSE_WAIT = 0x08;
+    /** This side closed first and waits out late segments; the connection is over. */
+    static final int TIME_WAIT = 0x06;
 
     private static final List<Path> FILES = List.of(Path.of("/proc/net/tcp"), Path.of("/proc/net/tcp6"));
 
@@ -42,6 +45,18 @@ final class TcpTable
     /** The state of every TCP socket now, by connection. */
     static Map<Connection, Integer> states()
     {
+        return states(null);
+    }
+
+    /**
+     * The state of the TCP sockets on these local ports (all when null), by connection.
+     * Read often while requests are in flight, so each line is looked at only as far as its
+     * local port, and only a watched port's lines are parsed whole. Should a connection be
+     * listed twice (a socket in TIME_WAIT beside a new one on the same addresses), a live
+     * state wins.
+     */
+    static Map<Connection, Integer> states(Set<Integer> localPorts)
+    {
         Map<Connection, Integer> states = new HashMap<>();
         for (Path file : FILES)
         {
@@ -56,13 +71,9 @@ final class TcpTable
             }
             for (int i = 1; i < lines.size(); i++)
             {
-                String[] fields = lines.get(i).strip().split("\\s+");
-                if (fields.length < 4)
-                    continue;
                 try
                 {
-                    Connection connection = new Connection(port(fields[1]), address(fields[2]), port(fields[2]));
-                    states.put(connection, Integer.parseInt(fields[3], 16));
+                    read(lines.get(i), localPorts, states);
                 }
                 catch (RuntimeException | UnknownHostException unreadable)
                 {
@@ -73,10 +84,30 @@ final class TcpTable
         return states;
     }
 
+    /** One line: "  sl: local:port remote:port st ...", addresses and ports in hex. */
+    private static void read(String line, Set<Integer> localPorts, Map<Connection, Integer> states) throws UnknownHostException
+    {
+        int local = line.indexOf(':') + 1; // past the slot number
+        while (line.charAt(local) == ' ')
+            local++;
+        int localEnd = line.indexOf(' ', local);
+        int localPort = port(line.substring(local, localEnd));
+        if (localPorts != null && !localPorts.contains(localPort))
+            return;
+        int remote = localEnd + 1;
+        int remoteEnd = line.indexOf(' ', remote);
+        String remoteEndpoint = line.substring(remote, remoteEnd);
+        int state = Integer.parseInt(line.substring(remoteEnd + 1, remoteEnd + 3), 16);
+        Connection connection = new Connection(localPort, address(remoteEndpoint), port(remoteEndpoint));
+        Integer listed = states.get(connection);
+        if (listed == null || listed == TIME_WAIT)
+            states.put(connection, state);
+    }
+
     /** How many sockets on this local port are in this state. */
     static long count(int localPort, int state)
     {
-        return states().entrySet().stream().filter(e -> e.getKey().localPort() == localPort && e.getValue() == state).count();
+        return states(Set.of(localPort)).values().stream().filter(s -> s == state).count();
     }
 
     private static int port(String endpoint)

@@ -38,6 +38,13 @@ final class StatusPage
         new Column<>("In flight", "inFlight", StatusReport.BudgetRow::inFlight),
         new Column<>("Last error", "lastError", StatusReport.BudgetRow::lastError));
 
+    private static final List<Column<StatusReport.OrganizationRow>> ORGANIZATION_COLUMNS = List.of(
+        new Column<>("Organization", "organization", StatusReport.OrganizationRow::organization),
+        new Column<>("Keys", "keys", StatusReport.OrganizationRow::keys),
+        new Column<>("Joined", "joined", StatusReport.OrganizationRow::joined),
+        new Column<>("Concluded", "concluded", StatusReport.OrganizationRow::concluded),
+        new Column<>("Since", "since", StatusReport.OrganizationRow::since));
+
     private static final List<Column<StatusReport.WaitingRow>> WAITING_COLUMNS = List.of(
         new Column<>("Client", "client", StatusReport.WaitingRow::client),
         new Column<>("Waiting", "waiting", StatusReport.WaitingRow::waiting));
@@ -89,6 +96,8 @@ final class StatusPage
         table(html, "keys", KEY_COLUMNS, report.keys(), row -> row.state());
         html.append("<h2>Budgets (organization, model)</h2>\n");
         table(html, "budgets", BUDGET_COLUMNS, report.budgets(), row -> row.state());
+        html.append("<h2>Organizations found shared (not declared)</h2>\n");
+        table(html, "organizations", ORGANIZATION_COLUMNS, report.organizations(), row -> "");
         html.append("<h2>Waiting for capacity</h2>\n");
         table(html, "waiting", WAITING_COLUMNS, report.waiting(), row -> "");
         html.append("<h2>Clients</h2>\n");
@@ -182,6 +191,7 @@ final class StatusPage
                   .then(function (report) {
                     fill('keys', report.keys, %s, function (row) { return row.state; });
                     fill('budgets', report.budgets, %s, function (row) { return row.state; });
+                    fill('organizations', report.organizations, %s, function () { return ''; });
                     fill('waiting', report.waiting, %s, function () { return ''; });
                     fill('clients', report.clients, %s, function () { return ''; });
                     fill('limits', report.limits, %s, function () { return ''; });
@@ -199,7 +209,7 @@ final class StatusPage
               }
               setTimeout(refresh, %d);
             })();
-            """.formatted(fields(KEY_COLUMNS), fields(BUDGET_COLUMNS), fields(WAITING_COLUMNS), fields(CLIENT_COLUMNS), fields(LIMIT_COLUMNS), fields(DAY_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
+            """.formatted(fields(KEY_COLUMNS), fields(BUDGET_COLUMNS), fields(ORGANIZATION_COLUMNS), fields(WAITING_COLUMNS), fields(CLIENT_COLUMNS), fields(LIMIT_COLUMNS), fields(DAY_COLUMNS), REFRESH_MS / 1000, REFRESH_MS, REFRESH_MS);
     }
 
     private static final String CSS = """

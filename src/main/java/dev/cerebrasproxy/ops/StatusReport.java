@@ -24,7 +24,7 @@ import dev.cerebrasproxy.shared.SharedState;
  *
  * @param redis "off" (no PROXY_REDIS_URL), "ok" (counts shared) or "degraded" (this replica counts alone until Redis answers)
  */
-record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<WaitingRow> waiting, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay, String redis)
+record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<OrganizationRow> organizations, List<WaitingRow> waiting, List<ClientRow> clients, List<LimitRow> limits, List<UsageLedger.DayUse> usageByDay, String redis)
 {
     /**
      * One (organization, model) budget.
@@ -37,6 +37,17 @@ record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<WaitingRow>
      * @param inFlight requests sent with it and not answered yet
      */
     record BudgetRow(String organization, String model, String state, String recovers, String tokensLeft, String tokenLimit, int inFlight, String lastError)
+    {
+    }
+
+    /**
+     * Keys the operator did not declare in one organization that the pool found to be one
+     * (their reported requests per day interleave as one count), drawing on one budget since.
+     *
+     * @param keys all the keys of the organization now, by name
+     * @param concluded what showed it, in words
+     */
+    record OrganizationRow(String organization, String keys, String joined, String concluded, String since)
     {
     }
 
@@ -105,9 +116,14 @@ record StatusReport(List<KeyRow> keys, List<BudgetRow> budgets, List<WaitingRow>
             b.restUntil() == null ? "" : "in " + CooldownPolicy.readable(Duration.between(now, b.restUntil())),
             b.tokensLeft() < 0 ? "" : Long.toString(b.tokensLeft()), b.tokenLimit() < 0 ? "" : Long.toString(b.tokenLimit()), b.inFlight(),
             b.lastError() == null ? "" : b.lastError())).toList();
+        List<OrganizationRow> organizations = pool.sharedOrganizations().stream().map(o -> new OrganizationRow(o.organization(),
+            String.join(", ", java.util.stream.Stream.concat(o.keys().stream(), o.joinedKeys().stream()).sorted().toList()), o.joined(),
+            "keys " + String.join(", ", o.joinedKeys()) + " (organization " + o.joined() + ") share organization " + o.organization()
+                + ": " + o.interleaved() + " of their remaining requests-day for " + o.model() + " interleave as one count",
+            o.at().toString())).toList();
         List<WaitingRow> waiting = queue.sizes().entrySet().stream().map(e -> new WaitingRow(e.getKey(), e.getValue())).toList();
         List<LimitRow> limits = clientsNow.standings().stream().map(LimitRow::of).toList();
-        return new StatusReport(keys, budgets, waiting, clients, limits, ledger.byDayClientAndModel(), redis.label());
+        return new StatusReport(keys, budgets, organizations, waiting, clients, limits, ledger.byDayClientAndModel(), redis.label());
     }
 
     private static String recovers(KeySnapshot key, Instant now)

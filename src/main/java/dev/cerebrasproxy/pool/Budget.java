@@ -33,7 +33,16 @@ final class Budget
     /** From the last answer's x-ratelimit-*-tokens-minute headers; -1 while none said. */
     private long tokenLimit = -1;
     private long tokensRemaining = -1;
-    private Instant tokensReportedAt;
+    /**
+     * When the answer that brought the held report came: what it is refilled from. Upstream
+     * counted it at some moment between its attempt's send and then; refilling from the
+     * send counted, under load, a hundred tokens and more that upstream had not refilled
+     * (a token 429 each), while from the answer the pool only errs by less than that.
+     */
+    private Instant tokensReceivedAt;
+    /** The request window reported with the least left (per day, per hour): how many, until when; -1 while none said. */
+    private long requestsLeft = -1;
+    private Instant requestsResetAt;
     /** Estimates of requests sent with this budget whose answer has not come yet. */
     private long reserved;
     private int inFlight;
@@ -56,9 +65,41 @@ final class Budget
      * instead of meeting the limit again each window. -1 until a 429 taught it.
      */
     private int learntRequestLimit = -1;
-    /** When each request of the last window was sent (those not refused), oldest first. */
-    private final ArrayDeque<Instant> sent = new ArrayDeque<>();
+    /** Each request of the last window (those not refused), oldest first. */
+    private final ArrayDeque<Sent> sent = new ArrayDeque<>();
+
+    /** A request sent with this budget: when, and the tokens the pool believed left just before (for the record of a 429). */
+    private record Sent(Instant at, long tokensLeft)
+    {
+    }
     private final Duration minute;
+    /**
+     * When upstream said (retry-after) the window that refused a request has room again:
+     * then the requests sent before it have left upstream's window, whatever the pool's own
+     * sliding count says. Null when none was announced.
+     */
+    private Instant windowFreesAt;
+    /**
+     * A learnt limit is only what one window held, and upstream may raise the limit (or the
+     * window counted other users' requests), so the pool tries one request more after
+     * {@link #windowsBeforeProbe} windows in which the limit held requests back without a
+     * 429. A try that meets no 429 in its window is followed by one twice as large in the
+     * next, so a limit learnt far too low climbs back in a few windows; a try that meets a
+     * 429 (one wasted call per step of it) doubles the wait before the next, so a limit
+     * learnt right costs a wasted call ever more rarely. One request at a time: raising the
+     * limit by many at once sent them all into a window that was full (15 429s in one
+     * capacity run).
+     */
+    private int windowsBeforeProbe = FIRST_PROBE_WINDOWS;
+    static final int FIRST_PROBE_WINDOWS = 4;
+    static final int LONGEST_PROBE_WINDOWS = 64;
+    /** When the limit was last learnt or raised; the last raise, 0 when none is unconfirmed. */
+    private Instant limitSetAt;
+    private int probeStep;
+    /** The last time the learnt limit held a request back: only a limit that binds is worth raising. */
+    private Instant heldBackAt;
+    /** When the last 429 of the current run was handled: a 429 of an attempt sent before it is the same news, not one more strike. */
+    private Instant lastStrikeAt;
 
     Budget(String organization, String model, Duration minute)
     {
@@ -70,7 +111,7 @@ final class Budget
     /** Whether a request estimated at {@code estimate} tokens may be sent with this budget now. */
     synchronized boolean fits(Instant now, long estimate)
     {
-        if (restingAt(now) || !requestRoomAt(now))
+        if (restingAt(now) || !requestRoomAt(now) || !reportedRequestRoomAt(now))
             return false;
         long left = tokensLeft(now);
         return left < 0 || estimate <= left;
@@ -85,11 +126,14 @@ final class Budget
     synchronized Instant usableFrom(Instant now, long estimate)
     {
         Instant from = restingAt(now) ? restUntil : now;
-        forgetSentBefore(now.minus(minute));
+        forgetSent(now);
         if (learntRequestLimit > 0 && sent.size() >= learntRequestLimit)
         {
-            // The oldest of the window's requests leaves it first; the one after it makes room.
-            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().orElse(now).plus(minute);
+            // The oldest of the window's requests leaves it first; the one after it makes room,
+            // unless upstream announced its window frees sooner.
+            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().map(Sent::at).orElse(now).plus(minute);
+            if (windowFreesAt != null && windowFreesAt.isBefore(room))
+                room = windowFreesAt;
             if (room.isAfter(from))
                 from = room;
         }
@@ -111,7 +155,7 @@ final class Budget
     {
         if (tokensRemaining < 0 || tokenLimit <= 0)
             return -1;
-        long elapsed = Math.max(0, Duration.between(tokensReportedAt, now).toNanos());
+        long elapsed = Math.max(0, Duration.between(tokensReceivedAt, now).toNanos());
         double refilled = tokenLimit * (elapsed / (double)minute.toNanos());
         long estimate = (long)Math.min(tokenLimit, tokensRemaining + refilled);
         return Math.max(0, estimate - reserved - othersReservedAt(now));
@@ -147,7 +191,7 @@ final class Budget
             othersReserved.remove(replica);
         forgetSentBefore(now.minus(minute));
         for (int i = 0; i < sends; i++)
-            sent.addLast(now);
+            sent.addLast(new Sent(now, -1));
     }
 
     /** Another replica's rest of this budget (the longer one wins), and its learnt limit if it has one. */
@@ -164,6 +208,41 @@ final class Budget
         othersReserved.clear();
     }
 
+    /**
+     * Whether the request windows upstream reports (per day, per hour) have room for one
+     * more beside the requests in flight: a window that reported 3 left with 3 requests on
+     * their way has none, though no answer has said 0 yet (those requests met a full day in
+     * a burst of 429s, 16 in one capacity run). Some in flight may be counted in the report
+     * already: the pool errs on the side of one request waiting for the next answer.
+     */
+    private boolean reportedRequestRoomAt(Instant now)
+    {
+        if (requestsLeft < 0 || requestsResetAt == null)
+            return true;
+        if (!now.isBefore(requestsResetAt))
+        {
+            requestsLeft = -1;
+            return true;
+        }
+        return requestsLeft > inFlight;
+    }
+
+    /**
+     * What an answer said is left of a request window (the one with the least left), until
+     * when. Counts only go down within a window: of reports before its reset, the lowest.
+     */
+    synchronized void reportRequests(Instant now, long remaining, Duration untilReset)
+    {
+        if (remaining < 0 || untilReset == null)
+            return;
+        Instant reset = now.plus(CooldownPolicy.trusted(untilReset));
+        if (requestsLeft < 0 || requestsResetAt == null || !now.isBefore(requestsResetAt) || remaining <= requestsLeft)
+        {
+            requestsLeft = remaining;
+            requestsResetAt = reset;
+        }
+    }
+
     /** The whole tokens-per-minute limit, or -1 while unknown: no request above it can ever be admitted. */
     synchronized long tokenLimit()
     {
@@ -173,23 +252,60 @@ final class Budget
     /** @return what this replica's requests in flight hold of the budget now */
     synchronized long reserve(long estimate, Instant now)
     {
+        long left = tokensLeft(now);
         reserved += estimate;
         inFlight++;
-        forgetSentBefore(now.minus(minute));
-        sent.addLast(now);
+        forgetSent(now);
+        sent.addLast(new Sent(now, left));
         return reserved;
     }
 
     private boolean requestRoomAt(Instant now)
     {
+        forgetSent(now);
+        if (learntRequestLimit <= 0)
+            return true;
+        probeIfDue(now);
+        if (sent.size() < learntRequestLimit)
+            return true;
+        heldBackAt = now;
+        return false;
+    }
+
+    /**
+     * Forgets the requests that have left the window as of {@code now}: those older than a
+     * minute, and once upstream's announced recovery has come, all sent before it.
+     */
+    private void forgetSent(Instant now)
+    {
         forgetSentBefore(now.minus(minute));
-        return learntRequestLimit <= 0 || sent.size() < learntRequestLimit;
+        if (windowFreesAt != null && !now.isBefore(windowFreesAt))
+        {
+            while (!sent.isEmpty() && sent.peekFirst().at().isBefore(windowFreesAt))
+                sent.pollFirst();
+            windowFreesAt = null;
+        }
     }
 
     private void forgetSentBefore(Instant start)
     {
-        while (!sent.isEmpty() && !sent.peekFirst().isAfter(start))
+        while (!sent.isEmpty() && !sent.peekFirst().at().isAfter(start))
             sent.pollFirst();
+    }
+
+    /** When the learnt limit has held requests back for long enough without a 429, tries more. */
+    private void probeIfDue(Instant now)
+    {
+        if (heldBackAt == null || limitSetAt == null || heldBackAt.isBefore(limitSetAt))
+            return;
+        int windows = probeStep > 0 ? 1 : windowsBeforeProbe;
+        if (now.isBefore(limitSetAt.plus(minute.multipliedBy(windows))))
+            return;
+        probeStep = probeStep > 0 ? probeStep * 2 : 1;
+        LOG.info("budget {}/{}: no 429 in {} at {} requests per {}; trying {}", organization, model,
+            CooldownPolicy.readable(minute.multipliedBy(windows)), learntRequestLimit, CooldownPolicy.readable(minute), learntRequestLimit + probeStep);
+        learntRequestLimit += probeStep;
+        limitSetAt = now;
     }
 
     /** The learnt requests per window, or -1. */
@@ -207,16 +323,66 @@ final class Budget
         return reserved;
     }
 
-    /** What an answer's headers said of the tokens per minute, as of {@code now} (its attempt's send time); an older report is dropped. */
-    synchronized void reportTokens(Instant now, long limit, long remaining)
+    /**
+     * What an answer's headers said of the tokens per minute: upstream counted them at some
+     * moment between {@code sentAt}, when the attempt went, and {@code receivedAt}, when its
+     * answer came. A report from an attempt sent after the held one came is later news and
+     * replaces it. Reports of attempts that were on their way at once are counted by
+     * upstream in an order the pool cannot see: the one that leaves fewer tokens now is kept,
+     * since it has counted more of the others (keeping the one sent last, as before, lost the
+     * estimate of an attempt upstream took after it, whose reservation was already released:
+     * one token 429 each).
+     */
+    synchronized void reportTokens(Instant sentAt, Instant receivedAt, long limit, long remaining)
     {
         if (limit > 0)
             tokenLimit = limit;
-        if (remaining >= 0 && (tokensReportedAt == null || !now.isBefore(tokensReportedAt)))
+        if (remaining < 0)
+            return;
+        boolean later = tokensReceivedAt == null || !sentAt.isBefore(tokensReceivedAt);
+        if (later || remaining <= projected(tokensRemaining, tokensReceivedAt, receivedAt))
         {
             tokensRemaining = remaining;
-            tokensReportedAt = now;
+            tokensReceivedAt = receivedAt;
         }
+    }
+
+    /** What a report of {@code remaining} as of {@code at} has become by {@code now} with the refill. */
+    private double projected(long remaining, Instant at, Instant now)
+    {
+        if (tokenLimit <= 0)
+            return remaining;
+        long elapsed = Math.max(0, Duration.between(at, now).toNanos());
+        return Math.min(tokenLimit, remaining + tokenLimit * (elapsed / (double)minute.toNanos()));
+    }
+
+    /**
+     * What the pool believed of this budget when it sent an attempt that upstream refused
+     * with a quota 429 (logged at debug, before the 429's own report is taken): where a
+     * wasted call came from.
+     */
+    synchronized void explainRefusal(Instant sentAt, Instant now, String code, long upstreamRemaining)
+    {
+        if (!LOG.isDebugEnabled())
+            return;
+        Sent attempt = sentAsOf(sentAt);
+        LOG.debug("budget {}/{}: 429 {} for an attempt sent {} ms ago; upstream had {} tokens left, the pool believed {} before it reserved;"
+                + " now {} reserved by {} in flight, {} sent in the last minute, learnt limit {}",
+            organization, model, code, Duration.between(sentAt, now).toMillis(), upstreamRemaining, attempt == null ? "?" : attempt.tokensLeft(),
+            reserved, inFlight, sent.size(), learntRequestLimit);
+    }
+
+    /** The request sent latest no later than an attempt's send: the attempt's own (its reservation comes just before). */
+    private Sent sentAsOf(Instant sentAt)
+    {
+        Sent found = null;
+        for (Sent each : sent)
+        {
+            if (each.at().isAfter(sentAt))
+                break;
+            found = each;
+        }
+        return found;
     }
 
     /** A request with this budget was served: guessed rests start short again. */
@@ -231,11 +397,25 @@ final class Budget
      */
     synchronized void rateLimited(Instant now, Duration announced, String code, CooldownPolicy policy)
     {
+        rateLimited(now, now, announced, code, policy);
+    }
+
+    /** As above, for an attempt sent at {@code sentAt}: upstream counted its window then, however late the 429 is handled. */
+    synchronized void rateLimited(Instant sentAt, Instant now, Duration announced, String code, CooldownPolicy policy)
+    {
         // Requests per minute are a model's limit at Cerebras: the general state (no model) has
         // none to learn, and learning from its 429s throttled a pool that met random ones.
         if (RateLimitHeaders.REQUEST_QUOTA_EXCEEDED.equals(code) && !Budgets.GENERAL.equals(model))
-            learnRequestLimit(now);
-        strikes++;
+        {
+            learnRequestLimit(sentAt, now);
+            if (announced != null)
+                windowFreesAt = now.plus(CooldownPolicy.trusted(announced));
+        }
+        // The other attempts on their way when a 429 came meet it too: one strike for them all,
+        // else a burst of them doubled the guessed rest to its longest (60 s) in one go.
+        if (lastStrikeAt == null || !sentAt.isBefore(lastStrikeAt))
+            strikes++;
+        lastStrikeAt = now;
         Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);
         restUntil(now.plus(rest), code);
     }
@@ -245,15 +425,25 @@ final class Budget
      * what is left is what the window held. Learnt from the newest 429, so a limit that was
      * raised or lowered is followed.
      */
-    private void learnRequestLimit(Instant now)
+    private void learnRequestLimit(Instant sentAt, Instant now)
     {
-        sent.pollLast();
-        forgetSentBefore(now.minus(minute));
-        int limit = Math.max(1, sent.size());
+        // Only what left the window before the attempt was sent: the 429 may be handled late.
+        forgetSentBefore(sentAt.minus(minute));
+        // The refused request itself: the latest sent no later than its attempt.
+        Sent refused = sentAsOf(sentAt);
+        if (refused != null)
+            sent.removeLastOccurrence(refused);
+        Instant windowStart = sentAt.minus(minute);
+        int held = (int)sent.stream().filter(each -> each.at().isAfter(windowStart) && !each.at().isAfter(sentAt)).count();
+        int limit = Math.max(1, held);
+        if (probeStep > 0)
+            windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
+        probeStep = 0;
         if (limit != learntRequestLimit)
             LOG.info("budget {}/{}: learnt a limit of {} requests per {} from a 429 request_quota_exceeded; the pool sends no more than that in any such window",
                 organization, model, limit, CooldownPolicy.readable(minute));
         learntRequestLimit = limit;
+        limitSetAt = now;
     }
 
     /** A served answer said a window has nothing left: rest until it resets, before any 429. */

@@ -24,6 +24,8 @@ final class Budgets
 
     private final ConcurrentMap<Id, Budget> budgets = new ConcurrentHashMap<>();
     private final Duration minute;
+    /** Organizations found to be one, which then draw on one organization's budgets. */
+    private final SharedOrganizations shared = new SharedOrganizations();
 
     /** @param minute the window a requests-per-minute limit counts over (a minute at Cerebras) */
     Budgets(Duration minute)
@@ -34,7 +36,44 @@ final class Budgets
     Budget of(String organization, String model)
     {
         String m = model == null || model.isBlank() ? GENERAL : model;
-        return budgets.computeIfAbsent(new Id(organization, m), id -> new Budget(id.organization(), id.model(), minute));
+        return budgets.computeIfAbsent(new Id(shared.resolve(organization), m), id -> new Budget(id.organization(), id.model(), minute));
+    }
+
+    /** The organization whose budgets the keys declared in {@code organization} draw on. */
+    String organizationOf(String organization)
+    {
+        return shared.resolve(organization);
+    }
+
+    /**
+     * A served answer with a key of {@code organization} reported this many requests left
+     * today for the model (see {@link SharedOrganizations}). When that shows two
+     * organizations to be one, the joined one's budgets are dropped: its keys draw on the
+     * other's from now on.
+     *
+     * @return what the pool concluded, or null when nothing new
+     */
+    SharedOrganizations.Conclusion requestsLeftToday(String organization, String model, long remaining, Instant now)
+    {
+        String m = model == null || model.isBlank() ? GENERAL : model;
+        SharedOrganizations.Conclusion concluded = shared.observe(organization, m, remaining, now);
+        if (concluded == null)
+            return null;
+        for (Id id : List.copyOf(budgets.keySet()))
+        {
+            if (!id.organization().equals(concluded.joined()))
+                continue;
+            // A rest the joined budget was in holds for the one count (with the limit it learnt).
+            BudgetSnapshot known = budgets.remove(id).snapshot(now);
+            if (known.restUntil() != null)
+                of(concluded.organization(), id.model()).heardRest(known.restUntil(), known.lastError(), known.learntRequestLimit());
+        }
+        return concluded;
+    }
+
+    List<SharedOrganizations.Conclusion> sharedOrganizations()
+    {
+        return shared.conclusions();
     }
 
     /** The budgets of one organization, for a key's own snapshot. */
@@ -43,7 +82,7 @@ final class Budgets
         List<Budget> found = new ArrayList<>();
         for (Budget budget : budgets.values())
         {
-            if (budget.organization.equals(organization))
+            if (budget.organization.equals(shared.resolve(organization)))
                 found.add(budget);
         }
         return found;
@@ -57,6 +96,7 @@ final class Budgets
     void clear()
     {
         budgets.clear();
+        shared.clear();
     }
 
     List<BudgetSnapshot> snapshot(Instant now)

@@ -56,6 +56,10 @@ public final class KeyFeedback
             pool.inconclusive(key, "answered " + status);
         RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
         report(pool, key, model, sentAt, read);
+        // Only a request upstream served took one from the day's count (a 429 reports it unchanged).
+        RateLimitHeaders.Window day = read.window("requests-day");
+        if (status >= 200 && status < 300 && day != null && day.remaining() >= 0)
+            pool.requestsLeftToday(key, model, day.remaining());
         RateLimitHeaders.Window spent = read.exhaustedWindow();
         if (spent != null)
             pool.exhausted(key, model, spent.reset(), spent.name());
@@ -67,6 +71,9 @@ public final class KeyFeedback
         RateLimitHeaders.Window tokens = read.window("tokens-minute");
         if (tokens != null)
             pool.tokensReported(key, model, sentAt, tokens.limit(), tokens.remaining());
+        RateLimitHeaders.Window requests = read.leastRequestsLeft();
+        if (requests != null)
+            pool.requestsReported(key, model, requests.remaining(), requests.reset());
     }
 
     /** An answer {@link #isAboutTheKey about the key}, with its body read. */
@@ -82,12 +89,14 @@ public final class KeyFeedback
                 return Verdict.ANSWER_BUSY;
             }
             RateLimitHeaders read = RateLimitHeaders.read(headers, pool.now());
+            RateLimitHeaders.Window tokens = read.window("tokens-minute");
+            pool.explainRefusal(key, model, sentAt, code, tokens == null ? -1 : tokens.remaining());
             report(pool, key, model, sentAt, read);
             // A spent day says nothing of the per-minute limit the pool learns from these 429s.
             RateLimitHeaders.Window day = read.window("requests-day");
             if (day != null && day.isExhausted())
                 code = "requests-day exhausted";
-            pool.rateLimited(key, model, read.recoveryAfter429(error.code()), code);
+            pool.rateLimited(key, model, sentAt, read.recoveryAfter429(error.code()), code);
         }
         else if (status == 403 && model != null)
         {

@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * The pool of API keys, the order in which requests use them, and what upstream has
  * said about each. It knows nothing of HTTP: callers ask for a {@link Rotation} per
@@ -33,6 +36,8 @@ import java.util.function.Consumer;
  */
 public final class KeyPool
 {
+    private static final Logger LOG = LoggerFactory.getLogger(KeyPool.class);
+
     /** The keys at one moment and what is known about each, never changed once built. */
     private record Generation(List<ApiKey> keys, PooledKey[] pooled)
     {
@@ -145,8 +150,23 @@ public final class KeyPool
     {
         upstreamFailingSince = null;
         upstreamFailures.reset();
-        aboutAndTell(key, PooledKey::served);
+        Instant now = now();
+        aboutAndTell(key, pooled -> pooled.served(now));
         budgets.of(key.organization(), model).served();
+    }
+
+    /**
+     * Whether the key answered some request without complaint about itself at or after
+     * {@code since}: a key that serves others is not what a request's failure is about.
+     */
+    public boolean servedSince(ApiKey key, Instant since)
+    {
+        for (PooledKey pooled : generation.pooled())
+        {
+            if (pooled.key == key)
+                return pooled.servedSince(since);
+        }
+        return false;
     }
 
     /** A 429 about the general state of the key's organization (a request that named no model). */
@@ -164,10 +184,27 @@ public final class KeyPool
      */
     public void rateLimited(ApiKey key, String model, Duration announced, String code)
     {
+        rateLimited(key, model, now(), announced, code);
+    }
+
+    /**
+     * As above, for an attempt sent at {@code sentAt}: a requests-per-minute limit is learnt
+     * from the requests sent in the minute before that, not before the 429 was handled
+     * (under load, late), which would miss some of the window's.
+     */
+    public void rateLimited(ApiKey key, String model, Instant sentAt, Duration announced, String code)
+    {
         about(key, PooledKey::countFailure);
+        Instant now = now();
         Budget budget = budgets.of(key.organization(), model);
-        budget.rateLimited(now(), announced, code, policy);
+        budget.rateLimited(sentAt.isAfter(now) ? now : sentAt, now, announced, code, policy);
         tellRest(budget);
+    }
+
+    /** Logs (at debug) what the pool believed of the budget an attempt refused with a quota 429 was sent with. */
+    void explainRefusal(ApiKey key, String model, Instant sentAt, String code, long upstreamRemaining)
+    {
+        budgets.of(key.organization(), model).explainRefusal(sentAt, now(), code, upstreamRemaining);
     }
 
     /** A 500 with this key: a short rest. */
@@ -198,14 +235,60 @@ public final class KeyPool
 
     /**
      * As above, from an attempt sent at {@code sentAt}: upstream counted the budget at some
-     * moment after that. Answers overtake one another, so a report from an attempt sent
-     * before the one the budget holds is older news and is dropped.
+     * moment between that and now. Answers overtake one another: of reports whose attempts
+     * were on their way at once, the budget keeps the one that leaves fewer tokens.
      */
     public void tokensReported(ApiKey key, String model, Instant sentAt, long limit, long remaining)
     {
+        Instant now = now();
         Budget budget = budgets.of(key.organization(), model);
-        budget.reportTokens(sentAt, limit, remaining);
+        budget.reportTokens(sentAt.isAfter(now) ? now : sentAt, now, limit, remaining);
         replicas.tokensReported(budget.organization, budget.model, sentAt, limit, remaining);
+    }
+
+    /** An answer reported what is left of a request window of (the key's organization, model) (per day or hour), until its reset. */
+    public void requestsReported(ApiKey key, String model, long remaining, Duration untilReset)
+    {
+        budgets.of(key.organization(), model).reportRequests(now(), remaining, untilReset);
+    }
+
+    /**
+     * A served answer (2xx) reported the requests left today of (the key's organization,
+     * model). Two organizations whose reports turn out to be one counter are one from then
+     * on ({@link SharedOrganizations}): one INFO line names their keys and why.
+     */
+    public void requestsLeftToday(ApiKey key, String model, long remaining)
+    {
+        SharedOrganizations.Conclusion concluded = budgets.requestsLeftToday(key.organization(), model, remaining, now());
+        if (concluded == null)
+            return;
+        SharedOrganization shared = described(concluded);
+        LOG.info("keys {} and {} share one organization at Cerebras: for {} their remaining requests-day interleave as one count ({} answers, no value twice, no gap), "
+            + "so they now draw on one budget per model, organization {}'s (declare it in CEREBRAS_API_KEYS to have it from the start)",
+            shared.joinedKeys(), shared.keys(), shared.model(), shared.interleaved(), shared.organization());
+    }
+
+    /**
+     * What the pool concluded of organizations the operator did not declare together, oldest
+     * first; once a reload leaves no key declared in the joined organization, it is moot.
+     */
+    public List<SharedOrganization> sharedOrganizations()
+    {
+        return budgets.sharedOrganizations().stream().map(this::described).filter(found -> !found.joinedKeys().isEmpty()).toList();
+    }
+
+    private SharedOrganization described(SharedOrganizations.Conclusion concluded)
+    {
+        List<String> joinedKeys = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        for (ApiKey each : generation.keys())
+        {
+            if (each.organization().equals(concluded.joined()))
+                joinedKeys.add(each.name());
+            else if (budgets.organizationOf(each.organization()).equals(concluded.organization()))
+                keys.add(each.name());
+        }
+        return new SharedOrganization(concluded.organization(), keys, concluded.joined(), joinedKeys, concluded.model(), concluded.interleaved(), concluded.at());
     }
 
     /**
@@ -283,7 +366,12 @@ public final class KeyPool
         PooledKey[] pooled = generation.pooled();
         List<KeySnapshot> snapshot = new ArrayList<>(pooled.length);
         for (PooledKey each : pooled)
-            snapshot.add(each.snapshot(now, budgets.ofOrganization(each.key.organization())));
+        {
+            KeySnapshot own = each.snapshot(now, budgets.ofOrganization(each.key.organization()));
+            String organization = budgets.organizationOf(each.key.organization());
+            snapshot.add(organization.equals(own.organization()) ? own
+                : new KeySnapshot(own.name(), organization, own.state(), own.until(), own.lastError(), own.requests(), own.failures()));
+        }
         return List.copyOf(snapshot);
     }
 
@@ -332,7 +420,11 @@ public final class KeyPool
     public void heardTokens(String organization, String model, Instant sentAt, long limit, long remaining)
     {
         if (ours(organization))
-            budgets.of(organization, model).reportTokens(sentAt, limit, remaining);
+        {
+            // Refilled from when this replica heard it: upstream counted it before then.
+            Instant now = now();
+            budgets.of(organization, model).reportTokens(sentAt.isAfter(now) ? now : sentAt, now, limit, remaining);
+        }
     }
 
     /** What another replica's requests in flight hold of a budget now, and how many it sent since it last said. */

@@ -107,8 +107,12 @@ final class PooledKey
         failures.increment();
     }
 
-    void served()
+    /** When the key last answered a request without complaint about itself, or null. */
+    private volatile Instant lastServed;
+
+    void served(Instant now)
     {
+        lastServed = now;
         KeyCondition before = update(KeyCondition::served);
         if (before.state() == KeyState.QUARANTINED && before.probing())
             LOG.info("key {} passed its re-check and is back in rotation", key);
@@ -167,6 +171,13 @@ final class PooledKey
                 key, what, CooldownPolicy.readable(policy.quarantineRecheck()));
     }
 
+    /** Whether the key answered some request without complaint about itself at or after {@code since}. */
+    boolean servedSince(Instant since)
+    {
+        Instant served = lastServed;
+        return served != null && !served.isBefore(since);
+    }
+
     /** Another replica quarantined the key (or failed its re-check): out until {@code recheck} here too. */
     void heardQuarantine(Instant recheck, String reason)
     {
@@ -185,6 +196,7 @@ final class PooledKey
 
     void reset()
     {
+        lastServed = null;
         condition.set(KeyCondition.FRESH);
         refusedModels.clear();
     }

@@ -96,6 +96,19 @@ final class RateLimitHeaders
         return windows.get(name);
     }
 
+    /** Of the request windows reporting what is left and when they reset (day, hour), the one with the least left; null if none. */
+    Window leastRequestsLeft()
+    {
+        Window least = null;
+        for (Window window : windows.values())
+        {
+            if ("requests".equals(window.resource()) && window.remaining() >= 0 && window.reset() != null
+                && (least == null || window.remaining() < least.remaining()))
+                least = window;
+        }
+        return least;
+    }
+
     /** The window with nothing left that resets last (the key is spent until then), or null. */
     Window exhaustedWindow()
     {

@@ -186,6 +186,19 @@ final class RedisLink implements AutoCloseable
         return result;
     }
 
+    /** Runs the task on the link's timer after the delay; nothing once the link is closed. */
+    void later(Duration delay, Runnable task)
+    {
+        try
+        {
+            timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        catch (RejectedExecutionException e)
+        {
+            // closed
+        }
+    }
+
     /** Checks Redis once, bounded by {@code within}; a replica that cannot reach it starts degraded. */
     void checkAtStart(Duration within)
     {

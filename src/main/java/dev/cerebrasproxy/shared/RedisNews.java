@@ -159,11 +159,13 @@ final class RedisNews implements AutoCloseable
 
     private void apply(String message)
     {
+        int space = message.indexOf(' ');
+        // This replica's own news, which it knows already: every request makes some, so it is not even parsed.
+        if (space < 0 || (space == replicas.me.length() && message.startsWith(replicas.me)))
+            return;
         try
         {
-            JsonObject news = JsonParser.parseString(message).getAsJsonObject();
-            if (replicas.me.equals(news.get("r").getAsString()))
-                return;
+            JsonObject news = JsonParser.parseString(message.substring(space + 1)).getAsJsonObject();
             switch (news.get("t").getAsString())
             {
                 case "rest" -> pool.heardRest(text(news, "o"), text(news, "m"), Instant.ofEpochMilli(number(text(news, "u"), 0)), text(news, "w"), (int)number(text(news, "rl"), -1));

@@ -19,14 +19,14 @@ import redis.clients.jedis.params.SetParams;
  * The key pool's news, shared through Redis. Each piece is one Lua script that merges it
  * into a hash (the longer rest wins, the newer token report wins, each replica's
  * reservations in a field of their own) and publishes the merged state on one channel in
- * the same step; every replica's {@link RedisNews} applies what the others published to
+ * the same step (as "{@code <replica> <json>}", so a replica skips its own news unread); every replica's {@link RedisNews} applies what the others published to
  * its own pool. The request path only reads its pool's memory: a call here returns at once,
  * and the script runs on the link's threads behind it (or not at all while Redis is
  * degraded). So a piece of news reaches the other replicas one Redis round trip after it
  * was learnt; a request they admit within that moment is admitted on what they knew.
  *
- * <p>News of one budget that comes faster than Redis answers is coalesced: one script in
- * flight per budget and kind, carrying the latest state when it runs.
+ * <p>A budget's reservations and token reports are coalesced: one script queued per budget
+ * and kind, run {@link #BATCH} later with the latest state.
  *
  * <p>Hashes: {@code <prefix>budget:{<organization>}:<model>} and {@code <prefix>key:<digest>};
  * names, numbers, error codes and digests only, never a key's value.
@@ -37,6 +37,12 @@ final class RedisReplicas implements Replicas
     static final String TTL_MILLIS = Long.toString(2 * 86_400_000L);
     /** A re-check turn is asked once per due moment; the key only has to outlive the asking. */
     private static final long TURN_MILLIS = 3_600_000L;
+    /**
+     * How long a budget's reservations and token report wait for more news before their
+     * script runs: a request's reserve, release and report (and its neighbours') become one
+     * script instead of three, at the cost of news a few milliseconds later.
+     */
+    private static final java.time.Duration BATCH = java.time.Duration.ofMillis(1);
 
     /** ARGV: channel, replica, organization, model, until (epoch ms), why, learnt limit, ttl. */
     private static final Script REST = new Script("""
@@ -46,7 +52,7 @@ final class RedisReplicas implements Replicas
         redis.call('HSET', KEYS[1], 'o', ARGV[3], 'm', ARGV[4])
         redis.call('PEXPIRE', KEYS[1], ARGV[8])
         local v = redis.call('HMGET', KEYS[1], 'rest', 'why', 'rl')
-        redis.call('PUBLISH', ARGV[1], cjson.encode({t='rest', r=ARGV[2], o=ARGV[3], m=ARGV[4], u=v[1], w=v[2] or '', rl=v[3] or '-1'}))
+        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. cjson.encode({t='rest', r=ARGV[2], o=ARGV[3], m=ARGV[4], u=v[1], w=v[2] or '', rl=v[3] or '-1'}))
         """);
     /** ARGV: channel, replica, organization, model, sent at (epoch ms), limit, remaining, ttl. */
     private static final Script TOKENS = new Script("""
@@ -56,7 +62,7 @@ final class RedisReplicas implements Replicas
         redis.call('HSET', KEYS[1], 'o', ARGV[3], 'm', ARGV[4])
         redis.call('PEXPIRE', KEYS[1], ARGV[8])
         local v = redis.call('HMGET', KEYS[1], 'tl', 'tr', 'tat')
-        redis.call('PUBLISH', ARGV[1], cjson.encode({t='tok', r=ARGV[2], o=ARGV[3], m=ARGV[4], l=v[1] or '-1', n=v[2] or '-1', a=v[3] or '0'}))
+        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. cjson.encode({t='tok', r=ARGV[2], o=ARGV[3], m=ARGV[4], l=v[1] or '-1', n=v[2] or '-1', a=v[3] or '0'}))
         """);
     /** ARGV: channel, replica, organization, model, tokens held, requests sent since last said, now (epoch ms), ttl. */
     private static final Script RESERVED = new Script("""
@@ -67,13 +73,13 @@ final class RedisReplicas implements Replicas
           redis.call('HDEL', KEYS[1], 'res:' .. ARGV[2], 'rat:' .. ARGV[2])
         end
         redis.call('PEXPIRE', KEYS[1], ARGV[8])
-        redis.call('PUBLISH', ARGV[1], cjson.encode({t='res', r=ARGV[2], o=ARGV[3], m=ARGV[4], n=ARGV[5], s=ARGV[6]}))
+        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. cjson.encode({t='res', r=ARGV[2], o=ARGV[3], m=ARGV[4], n=ARGV[5], s=ARGV[6]}))
         """);
     /** ARGV: channel, replica, digest, 'q' (quarantined) or 'ok', next re-check (epoch ms), reason, ttl. */
     private static final Script KEY = new Script("""
         redis.call('HSET', KEYS[1], 's', ARGV[4], 'u', ARGV[5], 'w', ARGV[6])
         redis.call('PEXPIRE', KEYS[1], ARGV[7])
-        redis.call('PUBLISH', ARGV[1], cjson.encode({t='key', r=ARGV[2], d=ARGV[3], s=ARGV[4], u=ARGV[5], w=ARGV[6]}))
+        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. cjson.encode({t='key', r=ARGV[2], d=ARGV[3], s=ARGV[4], u=ARGV[5], w=ARGV[6]}))
         """);
 
     private final RedisLink link;
@@ -188,7 +194,7 @@ final class RedisReplicas implements Replicas
         if (!slot.queued.compareAndSet(false, true))
             return;
         String key = budgetKey(organization, model);
-        link.call(jedis ->
+        link.later(BATCH, () -> link.call(jedis ->
         {
             // Cleared before reading: news that comes after this read queues a script of its own.
             slot.queued.set(false);
@@ -202,7 +208,7 @@ final class RedisReplicas implements Replicas
             slot.queued.set(false);
             slot.sends.set(0);
             return null;
-        });
+        }));
     }
 
     private static String millis(Instant instant)

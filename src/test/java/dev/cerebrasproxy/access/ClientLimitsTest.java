@@ -40,7 +40,7 @@ class ClientLimitsTest
         + "\"tpm\":{\"token\":\"" + TPM_TOKEN + "\",\"tokens_per_minute\":120},"
         + "\"tpd\":{\"token\":\"" + TPD_TOKEN + "\",\"tokens_per_day\":100},"
         + "\"models\":{\"token\":\"" + MODELS_TOKEN + "\",\"models\":[\"llama3.1-8b\"]}}";
-    /** 94 bytes: estimated at 24 prompt tokens plus its 10 completion tokens, 34 in all. */
+    /** Its prompt's strings are "user" and "Hi", 6 characters: estimated at 2 prompt tokens plus its 10 completion tokens, 12 in all. */
     static final String SMALL = "{\"model\":\"llama3.1-8b\",\"max_completion_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
     /** An answer whose usage says 40 tokens. */
     static final String USED_40 = "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],\"usage\":{\"prompt_tokens\":30,\"completion_tokens\":10,\"total_tokens\":40}}";
@@ -120,7 +120,7 @@ class ClientLimitsTest
     void tokensPerMinuteHoldTheEstimateAtAdmissionAndSettleWithTheReportedUsage() throws Exception
     {
         proxy.upstream().otherwise(FakeCerebras.json(200, USED_40));
-        // Each holds 34 on admission and settles at 40: 40, 80, 120 of 120.
+        // Each holds 12 on admission and settles at 40: 40, 80, 120 of 120.
         for (int i = 0; i < 3; i++)
             assertEquals(200, chat(TPM_TOKEN, SMALL).statusCode(), "request " + (i + 1));
         HttpResponse<String> refused = chat(TPM_TOKEN, SMALL);
@@ -132,8 +132,8 @@ class ClientLimitsTest
         HttpResponse<String> fresh = chat(TPM_TOKEN, SMALL);
         assertEquals(200, fresh.statusCode());
         assertEquals("120", fresh.headers().firstValue("x-proxy-ratelimit-limit-tokens-minute").orElse(null));
-        assertEquals("86", fresh.headers().firstValue("x-proxy-ratelimit-remaining-tokens-minute").orElse(null), "120 less the 34 held");
-        // 40 used: a request that may use 24 + 100 tokens does not fit the 80 left, whatever it would really use.
+        assertEquals("108", fresh.headers().firstValue("x-proxy-ratelimit-remaining-tokens-minute").orElse(null), "120 less the 12 held");
+        // 40 used: a request that may use 2 + 100 tokens does not fit the 80 left, whatever it would really use.
         assertRefused(chat(TPM_TOKEN, SMALL.replace("\"max_completion_tokens\":10", "\"max_completion_tokens\":100")), 429, "client_token_limit_exceeded", "client");
         assertEquals(200, chat(TPM_TOKEN, SMALL).statusCode(), "a smaller one still fits");
     }

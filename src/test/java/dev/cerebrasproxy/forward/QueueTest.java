@@ -101,4 +101,38 @@ class QueueTest
         assertEquals(0, proxy.context().queue().size());
         assertEquals(0, proxy.clock().pending());
     }
+
+    /**
+     * A queued request whose client goes, told by the container itself (over h2 the client
+     * resets its stream and its connection stays open, so no socket table can tell): it
+     * leaves the queue at once, its place is free for the next request, nothing goes
+     * upstream for it when its key recovers, and its one log line says 499.
+     */
+    @Test
+    void aQueuedRequestWhoseClientResetsItsStreamLeavesTheQueueAndNeverGoesUpstream() throws Exception
+    {
+        java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+        // The JDK upgrades its first clear-text connection to h2c with this request; what follows goes over h2.
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2,
+            h2.send(HttpRequest.newBuilder(proxy.uri("/v1/models")).build(), HttpResponse.BodyHandlers.ofString()).version());
+        proxy.upstream().otherwise(FakeCerebras.json(429, RATE_LIMITED, "retry-after", "10"));
+        assertEquals(503, Http.post(proxy.uri("/v1/chat/completions"), chat(10)).statusCode());
+        proxy.upstream().reset();
+        int mark = dev.cerebrasproxy.support.LogCapture.mark();
+        CompletableFuture<HttpResponse<String>> leaving = h2.sendAsync(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(chat(10))).build(), HttpResponse.BodyHandlers.ofString());
+        Poll.untilTrue(Duration.ofSeconds(10), "queued", () -> proxy.context().queue().size() == 1);
+        leaving.cancel(true); // the JDK resets the stream
+        Poll.untilTrue(Duration.ofSeconds(10), "out of the queue", () -> proxy.context().queue().size() == 0);
+        String[] line = new String[1];
+        Poll.untilTrue(Duration.ofSeconds(10), "its log line", () -> (line[0] = dev.cerebrasproxy.support.LogCapture.since(mark).lines()
+            .filter(l -> l.contains("POST /v1/chat/completions 499 ") || l.contains("POST /v1/chat/completions 200 ")).findFirst().orElse(null)) != null);
+        assertTrue(line[0].contains("POST /v1/chat/completions 499 "), line[0]);
+        // Its place is free: the next request waits instead of meeting a full queue.
+        CompletableFuture<HttpResponse<String>> next = send(chat(10));
+        Poll.untilTrue(Duration.ofSeconds(10), "the next one queued", () -> proxy.context().queue().size() == 1);
+        proxy.clock().advance(Duration.ofSeconds(10));
+        assertEquals(200, next.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals(1, proxy.upstream().received().size(), "only the request whose client stayed went upstream");
+    }
 }

@@ -90,4 +90,19 @@ class SafetyNetTest
         assertEquals(1, proxy.upstream().received().size(), "the attempt that failed, never replayed");
         assertTrue(proxy.upstream().lastReceived().key().contains("-SECRET-"));
     }
+
+    /**
+     * A crash after the key was taken (building the attempt throws) still gives back what
+     * the request held: its reservation on the key's budget. Held for good, each crash
+     * would have left the budget one request more in flight, and its tokens reserved.
+     */
+    @Test
+    void aFailureGivesBackWhatTheRequestHeldOnItsBudget() throws Exception
+    {
+        int mark = LogCapture.mark();
+        for (int i = 0; i < 3; i++)
+            assertEquals(500, Http.CLIENT.send(chat("request").POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(0, proxy.pool().budgets().stream().mapToInt(dev.cerebrasproxy.pool.BudgetSnapshot::inFlight).sum(),
+            proxy.pool().budgets() + "\n" + LogCapture.since(mark));
+    }
 }

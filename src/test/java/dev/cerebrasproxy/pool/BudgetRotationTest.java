@@ -164,13 +164,85 @@ class BudgetRotationTest
     }
 
     @Test
-    void anAnswerOvertakenByANewerOnesReportIsOlderNewsAndDropped()
+    void ofTwoAttemptsOnTheirWayAtOnceTheReportLeavingFewerTokensIsKept()
     {
         java.time.Instant first = clock.instant();
         clock.advance(Duration.ofMillis(100));
         java.time.Instant second = clock.instant();
+        // Upstream took the attempt sent first after the second: its report counts both.
         pool.tokensReported(key(2), "m", second, 6_000, 1_000);
-        pool.tokensReported(key(2), "m", first, 6_000, 5_000);
-        assertEquals(1_000, pool.budgets().get(0).tokensLeft(), "the report of the attempt sent later wins");
+        pool.tokensReported(key(2), "m", first, 6_000, 700);
+        assertEquals(700, pool.budgets().get(0).tokensLeft());
+        // And the other way round: the report of the attempt sent last came first and counted more.
+        clock.advance(Duration.ofSeconds(60));
+        java.time.Instant third = clock.instant();
+        clock.advance(Duration.ofMillis(100));
+        java.time.Instant fourth = clock.instant();
+        pool.tokensReported(key(2), "m", third, 6_000, 5_000);
+        pool.tokensReported(key(2), "m", fourth, 6_000, 200);
+        pool.tokensReported(key(2), "m", third, 6_000, 500);
+        assertEquals(200, pool.budgets().get(0).tokensLeft());
+    }
+
+    @Test
+    void aReportOfAnAttemptSentAfterTheHeldOneCameIsLaterNewsEvenWithMoreTokens()
+    {
+        pool.tokensReported(key(2), "m", clock.instant(), 6_000, 100);
+        clock.advance(Duration.ofMillis(100));
+        // Sent after that answer came: upstream counted it later, settled answers gave tokens back.
+        pool.tokensReported(key(2), "m", clock.instant(), 6_000, 3_000);
+        assertEquals(3_000, pool.budgets().get(0).tokensLeft());
+    }
+
+    @Test
+    void attemptsOnTheirWayWhenA429CameAreOneStrikeNotOneEach()
+    {
+        java.time.Instant sent = clock.instant();
+        clock.advance(Duration.ofMillis(20));
+        for (int i = 0; i < 5; i++)
+            pool.rateLimited(key(2), "m", sent, null, "token_quota_exceeded");
+        assertEquals(clock.instant().plus(Duration.ofSeconds(5)), pool.budgets().get(0).restUntil(), "the first guess, not doubled four times");
+        // An attempt sent after that news met a 429 again: a second strike.
+        clock.advance(Duration.ofSeconds(5));
+        java.time.Instant later = clock.instant();
+        pool.rateLimited(key(2), "m", later, null, "token_quota_exceeded");
+        assertEquals(later.plus(Duration.ofSeconds(10)), pool.budgets().get(0).restUntil());
+    }
+
+    @Test
+    void aRequestWindowWithNoMoreLeftThanAreInFlightTakesNoMoreUntilItResets()
+    {
+        KeyPool one = new KeyPool(List.of(new ApiKey("k", "s")), CooldownPolicy.DEFAULTS, clock);
+        one.requestsReported(one.keys().get(0), "m", 2, Duration.ofHours(1));
+        Rotation first = one.rotation(of("m", 1));
+        Rotation second = one.rotation(of("m", 1));
+        assertEquals("k", first.next().name());
+        assertEquals("k", second.next().name());
+        assertNull(one.rotation(of("m", 1)).next(), "two left, two on their way");
+        // The first answer says one is left: the second is still on its way.
+        first.release();
+        one.requestsReported(one.keys().get(0), "m", 1, Duration.ofHours(1));
+        assertNull(one.rotation(of("m", 1)).next());
+        second.release();
+        assertEquals("k", one.rotation(of("m", 1)).next().name(), "one left, none on its way");
+        clock.advance(Duration.ofHours(1));
+        Rotation[] many = new Rotation[3];
+        for (int i = 0; i < many.length; i++)
+        {
+            many[i] = one.rotation(of("m", 1));
+            assertEquals("k", many[i].next().name(), "a new window");
+        }
+    }
+
+    @Test
+    void aReportRefillsFromWhenItsAnswerCameNotFromItsAttemptsSend()
+    {
+        java.time.Instant sent = clock.instant();
+        clock.advance(Duration.ofSeconds(1));
+        // Upstream counted it somewhere in that second: the 100 tokens it refills in a second may not be there.
+        pool.tokensReported(key(2), "m", sent, 6_000, 0);
+        assertEquals(0, pool.budgets().get(0).tokensLeft());
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals(100, pool.budgets().get(0).tokensLeft());
     }
 }

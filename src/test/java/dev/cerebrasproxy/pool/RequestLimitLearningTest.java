@@ -66,7 +66,8 @@ class RequestLimitLearningTest
     void otherModelsAreNotPaced()
     {
         assertNotNull(send());
-        pool.rateLimited(send(), "m", Duration.ZERO, "request_quota_exceeded");
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        clock.advance(Duration.ofSeconds(5));
         assertNull(send(), "one a window on m");
         Rotation other = pool.rotation(new Demand("other", 10));
         assertNotNull(other.next());
@@ -81,5 +82,101 @@ class RequestLimitLearningTest
         rotation.release();
         pool.rateLimited(key, null, Duration.ZERO, "request_quota_exceeded");
         assertEquals(-1, pool.budgets().get(0).learntRequestLimit());
+    }
+
+    /** Sends {@code count} requests one second apart; all must go. */
+    private void sendEverySecond(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            assertNotNull(send(), "request " + i);
+            clock.advance(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void aRecoveryUpstreamAnnouncedIsHonouredThoughTheLearntWindowLastsLonger()
+    {
+        sendEverySecond(3);
+        pool.rateLimited(send(), "m", Duration.ofSeconds(2), "request_quota_exceeded");
+        assertEquals(3, pool.budgets().get(0).learntRequestLimit());
+        Rotation waiting = pool.rotation(demand);
+        assertNull(waiting.next());
+        assertEquals(Duration.ofSeconds(2), waiting.untilAnUntriedKeyRecovers(), "upstream's word, not the 57 s until the first request is a minute old");
+        clock.advance(Duration.ofSeconds(2));
+        // Upstream's window began again: the pool paces the new one at what it learnt.
+        for (int i = 0; i < 3; i++)
+            assertNotNull(send(), "request " + i + " of the new window");
+        assertNull(send(), "the fourth within the minute");
+    }
+
+    @Test
+    void a429HandledLateLearnsFromTheMinuteBeforeItsAttemptWasSent()
+    {
+        assertNotNull(send());
+        clock.advance(Duration.ofSeconds(30));
+        assertNotNull(send());
+        clock.advance(Duration.ofSeconds(29));
+        java.time.Instant sentAt = clock.instant();
+        ApiKey refused = send();
+        // Handled 6 s later: the first request is then more than a minute old, but it was in upstream's window.
+        clock.advance(Duration.ofSeconds(6));
+        pool.rateLimited(refused, "m", sentAt, null, "request_quota_exceeded");
+        assertEquals(2, pool.budgets().get(0).learntRequestLimit());
+    }
+
+    /** Sends as fast as the pool lets, one request a second, for {@code seconds}; how many went. */
+    private int sendForSeconds(int seconds)
+    {
+        int went = 0;
+        for (int i = 0; i < seconds; i++)
+        {
+            if (send() != null)
+                went++;
+            clock.advance(Duration.ofSeconds(1));
+        }
+        return went;
+    }
+
+    private int learnt()
+    {
+        return pool.budgets().get(0).learntRequestLimit();
+    }
+
+    @Test
+    void aLearntLimitIsTriedOneHigherAfterFourWindowsThenFasterWhileNo429ComesAndLessOftenAfterOne()
+    {
+        sendEverySecond(8);
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        assertEquals(8, learnt());
+        assertEquals(32, sendForSeconds(240), "four windows held at 8 by the pool, no 429");
+        assertEquals(8, learnt());
+        sendForSeconds(1);
+        assertEquals(9, learnt(), "one more, after four windows");
+        sendForSeconds(60);
+        assertEquals(11, learnt(), "a window without a 429 at 9: two more");
+        // The try meets upstream's limit: what the window held before the refused one, and the next try waits eight windows.
+        ApiKey refused = send();
+        assertNotNull(refused);
+        pool.rateLimited(refused, "m", null, "request_quota_exceeded");
+        assertEquals(9, learnt());
+        sendForSeconds(8 * 60 - 1);
+        assertEquals(9, learnt());
+        sendForSeconds(2);
+        assertEquals(10, learnt());
+    }
+
+    @Test
+    void aLearntLimitThatHoldsNothingBackIsNotRaised()
+    {
+        sendEverySecond(8);
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        clock.advance(Duration.ofSeconds(60));
+        for (int i = 0; i < 5; i++)
+        {
+            sendEverySecond(4);
+            clock.advance(Duration.ofSeconds(56));
+        }
+        assertEquals(8, pool.budgets().get(0).learntRequestLimit());
     }
 }

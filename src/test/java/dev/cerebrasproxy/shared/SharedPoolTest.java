@@ -197,6 +197,7 @@ class SharedPoolTest
             Poll.untilTrue(Duration.ofSeconds(30), "replica " + i + " to rejoin Redis", () -> replicas.get(replica).context().shared().redis() == SharedState.Redis.OK);
         }
         // Redis came back empty; what a replica learns now reaches the others again.
+        upstream.forgetReceived();
         upstream.answer(CHARLIE, FakeCerebras.json(429, RATE_LIMITED));
         for (int i = 0; i < 3 && upstream.countFor(CHARLIE) == 0; i++)
             assertEquals(200, send(0).statusCode());

@@ -26,6 +26,9 @@ final class Budget
     /** Longest first: when several are exhausted, the 429 names the one that lasts longest. */
     private final List<RequestWindow> windows = new ArrayList<>();
     private final List<TokenBucket> buckets = new ArrayList<>();
+    /** Admitted requests not settled yet, and the estimates they hold: what a refusal's record shows. */
+    private int inFlight;
+    private long inFlightReserved;
 
     Budget(String organization, Model model, Limits limits)
     {
@@ -57,12 +60,16 @@ final class Budget
         }
         windows.forEach(w -> w.count(now));
         buckets.forEach(b -> b.take(estimate, now));
+        inFlight++;
+        inFlightReserved += estimate;
         return new Decision(true, null, null, headers(now, time));
     }
 
     /** Charges {@code used} of a request that reserved {@code reserved}: the difference refills the buckets. */
     synchronized void settle(long reserved, long used, long now)
     {
+        inFlight--;
+        inFlightReserved -= reserved;
         long back = reserved - used;
         for (TokenBucket bucket : buckets)
         {
@@ -92,6 +99,25 @@ final class Budget
             headers.put("x-ratelimit-reset-" + bucket.header, seconds(time.realSeconds(bucket.nanosUntilFull(now))));
         }
         return headers;
+    }
+
+    /**
+     * Why a request of this estimate was refused, as the simulator's log records each
+     * wasted call: what the buckets held, what the admitted requests not yet settled were
+     * holding of it, and how far each request window had got.
+     */
+    synchronized String state(long estimate, long now, SimTime time)
+    {
+        StringBuilder state = new StringBuilder("estimate=" + estimate);
+        for (TokenBucket bucket : buckets)
+            state.append(' ').append(bucket.header).append("-left=").append(bucket.remaining(now));
+        state.append(" in-flight=").append(inFlight).append(" holding=").append(inFlightReserved);
+        for (RequestWindow window : windows)
+        {
+            state.append(" requests-").append(window.name).append('=').append(window.limit - window.remaining(now)).append('/').append(window.limit)
+                .append(String.format(Locale.ROOT, " (%.2f s to its end)", time.realSeconds(window.nanosUntilReset(now))));
+        }
+        return state.toString();
     }
 
     static String seconds(double value)

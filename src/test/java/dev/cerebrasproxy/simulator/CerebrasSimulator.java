@@ -61,6 +61,8 @@ public final class CerebrasSimulator implements AutoCloseable
     final Duration latency;
     final Duration eventDelay;
     final int streamChunks;
+    /** Whether each 429 of a budget's quota is printed with the budget's state (the benchmark's record of wasted calls). */
+    final boolean logRefusals;
     private final String host;
     private final int requestedPort;
     private final Counts.Tally total = new Counts.Tally();
@@ -111,6 +113,7 @@ public final class CerebrasSimulator implements AutoCloseable
         this.latency = builder.latency;
         this.eventDelay = builder.eventDelay;
         this.streamChunks = builder.streamChunks;
+        this.logRefusals = builder.logRefusals;
         this.host = builder.host;
         this.requestedPort = builder.port;
     }
@@ -334,6 +337,7 @@ public final class CerebrasSimulator implements AutoCloseable
         private Duration latency = Duration.ZERO;
         private Duration eventDelay = Duration.ZERO;
         private int streamChunks = 4;
+        private boolean logRefusals;
         private String host = "127.0.0.1";
         private int port;
 
@@ -389,6 +393,13 @@ public final class CerebrasSimulator implements AutoCloseable
             if (chunks <= 0)
                 throw new IllegalArgumentException("a stream needs at least one content event");
             this.streamChunks = chunks;
+            return this;
+        }
+
+        /** Print each quota 429 with its budget's state on standard output (off by default: tests keep their output). */
+        public Builder logRefusals(boolean log)
+        {
+            this.logRefusals = log;
             return this;
         }
 

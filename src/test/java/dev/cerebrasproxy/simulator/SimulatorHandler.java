@@ -137,6 +137,9 @@ final class SimulatorHandler extends Handler.Abstract.NonBlocking
         Budget.Decision decision = budget.admit(estimate, simulator.time.now(), simulator.time);
         if (!decision.admitted())
         {
+            if (simulator.logRefusals)
+                System.out.printf(java.util.Locale.ROOT, "%.3f s refused %s/%s key=%s %s: %s%n", simulator.time.realSeconds(simulator.time.now()),
+                    key.organization(), model.name(), key.name(), decision.code(), budget.state(estimate, simulator.time.now(), simulator.time));
             tallies.forEach(Counts.Tally::call);
             tallies.forEach(t -> t.refused(429, decision.code()));
             send(response, callback, 429, "application/json", decision.headers(),

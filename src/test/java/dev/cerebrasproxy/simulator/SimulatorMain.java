@@ -7,7 +7,8 @@ import java.nio.file.Path;
  * The simulator as its own process, for the capacity benchmark:
  * {@code SimulatorMain --config settings.json [--host 127.0.0.1] [--port 0] [--scale 6]}.
  * {@code --scale} overrides the settings' {@code time_scale}. Prints one line with its
- * base URL when it listens, then serves until stopped.
+ * base URL when it listens, then serves until stopped, printing each quota 429 with what
+ * its budget held (the record of where a proxy's wasted calls came from).
  */
 public final class SimulatorMain
 {
@@ -42,7 +43,7 @@ public final class SimulatorMain
         CerebrasSimulator.Builder builder;
         try
         {
-            builder = SimulatorConfig.parse(json).host(host).port(port);
+            builder = SimulatorConfig.parse(json).host(host).port(port).logRefusals(true);
             if (scale != null)
                 builder.timeScale(scale);
         }
