@@ -219,6 +219,28 @@ final class Dispatch
         next();
     }
 
+    /**
+     * The attempt's connection failed before the request went out on it. Over h2 one failed
+     * connect fails every request waiting for that connection, up to a connection's worth of
+     * streams: none reached upstream, so each goes again with the same key on another
+     * connection ({@link Attempts#RECONNECTS} times at most), and only then to the next key.
+     */
+    void notSent(ApiKey key, Throwable failure)
+    {
+        if (call.ended())
+            return;
+        ApiKey same = attempts.again();
+        if (same == null)
+        {
+            unanswered(key, failure);
+            return;
+        }
+        LOG.info("{}: the connection to upstream failed before the request went out on it ({}); sending it again with key {}", call.name(), LogText.brief(failure), key);
+        context.pool().upstreamFailed(key, "unreachable");
+        context.metrics().retried(key, "not_sent", null);
+        send(same);
+    }
+
     /** Upstream gave no answer at all with this key (refused, or closed before a response byte): the next key gets the request. */
     void unanswered(ApiKey key, Throwable failure)
     {
