@@ -147,15 +147,7 @@ final class AttemptListener implements Response.Listener
         if (mode == Mode.PASS)
         {
             chunk.retain();
-            // The next chunk is demanded by whichever thread completes this one's write, as
-            // Jetty's own proxy does: inline on the HTTP client's thread when the client's
-            // socket takes the chunk at once, which is the receiver's designed path. Handed to
-            // another thread every time instead (until 2026-12-02), the demand now and then
-            // met the receiver still unwinding the chunk's delivery and was lost: counted per
-            // attempt, one chunk in, its write done, the demand run, and nothing more
-            // delivered although upstream had sent the whole stream, until the idle timeout
-            // cut it (SoakTest's "abnormal end after 1 events", twice in about 300,000 requests).
-            relay.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(demander, response::abort)));
+            relay.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> relay.demand(demander), response::abort)));
             return;
         }
         if (!hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes))

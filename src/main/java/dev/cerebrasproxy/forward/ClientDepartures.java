@@ -68,9 +68,9 @@ final class ClientDepartures
     }
 
     private final Scheduler scheduler;
-    private final long youngestNanos;
     /** Null where there is none. */
     private final Table table;
+    private final java.util.function.LongSupplier nanos;
     /** Each call in flight, and what the last ticks saw of its connection. */
     private final Map<Watched, Seen> calls = new ConcurrentHashMap<>();
 
@@ -78,7 +78,12 @@ final class ClientDepartures
     private static final class Seen
     {
         /** When the call began to be watched. */
-        final long sinceNanos = System.nanoTime();
+        final long sinceNanos;
+
+        Seen(long sinceNanos)
+        {
+            this.sinceNanos = sinceNanos;
+        }
         boolean listed;
         int missing;
     }
@@ -88,15 +93,15 @@ final class ClientDepartures
 
     ClientDepartures(Scheduler scheduler)
     {
-        this(scheduler, TcpTable.available() ? TcpTable::states : null, TICK);
+        this(scheduler, TcpTable.available() ? TcpTable::states : null, System::nanoTime);
     }
 
-    /** @param youngest calls watched for less than this are not looked for in the table yet */
-    ClientDepartures(Scheduler scheduler, Table table, Duration youngest)
+    /** @param nanos the time, for a call's age (a test's own clock) */
+    ClientDepartures(Scheduler scheduler, Table table, java.util.function.LongSupplier nanos)
     {
         this.scheduler = scheduler;
         this.table = table;
-        this.youngestNanos = youngest.toNanos();
+        this.nanos = nanos;
     }
 
     /** The connection of a servlet request, or null when its addresses cannot be read as the kernel's. */
@@ -146,7 +151,7 @@ final class ClientDepartures
     {
         if (table == null || call.clientConnection() == null)
             return;
-        calls.put(call, new Seen());
+        calls.put(call, new Seen(nanos.getAsLong()));
         if (ticking.compareAndSet(false, true))
             schedule(TICK);
     }
@@ -182,11 +187,11 @@ final class ClientDepartures
         {
             calls.keySet().removeIf(Watched::ended);
             // Calls younger than a tick are not looked at yet: most requests end sooner, and
-            // reading the socket table at every tick for them (calls are always in flight
-            // under load) was ~5% of the proxy's CPU. A departure is still told within two
-            // ticks and a confirmation of the request's start.
-            long now = System.nanoTime();
-            if (calls.values().stream().anyMatch(seen -> now - seen.sinceNanos >= youngestNanos))
+            // reading the socket table on every tick for them (calls are always in flight
+            // under load) was ~5% of the proxy's CPU. A departure is still told within
+            // TICK + TICK + CONFIRM of the request's start, 250 ms.
+            long now = nanos.getAsLong();
+            if (calls.values().stream().anyMatch(seen -> now - seen.sinceNanos >= TICK.toNanos()))
             {
                 Set<Integer> ports = new HashSet<>();
                 for (Watched call : calls.keySet())
@@ -196,7 +201,7 @@ final class ClientDepartures
                 {
                     Watched call = entry.getKey();
                     Seen seen = entry.getValue();
-                    if (now - seen.sinceNanos < youngestNanos)
+                    if (now - seen.sinceNanos < TICK.toNanos())
                         continue;
                     Integer state = states.get(call.clientConnection());
                     boolean gone;

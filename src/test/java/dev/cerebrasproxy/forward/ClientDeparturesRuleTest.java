@@ -1,7 +1,6 @@
 package dev.cerebrasproxy.forward;
 
 import java.net.InetAddress;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -27,12 +26,21 @@ class ClientDeparturesRuleTest
     /** The table the watcher reads, as the test sets it; and the ports it was asked for. */
     private final Map<TcpTable.Connection, Integer> table = new HashMap<>();
     private final Set<Integer> askedFor = new HashSet<>();
+    /** The watcher's clock: each tick of the test is a tick later. */
+    private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
     // Never started: the watcher's own timer stays idle, and the test takes each tick.
     private final ClientDepartures departures = new ClientDepartures(new ScheduledExecutorScheduler(), ports ->
     {
         askedFor.addAll(ports);
         return new HashMap<>(table);
-    }, Duration.ZERO);
+    }, nanos::get);
+
+    /** One read of the table, a tick after the last (calls younger than a tick are not looked at). */
+    private boolean tick()
+    {
+        nanos.addAndGet(ClientDepartures.TICK.toNanos());
+        return departures.tick();
+    }
 
     private static final class Call implements ClientDepartures.Watched
     {
@@ -69,12 +77,12 @@ class ClientDeparturesRuleTest
         Call call = new Call("127.0.0.1", 40001);
         departures.watch(call);
         table.put(call.connection, ESTABLISHED);
-        departures.tick();
+        tick();
         assertEquals(0, call.left);
         table.put(call.connection, TcpTable.CLOSE_WAIT);
-        departures.tick();
+        tick();
         assertEquals(1, call.left, "CLOSE_WAIT is the client's FIN: gone, with no second look to wait for");
-        departures.tick();
+        tick();
         assertEquals(1, call.left, "told once");
         assertEquals(Set.of(PORT), askedFor, "only the watched port's lines are asked for");
     }
@@ -85,15 +93,15 @@ class ClientDeparturesRuleTest
         Call call = new Call("127.0.0.1", 40002);
         departures.watch(call);
         table.put(call.connection, ESTABLISHED);
-        departures.tick();
+        tick();
         table.remove(call.connection);
-        assertTrue(departures.tick(), "a miss is looked at again soon");
+        assertTrue(tick(), "a miss is looked at again soon");
         table.put(call.connection, ESTABLISHED);
-        departures.tick();
+        tick();
         assertEquals(0, call.left, "one read that missed a live connection ends nothing");
         table.remove(call.connection);
-        departures.tick();
-        departures.tick();
+        tick();
+        tick();
         assertEquals(1, call.left, "missing twice in a row: the client reset it");
     }
 
@@ -111,25 +119,20 @@ class ClientDeparturesRuleTest
         departures.watch(forwarded);
         table.put(direct.connection, ESTABLISHED);
         for (int i = 0; i < 5; i++)
-            departures.tick();
+            tick();
         assertEquals(0, forwarded.left, "a forwarded address's connection is never in the table, and its absence says nothing");
         assertEquals(0, direct.left);
-        assertFalse(departures.tick(), "nothing to look at again soon");
+        assertFalse(tick(), "nothing to look at again soon");
     }
 
     /** Under load calls are always in flight, most for milliseconds: the table is not read for calls younger than the limit. */
     @Test
     void callsYoungerThanTheLimitAreNotLookedFor() throws Exception
     {
-        ClientDepartures patient = new ClientDepartures(new ScheduledExecutorScheduler(), ports ->
-        {
-            askedFor.addAll(ports);
-            return new HashMap<>(table);
-        }, Duration.ofHours(1));
         Call call = new Call("127.0.0.1", 40004);
-        patient.watch(call);
+        departures.watch(call);
         table.put(call.connection, TcpTable.CLOSE_WAIT);
-        patient.tick();
+        departures.tick(); // the clock has not moved: the call is younger than a tick
         assertEquals(Set.of(), askedFor, "the table was not read");
         assertEquals(0, call.left);
     }
