@@ -147,7 +147,15 @@ final class AttemptListener implements Response.Listener
         if (mode == Mode.PASS)
         {
             chunk.retain();
-            relay.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> relay.demand(demander), response::abort)));
+            // The next chunk is demanded by whichever thread completes this one's write, as
+            // Jetty's own proxy does: inline on the HTTP client's thread when the client's
+            // socket takes the chunk at once, which is the receiver's designed path. Handed to
+            // another thread every time instead (until 2026-12-02), the demand now and then
+            // met the receiver still unwinding the chunk's delivery and was lost: counted per
+            // attempt, one chunk in, its write done, the demand run, and nothing more
+            // delivered although upstream had sent the whole stream, until the idle timeout
+            // cut it (SoakTest's "abnormal end after 1 events", twice in about 300,000 requests).
+            relay.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(demander, response::abort)));
             return;
         }
         if (!hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes))
@@ -201,7 +209,9 @@ final class AttemptListener implements Response.Listener
             // No answer byte. Refused, or cut before upstream had the request whole: it cannot
             // have processed it, so another key may try. Otherwise it may have (and charged
             // for it), and a replay could run a POST twice.
-            if (delivery.replayable())
+            if (delivery.notSent())
+                dispatch.notSent(key, result.getFailure());
+            else if (delivery.replayable())
                 dispatch.unanswered(key, result.getFailure());
             else
                 call.dropped(key, result.getFailure());

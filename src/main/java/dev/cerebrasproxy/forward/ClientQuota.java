@@ -38,8 +38,12 @@ final class ClientQuota
         this.verdict = verdict;
     }
 
-    /** The quota once the client's counters have answered (at once in memory; with Redis, within its bounded wait). */
-    /** @param defaultMaxCompletion PROXY_DEFAULT_MAX_COMPLETION_TOKENS, for a request that sets no maximum */
+    /**
+     * The quota once the client's counters have answered (at once in memory; with Redis,
+     * within its bounded wait), holding the request's estimate.
+     *
+     * @param defaultMaxCompletion PROXY_DEFAULT_MAX_COMPLETION_TOKENS, for a request that sets no maximum
+     */
     static CompletionStage<ClientQuota> check(Clients clients, String client, RequestFacts facts, long defaultMaxCompletion)
     {
         ClientLimits limits = clients.tokens().limitsOf(client);

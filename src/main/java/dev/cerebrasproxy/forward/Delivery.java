@@ -43,6 +43,15 @@ final class Delivery
             lastChunkTaken = true;
     }
 
+    /**
+     * Whether the attempt never began on a connection: the connection it waited for failed
+     * (refused, or closed in its TLS handshake or h2 preface), so upstream saw nothing.
+     */
+    boolean notSent()
+    {
+        return !begun;
+    }
+
     /** Whether an attempt that got no answer byte may be sent again with another key. */
     boolean replayable()
     {

@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
 import dev.cerebrasproxy.pool.ApiKey;
+import dev.cerebrasproxy.pool.Demand;
 import jakarta.servlet.http.HttpServletRequest;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.http.HttpFields;
@@ -44,7 +45,7 @@ final class Dispatch
 
     /** @param demand the request's estimate ({@link RequestFacts}), the same its client's limits hold */
     Dispatch(ProxyCall call, ProxyHooks hooks, ProxyContext context, HttpServletRequest request, String target, String client, RequestBody body,
-        dev.cerebrasproxy.pool.Demand demand)
+        Demand demand)
     {
         this.call = call;
         this.hooks = hooks;
@@ -216,6 +217,28 @@ final class Dispatch
         attempts.answered(status);
         context.metrics().retried(key, "answered_" + status, code);
         next();
+    }
+
+    /**
+     * The attempt's connection failed before the request went out on it. Over h2 one failed
+     * connect fails every request waiting for that connection, up to a connection's worth of
+     * streams: none reached upstream, so each goes again with the same key on another
+     * connection ({@link Attempts#RECONNECTS} times at most), and only then to the next key.
+     */
+    void notSent(ApiKey key, Throwable failure)
+    {
+        if (call.ended())
+            return;
+        ApiKey same = attempts.again();
+        if (same == null)
+        {
+            unanswered(key, failure);
+            return;
+        }
+        LOG.info("{}: the connection to upstream failed before the request went out on it ({}); sending it again with key {}", call.name(), LogText.brief(failure), key);
+        context.pool().upstreamFailed(key, "unreachable");
+        context.metrics().retried(key, "not_sent", null);
+        send(same);
     }
 
     /** Upstream gave no answer at all with this key (refused, or closed before a response byte): the next key gets the request. */

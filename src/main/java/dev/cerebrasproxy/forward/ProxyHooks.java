@@ -27,8 +27,8 @@ interface ProxyHooks
     TaskScheduler timers();
 
     /**
-     * The HTTP client's executor: where the next chunk of an answer is demanded, and where a
-     * call goes on after waiting for something off its thread (a shared store's answer).
+     * The HTTP client's executor: where a call goes on after waiting for something off its
+     * thread (a shared store's answer).
      */
     Executor executor();
 

@@ -1,8 +1,6 @@
 package dev.cerebrasproxy.forward;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.ops.ProxyMetrics;
@@ -16,7 +14,7 @@ import org.eclipse.jetty.util.Callback;
  * headers pass, and each chunk of content handed to the client's {@link FlushingWriter}
  * as it arrives, never held. On the side it reads the answer's token usage
  * ({@link UsageScanner}) and times a stream's first event. The next chunk is asked of
- * upstream only once the last is out ({@link #demand}).
+ * upstream only once the last is out (see {@link AttemptListener}).
  */
 final class Relay
 {
@@ -29,14 +27,11 @@ final class Relay
     private final FlushingWriter writer;
     private final ProxyMetrics metrics;
     private final long requestStartNanos;
-    /** The HTTP client's executor, where each demand for the next chunk runs. */
-    private final Executor executor;
     private boolean firstEventSeen;
 
-    Relay(ApiKey key, Response upstream, boolean decoded, FlushingWriter writer, ProxyMetrics metrics, long requestStartNanos, Executor executor)
+    Relay(ApiKey key, Response upstream, boolean decoded, FlushingWriter writer, ProxyMetrics metrics, long requestStartNanos)
     {
         this.key = key;
-        this.executor = executor;
         this.decoded = decoded;
         this.writer = writer;
         this.metrics = metrics;
@@ -98,28 +93,6 @@ final class Relay
         catch (Throwable x)
         {
             callback.failed(x);
-        }
-    }
-
-    /**
-     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
-     * executor. Run inline, the demand ran on whichever thread completed the client's
-     * write: often a container thread that the socket's drain woke, while the HTTP
-     * client's thread was still unwinding the delivery of that chunk. About once in
-     * 20,000 answers the two raced inside the client's content receiver and the answer
-     * was lost before its first byte reached the client (the soak's one "closed before any
-     * answer byte"). Handed to the client's executor, each demand starts on a thread of
-     * its own, after the write that asked for it.
-     */
-    void demand(Runnable demander)
-    {
-        try
-        {
-            executor.execute(demander);
-        }
-        catch (RejectedExecutionException stopping)
-        {
-            demander.run(); // the client is stopping: the demand meets its end inline
         }
     }
 

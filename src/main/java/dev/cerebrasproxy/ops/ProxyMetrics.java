@@ -48,7 +48,7 @@ public final class ProxyMetrics
             .help("Client requests answered, by the key that answered (\"none\" if no key did), the client, and the status the client got.")
             .labelNames("key", "client", "status").register(registry);
         retries = Counter.builder().name("cerebras_proxy_retries")
-            .help("Attempts replayed with the next key, by the key that failed and why (answered_429, answered_500, answered_401, unreachable, ...).")
+            .help("Attempts replayed, by the key that failed and why: with the next key (answered_429, answered_500, answered_401, unreachable, ...), or with the same key on another connection when its connection failed before the request went out (not_sent).")
             .labelNames("key", "reason").register(registry);
         tokens = Counter.builder().name("cerebras_proxy_tokens")
             .help("Tokens used, as the answers' usage reported them, by key, client and kind (prompt or completion).")

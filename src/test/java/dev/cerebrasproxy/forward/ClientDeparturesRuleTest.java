@@ -1,6 +1,7 @@
 package dev.cerebrasproxy.forward;
 
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -31,7 +32,7 @@ class ClientDeparturesRuleTest
     {
         askedFor.addAll(ports);
         return new HashMap<>(table);
-    });
+    }, Duration.ZERO);
 
     private static final class Call implements ClientDepartures.Watched
     {
@@ -114,5 +115,22 @@ class ClientDeparturesRuleTest
         assertEquals(0, forwarded.left, "a forwarded address's connection is never in the table, and its absence says nothing");
         assertEquals(0, direct.left);
         assertFalse(departures.tick(), "nothing to look at again soon");
+    }
+
+    /** Under load calls are always in flight, most for milliseconds: the table is not read for calls younger than the limit. */
+    @Test
+    void callsYoungerThanTheLimitAreNotLookedFor() throws Exception
+    {
+        ClientDepartures patient = new ClientDepartures(new ScheduledExecutorScheduler(), ports ->
+        {
+            askedFor.addAll(ports);
+            return new HashMap<>(table);
+        }, Duration.ofHours(1));
+        Call call = new Call("127.0.0.1", 40004);
+        patient.watch(call);
+        table.put(call.connection, TcpTable.CLOSE_WAIT);
+        patient.tick();
+        assertEquals(Set.of(), askedFor, "the table was not read");
+        assertEquals(0, call.left);
     }
 }

@@ -93,10 +93,8 @@ class SoakTest
                 REQUESTS, seconds, outcomes, problems, baseline, after);
             assertEquals(Map.of(), problems);
             int degraded = outcomes.entrySet().stream().filter(e -> e.getKey().contains(DEGRADED)).mapToInt(Map.Entry::getValue).sum();
-            // Issue 12 asks for zero; after the receiver-race fix one stream in about 20,000 is
-            // still cut after its first event (seen 2026-12-02, cause not yet found), so the
-            // bound stays where it was until that is explained.
-            assertTrue(degraded <= REQUESTS / 1000, degraded + " answers were degraded (an idle timeout without a silent upstream, a connection closed before any answer byte)");
+            // Issue 12: none (see leave for what the last ones were).
+            assertEquals(0, degraded, degraded + " answers were degraded (an idle timeout without a silent upstream, a connection closed before any answer byte)");
             assertTrue(after.serverThreads <= baseline.serverThreads + 8, "server threads " + baseline.serverThreads + " -> " + after.serverThreads);
             assertTrue(after.busyClientThreads <= baseline.busyClientThreads + 2, "busy client threads " + baseline.busyClientThreads + " -> " + after.busyClientThreads);
             assertTrue(after.upstreamConnections <= Math.max(baseline.upstreamConnections, CONCURRENCY) + 8,
@@ -129,12 +127,25 @@ class SoakTest
             Kind kind = pick(random);
             boolean stream = kind == Kind.RESET_MID_STREAM || kind == Kind.CLIENT_LEAVES || random.nextBoolean();
             String id = "r" + i + "-" + random.nextInt(1_000_000);
+            String body = "{\"user\":\"" + id + "\",\"fault\":\"" + kind + "\",\"stream\":" + stream + "}";
+            inFlight.acquire();
+            if (kind == Kind.CLIENT_LEAVES)
+            {
+                // On a socket of its own: see leave.
+                all[i] = CompletableFuture.supplyAsync(() -> leave(proxy, body), readers).handle((outcome, failure) ->
+                {
+                    String result = failure != null ? "problem: " + failure : outcome;
+                    (result.startsWith("problem") ? problems : seen).merge(kind + " " + result, 1, Integer::sum);
+                    inFlight.release();
+                    return null;
+                });
+                continue;
+            }
             HttpRequest request = HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"user\":\"" + id + "\",\"fault\":\"" + kind + "\",\"stream\":" + stream + "}"))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
-            inFlight.acquire();
             // Bodies are read with blocking calls: on readers of our own, never on the client's I/O threads.
             all[i] = client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
                 .handleAsync((response, failure) ->
@@ -231,10 +242,8 @@ class SoakTest
     /**
      * A request that got no answer at all. A connection closed before any byte of the answer
      * is an abnormal end a client can tell and retry (the SDKs do), but a healthy proxy
-     * never needs it: counted as degraded and bounded with the rest. Anything else is a problem.
-     * (It was seen about once in 20,000: a race in the HTTP client's content receiver when
-     * the next chunk was demanded inline from the client's write completion; see
-     * ProxyCall.demand.) A long run: -Dsoak.requests=200000.
+     * never needs it: counted as degraded, and none may be. Anything else is a problem. (The
+     * last ones were the test client's, see leave.) A long run: -Dsoak.requests=200000.
      */
     private static String failed(Throwable failure)
     {
@@ -253,7 +262,7 @@ class SoakTest
             switch (kind)
             {
                 case CLIENT_ERROR:
-                    return status == 400 ? "ok 400 passed through" : "problem: status " + status;
+                    return status == 400 && errorCode(body).equals("bad") ? "ok 400 passed through" : "problem: status " + status;
                 case UPSTREAM_BUSY:
                     return status == 429 && response.headers().firstValue("Retry-After").isPresent() && errorCode(body).equals("queue_exceeded")
                         ? "ok 429 queue_exceeded with Retry-After" : "problem: status " + status;
@@ -294,12 +303,48 @@ class SoakTest
                 if (!("data: {\"user\":\"" + id + "\",\"n\":" + i + "}").equals(line))
                     return "problem: event " + i + " was " + line;
                 reader.readLine();
-                if (kind == Kind.CLIENT_LEAVES)
-                    return "ok client left after the first event";
             }
             if (kind == Kind.RESET_MID_STREAM)
                 return "problem: the reset never reached the client";
-            return "data: [DONE]".equals(reader.readLine()) ? "ok 200 stream" : "problem: no [DONE]";
+            if (!"data: [DONE]".equals(reader.readLine()))
+                return "problem: no [DONE]";
+            // To the end of the body (its terminal chunk), as a client that reuses the
+            // connection must: see leave.
+            for (String rest = reader.readLine(); rest != null; rest = reader.readLine())
+            {
+                if (!rest.isEmpty())
+                    return "problem: after [DONE]: " + rest;
+            }
+            return "ok 200 stream";
+        }
+        catch (IOException e)
+        {
+            return "problem: " + e;
+        }
+    }
+
+    /**
+     * A client that reads the first event and hangs up, on a socket of its own rather than
+     * through the shared java.net.http client; and every other answer is read to its end.
+     * The soak's last degraded requests (about one in 20,000, 2026-12-02) were the shared
+     * client's. Traced by request id through the proxy's log lines, three of four never
+     * reached the proxy at all and the fourth was answered whole by it in 6 ms, each failing
+     * in the client with "header parser received no bytes" on a pooled connection; no
+     * departure had been noticed, nothing cut upstream. The test stopped reading answers early
+     * then (closing a stream's body after its first event, or after [DONE] before its
+     * terminal chunk, and a 400's body unread), which makes java.net.http close a connection
+     * its pool may be handing to the next request. Read to the end, with leavers on their own
+     * sockets, the runs since had none. The other degraded kind, a stream cut after its first
+     * event by the proxy's idle timeout, was the proxy's: see AttemptListener's demand.
+     */
+    private static String leave(ProxyUnderTest proxy, String body)
+    {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", proxy.port()))
+        {
+            socket.setSoTimeout(30_000);
+            dev.cerebrasproxy.support.RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", body);
+            String read = dev.cerebrasproxy.support.RawHttp.readUntil(socket.getInputStream(), "\"n\":0}");
+            return read.startsWith("HTTP/1.1 200 ") ? "ok client left after the first event" : "problem: " + read.lines().findFirst().orElse("");
         }
         catch (IOException e)
         {
