@@ -51,6 +51,11 @@ final class RedisLink implements AutoCloseable
     private final RedisClient jedis;
     private final DefaultJedisClientConfig config;
     private final ThreadPoolExecutor calls;
+    /**
+     * The key pool's news: a lane of its own, so a request's client check never waits in line
+     * behind news that no request waits for. One thread: news is coalesced per budget anyway.
+     */
+    private final ThreadPoolExecutor news;
     /** The timeouts of calls and the pings' schedule; the pings themselves run on {@link #calls}. */
     private final ScheduledThreadPoolExecutor timer;
     private final AtomicBoolean degraded = new AtomicBoolean();
@@ -76,8 +81,8 @@ final class RedisLink implements AutoCloseable
         if (settings.password() != null)
             config.password(settings.password());
         ConnectionPoolConfig pool = new ConnectionPoolConfig();
-        pool.setMaxTotal(THREADS);
-        pool.setMaxIdle(THREADS);
+        pool.setMaxTotal(THREADS + 1);
+        pool.setMaxIdle(THREADS + 1);
         pool.setMinIdle(0);
         pool.setMaxWait(settings.timeout());
         jedis = RedisClient.builder().hostAndPort(new HostAndPort(settings.host(), settings.port())).clientConfig(config.build()).poolConfig(pool).build();
@@ -85,6 +90,8 @@ final class RedisLink implements AutoCloseable
         this.config = config.protocol(RedisProtocol.RESP2).build();
         calls = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(QUEUE), threads("cerebras-proxy-redis-"));
         calls.allowCoreThreadTimeOut(true);
+        news = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(QUEUE), threads("cerebras-proxy-redis-news-sender-"));
+        news.allowCoreThreadTimeOut(true);
         timer = new ScheduledThreadPoolExecutor(1, threads("cerebras-proxy-redis-timer-"));
         timer.setRemoveOnCancelPolicy(true);
     }
@@ -159,6 +166,17 @@ final class RedisLink implements AutoCloseable
      */
     <R, T> CompletionStage<T> call(Function<UnifiedJedis, R> remote, Function<R, T> answered, Supplier<T> fallback)
     {
+        return call(calls, remote, answered, fallback);
+    }
+
+    /** As {@link #call}, on the news lane: for what no request waits for. */
+    <R, T> CompletionStage<T> tell(Function<UnifiedJedis, R> remote, Function<R, T> answered, Supplier<T> fallback)
+    {
+        return call(news, remote, answered, fallback);
+    }
+
+    private <R, T> CompletionStage<T> call(ThreadPoolExecutor lane, Function<UnifiedJedis, R> remote, Function<R, T> answered, Supplier<T> fallback)
+    {
         if (degraded.get())
             return CompletableFuture.completedFuture(fallback.get());
         CompletableFuture<T> result = new CompletableFuture<>();
@@ -174,7 +192,7 @@ final class RedisLink implements AutoCloseable
                     result.complete(fallback.get());
                 }
             }, settings.timeout().toNanos(), TimeUnit.NANOSECONDS);
-            calls.execute(() ->
+            lane.execute(() ->
             {
                 try
                 {
@@ -201,7 +219,7 @@ final class RedisLink implements AutoCloseable
             // Closed, or more calls waiting than Redis is answering.
             if (decided.compareAndSet(false, true))
             {
-                failed(calls.isShutdown() ? "the link is closed" : QUEUE + " calls already wait for Redis");
+                failed(lane.isShutdown() ? "the link is closed" : QUEUE + " calls already wait for Redis");
                 result.complete(fallback.get());
             }
         }
@@ -294,11 +312,13 @@ final class RedisLink implements AutoCloseable
     {
         timer.shutdownNow();
         calls.shutdownNow();
+        news.shutdownNow();
         jedis.close();
         try
         {
             // Gone before the container looks for threads a stopped webapp left behind (Tomcat warns of them).
             calls.awaitTermination(1, TimeUnit.SECONDS);
+            news.awaitTermination(1, TimeUnit.SECONDS);
             timer.awaitTermination(1, TimeUnit.SECONDS);
         }
         catch (InterruptedException e)

@@ -169,7 +169,7 @@ final class RedisReplicas implements Replicas
         if (asked[0] != null)
         {
             String name = prefix + "recheck:" + key.digest() + ":" + millis(due);
-            link.call(jedis -> jedis.set(name, me, SetParams.setParams().nx().px(TURN_MILLIS)), "OK"::equals, () -> Boolean.TRUE)
+            link.tell(jedis -> jedis.set(name, me, SetParams.setParams().nx().px(TURN_MILLIS)), "OK"::equals, () -> Boolean.TRUE)
                 .thenAccept(ours -> turn.ours = ours);
         }
         return turn.ours;
@@ -177,7 +177,7 @@ final class RedisReplicas implements Replicas
 
     private void send(Script script, String key, List<String> args)
     {
-        link.call(jedis -> script.run(jedis, List.of(key), args), reply -> null, () -> null);
+        link.tell(jedis -> script.run(jedis, List.of(key), args), reply -> null, () -> null);
     }
 
     /**
@@ -194,7 +194,7 @@ final class RedisReplicas implements Replicas
         if (!slot.queued.compareAndSet(false, true))
             return;
         String key = budgetKey(organization, model);
-        link.later(BATCH, () -> link.call(jedis ->
+        link.later(BATCH, () -> link.tell(jedis ->
         {
             // Cleared before reading: news that comes after this read queues a script of its own.
             slot.queued.set(false);
