@@ -27,7 +27,8 @@ final class ClientQuota
     /** The tokens held for the request: the same estimate the pool's budgets hold. */
     private final long estimate;
     private final Clients.Verdict verdict;
-    private boolean settled;
+    /** Two threads may settle (the call's end, and a check that answers after the client left): once wins. */
+    private final java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
 
     private ClientQuota(Clients clients, String client, RequestFacts facts, long estimate, Clients.Verdict verdict)
     {
@@ -143,9 +144,8 @@ final class ClientQuota
      */
     void settle(long reported, boolean succeeded)
     {
-        if (settled)
+        if (!settled.compareAndSet(false, true))
             return;
-        settled = true;
         clients.settle(client, verdict.reservation(), reported >= 0 ? reported : succeeded ? estimate : 0);
     }
 }

@@ -156,6 +156,14 @@ final class ProxyCall implements ClientDepartures.Watched
     void checked(RequestBody body, ClientQuota checked)
     {
         quota = checked;
+        if (ended.get())
+        {
+            // The client left while a shared store checked its limits (its line is written):
+            // nothing goes upstream, and what the check reserved of its limits goes back.
+            if (checked.refusal() == null)
+                checked.settle(-1, false);
+            return;
+        }
         if (quota.refusal() != null)
         {
             context.metrics().refusedByClientLimit(client, quota.refusal().code());

@@ -41,7 +41,10 @@ class ThreeReplicasTest
     static final RedisServer redis = new RedisServer();
 
     private static final String TEAM_TOKEN = "tok-team-SECRET-5555";
-    private static final String TOKENS = "{\"team\":{\"token\":\"" + TEAM_TOKEN + "\",\"requests_per_minute\":30}}";
+    private static final String SOLO_TOKEN = "tok-solo-SECRET-6666";
+    /** Solo's minute holds one request of the default estimate (8,192 completion tokens), not two. */
+    private static final String TOKENS = "{\"team\":{\"token\":\"" + TEAM_TOKEN + "\",\"requests_per_minute\":30},"
+        + "\"solo\":{\"token\":\"" + SOLO_TOKEN + "\",\"tokens_per_minute\":10000}}";
     /** Generous for 2 shared cores: this test is about sharing and failing over, not about the default 100 ms. */
     private static final String TIMEOUT_MS = "1000";
     private static final Duration REJOIN_BOUND = Duration.ofSeconds(30);
@@ -210,5 +213,31 @@ class ThreeReplicasTest
         assertEquals("degraded", ready(1).get("redis").getAsString());
         Poll.untilTrue(REJOIN_BOUND, "replica 1 to rejoin once Redis answers", () -> "ok".equals(ready(1).get("redis").getAsString()));
         assertEquals(200, send(1).statusCode());
+    }
+
+    /**
+     * A client that leaves while Redis is slow to check its limits: the call has ended when
+     * the check answers, so nothing goes upstream, and what the check reserved of the
+     * client's minute goes back (it used to stay held, and the client's next request was
+     * refused for tokens it never spent).
+     */
+    @Test
+    void aClientThatLeavesWhileRedisChecksItsLimitsGetsItsReservationBack() throws Exception
+    {
+        int mark = LogCapture.mark();
+        redis.pause(Duration.ofSeconds(2));
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", replicas.get(0).port()))
+        {
+            byte[] body = CHAT.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + SOLO_TOKEN
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(body);
+            socket.getOutputStream().flush();
+        }
+        Poll.untilTrue(Duration.ofSeconds(10), "the departed request's log line", () -> LogCapture.since(mark).contains("POST /v1/chat/completions 499 "));
+        Poll.untilTrue(REJOIN_BOUND, "replica 0 to rejoin once Redis answers", () -> "ok".equals(ready(0).get("redis").getAsString()));
+        HttpResponse<String> next = Http.post(replicas.get(0).uri("/v1/chat/completions"), CHAT, "Authorization", "Bearer " + SOLO_TOKEN);
+        assertEquals(200, next.statusCode(), "the departed request holds none of solo's minute: " + next.body());
+        assertEquals(1, upstream.received().size(), "only the second request went upstream");
     }
 }
