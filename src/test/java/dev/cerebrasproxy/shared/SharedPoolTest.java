@@ -16,11 +16,10 @@ import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.Poll;
 import dev.cerebrasproxy.support.ProxyUnderTest;
 import dev.cerebrasproxy.support.RedisServer;
-import org.junit.jupiter.api.AfterEach;
+import dev.cerebrasproxy.support.Replicas;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import redis.clients.jedis.RedisClient;
 
 import static dev.cerebrasproxy.support.TestData.ALPHA;
 import static dev.cerebrasproxy.support.TestData.CHAT;
@@ -46,35 +45,24 @@ class SharedPoolTest
     private static final Duration NEWS = Duration.ofSeconds(10);
     private static final Duration RECHECK = Duration.ofMinutes(5);
 
+    @RegisterExtension
+    final Replicas replicas = new Replicas(redis);
+
     private FakeCerebras upstream;
-    private final List<ProxyUnderTest> replicas = new ArrayList<>();
 
     @BeforeEach
-    void start() throws Exception
+    void start()
     {
-        try (RedisClient client = redis.client())
-        {
-            client.flushAll();
-        }
-        upstream = new FakeCerebras();
+        upstream = replicas.upstream();
     }
 
     private void startReplicas(String... settings) throws Exception
     {
-        List<String> all = new ArrayList<>(List.of(RedisSettings.URL, redis.url(), RedisSettings.TIMEOUT_MS, "1000",
+        List<String> all = new ArrayList<>(List.of(RedisSettings.TIMEOUT_MS, "1000",
             ProxySettings.WAIT_FOR_KEY_MS, "0", ProxySettings.QUARANTINE_RECHECK_MS, Long.toString(RECHECK.toMillis())));
         all.addAll(List.of(settings));
         for (int i = 0; i < 3; i++)
-            replicas.add(ProxyUnderTest.startOnManualClock(upstream, all.toArray(String[]::new)));
-    }
-
-    @AfterEach
-    void stop() throws Exception
-    {
-        for (ProxyUnderTest replica : replicas)
-            replica.close();
-        replicas.clear();
-        upstream.close();
+            replicas.start(all.toArray(String[]::new));
     }
 
     private HttpResponse<String> send(int replica) throws Exception
@@ -89,7 +77,7 @@ class SharedPoolTest
 
     private void advanceAll(Duration step)
     {
-        for (ProxyUnderTest replica : replicas)
+        for (ProxyUnderTest replica : replicas.all())
             replica.clock().advance(step);
     }
 
@@ -165,12 +153,11 @@ class SharedPoolTest
         String solo = "sk-solo-SECRET-0430";
         upstream.answer(solo, FakeCerebras.json(429, RATE_LIMITED));
         String keys = "{\"solo\":\"" + solo + "\"}";
-        replicas.add(ProxyUnderTest.startOnManualClock(upstream, ProxySettings.API_KEYS, keys, RedisSettings.URL, redis.url(), RedisSettings.TIMEOUT_MS, "1000", ProxySettings.WAIT_FOR_KEY_MS, "0"));
+        replicas.start(ProxySettings.API_KEYS, keys, RedisSettings.TIMEOUT_MS, "1000", ProxySettings.WAIT_FOR_KEY_MS, "0");
         send(0);
         assertEquals(1, upstream.countFor(solo));
         Poll.untilTrue(NEWS, "the rest to reach Redis", () -> !redis.keys().isEmpty());
-        ProxyUnderTest late = ProxyUnderTest.startOnManualClock(upstream, ProxySettings.API_KEYS, keys, RedisSettings.URL, redis.url(), RedisSettings.TIMEOUT_MS, "1000", ProxySettings.WAIT_FOR_KEY_MS, "0");
-        replicas.add(late);
+        ProxyUnderTest late = replicas.start(ProxySettings.API_KEYS, keys, RedisSettings.TIMEOUT_MS, "1000", ProxySettings.WAIT_FOR_KEY_MS, "0");
         Poll.untilTrue(NEWS, "the new replica to read the rest", () -> late.pool().budgets().stream().map(BudgetSnapshot::restUntil).anyMatch(java.util.Objects::nonNull));
         send(1);
         assertEquals(1, upstream.countFor(solo), "the new replica knew the budget rests");

@@ -3,8 +3,6 @@ package dev.cerebrasproxy.shared;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -16,9 +14,8 @@ import dev.cerebrasproxy.support.FakeCerebras;
 import dev.cerebrasproxy.support.Http;
 import dev.cerebrasproxy.support.LogCapture;
 import dev.cerebrasproxy.support.Poll;
-import dev.cerebrasproxy.support.ProxyUnderTest;
 import dev.cerebrasproxy.support.RedisServer;
-import org.junit.jupiter.api.AfterEach;
+import dev.cerebrasproxy.support.Replicas;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -49,29 +46,17 @@ class ThreeReplicasTest
     private static final String TIMEOUT_MS = "1000";
     private static final Duration REJOIN_BOUND = Duration.ofSeconds(30);
 
+    @RegisterExtension
+    final Replicas replicas = new Replicas(redis);
+
     private FakeCerebras upstream;
-    private final List<ProxyUnderTest> replicas = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception
     {
-        try (RedisClient client = redis.client())
-        {
-            client.flushAll();
-        }
-        upstream = new FakeCerebras();
+        upstream = replicas.upstream();
         for (int i = 0; i < 3; i++)
-            replicas.add(ProxyUnderTest.startOnManualClock(upstream, ProxySettings.CLIENT_TOKENS, TOKENS,
-                RedisSettings.URL, redis.url(), RedisSettings.TIMEOUT_MS, TIMEOUT_MS));
-    }
-
-    @AfterEach
-    void stop() throws Exception
-    {
-        for (ProxyUnderTest replica : replicas)
-            replica.close();
-        replicas.clear();
-        upstream.close();
+            replicas.start(ProxySettings.CLIENT_TOKENS, TOKENS, RedisSettings.TIMEOUT_MS, TIMEOUT_MS);
     }
 
     private HttpResponse<String> send(int replica) throws Exception
