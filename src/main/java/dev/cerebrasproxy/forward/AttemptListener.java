@@ -68,6 +68,7 @@ final class AttemptListener implements Response.Listener
     private final ProxyMetrics metrics;
     private final String acceptEncoding;
     private final long maxBodyBytes;
+    private final ChunkDemand demand;
     /** When this attempt was sent: the listener is made just before. */
     private final long sentNanos = System.nanoTime();
     /** The same moment on the pool's clock: what this attempt's rate-limit headers are as of, at the latest. */
@@ -81,8 +82,9 @@ final class AttemptListener implements Response.Listener
      * @param acceptEncoding the client's {@code Accept-Encoding}, or null
      * @param delivery watches the attempt's request on its way out
      */
-    AttemptListener(ProxyCall call, Dispatch dispatch, ApiKey key, ProxyContext context, String acceptEncoding, Delivery delivery)
+    AttemptListener(ProxyCall call, Dispatch dispatch, ApiKey key, ProxyContext context, String acceptEncoding, Delivery delivery, ChunkDemand demand)
     {
+        this.demand = demand;
         this.call = call;
         this.dispatch = dispatch;
         this.delivery = delivery;
@@ -147,7 +149,7 @@ final class AttemptListener implements Response.Listener
         if (mode == Mode.PASS)
         {
             chunk.retain();
-            relay.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> relay.demand(demander), response::abort)));
+            relay.content(response, chunk.getByteBuffer(), Callback.from(chunk::release, Callback.from(() -> demand.next(demander), response::abort)));
             return;
         }
         if (!hold(chunk.getByteBuffer(), mode == Mode.DISCARD ? MAX_ERROR_BODY_BYTES : maxBodyBytes))
@@ -160,7 +162,7 @@ final class AttemptListener implements Response.Listener
                 : new Undecodable(response.getStatus(), response.getHeaders().get(HttpHeader.CONTENT_ENCODING), "larger than " + maxBodyBytes + " bytes"));
             return;
         }
-        demander.run();
+        demand.next(demander);
     }
 
     /** Holds what fits under the cap; false when some did not fit. */

@@ -37,6 +37,7 @@ final class Dispatch
     private final Attempts attempts;
     /** The call's place in the queue when it waits for capacity. */
     private final Parking parking;
+    private final ChunkDemand chunks;
     /** The client's headers as every attempt sends them, chosen at the first. */
     private HttpFields forwardedHeaders;
     /** The attempt under way upstream, to abort when the call ends without it, and its key. */
@@ -53,6 +54,7 @@ final class Dispatch
         this.request = request;
         this.target = target;
         this.body = body;
+        this.chunks = new ChunkDemand(hooks.executor());
         this.attempts = new Attempts(context.pool().rotation(demand));
         this.parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
             key -> call.guarded(() -> send(key)), () -> call.guarded(this::giveUp));
@@ -137,7 +139,7 @@ final class Dispatch
         delivery.watch(upstream, body == null ? null : body.toContent());
         current = upstream;
         currentKey = key;
-        upstream.send(new AttemptListener(call, this, key, context, request.getHeader("Accept-Encoding"), delivery));
+        upstream.send(new AttemptListener(call, this, key, context, request.getHeader("Accept-Encoding"), delivery, chunks));
     }
 
     /**

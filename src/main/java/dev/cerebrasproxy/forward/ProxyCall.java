@@ -209,7 +209,7 @@ final class ProxyCall implements ClientDepartures.Watched
     {
         if (upstream.getStatus() / 100 == 2)
             dispatch.served();
-        relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos, hooks.executor());
+        relay = new Relay(key, upstream, decodedLength >= 0, writer, context.metrics(), startNanos);
         // After the relay is made: the header filter asks it which of upstream's headers pass.
         reply.begin(upstream, relay.streaming(), quota, decodedLength);
         return relay;

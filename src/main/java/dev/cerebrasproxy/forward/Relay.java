@@ -1,8 +1,6 @@
 package dev.cerebrasproxy.forward;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 
 import dev.cerebrasproxy.access.Clients;
 import dev.cerebrasproxy.ops.ProxyMetrics;
@@ -16,7 +14,7 @@ import org.eclipse.jetty.util.Callback;
  * headers pass, and each chunk of content handed to the client's {@link FlushingWriter}
  * as it arrives, never held. On the side it reads the answer's token usage
  * ({@link UsageScanner}) and times a stream's first event. The next chunk is asked of
- * upstream only once the last is out ({@link #demand}).
+ * upstream only once the last is out (see {@link ChunkDemand}).
  */
 final class Relay
 {
@@ -29,14 +27,11 @@ final class Relay
     private final FlushingWriter writer;
     private final ProxyMetrics metrics;
     private final long requestStartNanos;
-    /** The HTTP client's executor, where each demand for the next chunk runs. */
-    private final Executor executor;
     private boolean firstEventSeen;
 
-    Relay(ApiKey key, Response upstream, boolean decoded, FlushingWriter writer, ProxyMetrics metrics, long requestStartNanos, Executor executor)
+    Relay(ApiKey key, Response upstream, boolean decoded, FlushingWriter writer, ProxyMetrics metrics, long requestStartNanos)
     {
         this.key = key;
-        this.executor = executor;
         this.decoded = decoded;
         this.writer = writer;
         this.metrics = metrics;
@@ -98,29 +93,6 @@ final class Relay
         catch (Throwable x)
         {
             callback.failed(x);
-        }
-    }
-
-    /**
-     * Asks upstream for the next chunk once the last is out, on the HTTP client's own
-     * executor. Run inline, the demand ran on whichever thread completed the client's
-     * write, often the HTTP client's own thread still unwinding the delivery of that chunk;
-     * so run, a 200,000-request soak (2026-12-02) had five answers that stalled (two before
-     * their first chunk, 504, and three after it) and one 502, against none of those before
-     * and about one stall after the first chunk in 100,000 with this hand-off. Neither way
-     * is free of it: in such a stall the attempt's one chunk was written, its demand run,
-     * upstream had sent the whole stream, and the HTTP client delivered nothing more until
-     * the idle timeout (see SoakTest).
-     */
-    void demand(Runnable demander)
-    {
-        try
-        {
-            executor.execute(demander);
-        }
-        catch (RejectedExecutionException stopping)
-        {
-            demander.run(); // the client is stopping: the demand meets its end inline
         }
     }
 
