@@ -88,10 +88,12 @@ final class Budget
      * 429 (one wasted call per step of it) doubles the wait before the next, so a limit
      * learnt right costs a wasted call ever more rarely. One request at a time: raising the
      * limit by many at once sent them all into a window that was full (15 429s in one
-     * capacity run).
+     * capacity run). The first try comes after one window, not four: limits were learnt one
+     * or two short (an admitted request reordered past the refused one) and four windows
+     * were the capacity run's whole interval, so a budget stayed short for all of it.
      */
     private int windowsBeforeProbe = FIRST_PROBE_WINDOWS;
-    static final int FIRST_PROBE_WINDOWS = 4;
+    static final int FIRST_PROBE_WINDOWS = 1;
     static final int LONGEST_PROBE_WINDOWS = 64;
     /** When the limit was last learnt or raised; the last raise, 0 when none is unconfirmed. */
     private Instant limitSetAt;
