@@ -51,6 +51,24 @@ final class Attempts
         return rotation.next();
     }
 
+    /** The replicas' answer for the key {@link #next} gave. */
+    java.util.concurrent.CompletionStage<dev.cerebrasproxy.pool.Admission> admission()
+    {
+        return rotation.admission();
+    }
+
+    /** The replicas admitted the key {@link #next} gave: it goes. */
+    void admitted(dev.cerebrasproxy.pool.Admission admission)
+    {
+        rotation.admitted(admission);
+    }
+
+    /** The replicas refused the key {@link #next} gave: it may be chosen again once its budget has room. */
+    void refused(Instant until)
+    {
+        rotation.refused(until);
+    }
+
     dev.cerebrasproxy.pool.Demand demand()
     {
         return rotation.demand();

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.ProxyContext;
+import dev.cerebrasproxy.pool.Admission;
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.Demand;
 import jakarta.servlet.http.HttpServletRequest;
@@ -57,7 +58,7 @@ final class Dispatch
         this.chunks = new ChunkDemand(hooks.executor());
         this.attempts = new Attempts(context.pool().rotation(demand));
         this.parking = new Parking(context.queue(), client, attempts, hooks.timers(), context.pool()::now, context.settings().waitForKey(), context.metrics(),
-            key -> call.guarded(() -> send(key)), () -> call.guarded(this::giveUp));
+            key -> call.guarded(() -> admitThenSend(key)), () -> call.guarded(this::giveUp));
     }
 
     void first()
@@ -125,7 +126,42 @@ final class Dispatch
             waitForKeyOrGiveUp();
             return;
         }
-        send(key);
+        admitThenSend(key);
+    }
+
+    /**
+     * Sends the attempt once the replicas together admit it (one atomic check in Redis of
+     * the budget's window and tokens); alone, or without Redis, at once on this thread.
+     * Redis's answer comes on the link's thread and is taken up on the HTTP client's, so no
+     * thread of ours waits for it; a call that ended meanwhile sends nothing.
+     */
+    private void admitThenSend(ApiKey key)
+    {
+        java.util.concurrent.CompletableFuture<Admission> admission = attempts.admission().toCompletableFuture();
+        if (admission.isDone())
+        {
+            admitted(key, admission.getNow(Admission.GO));
+            return;
+        }
+        admission.whenCompleteAsync((answer, failure) -> call.guarded(() -> admitted(key, answer == null ? Admission.GO : answer)), hooks.executor());
+    }
+
+    private void admitted(ApiKey key, Admission admission)
+    {
+        if (call.ended())
+        {
+            attempts.release();
+            return;
+        }
+        if (admission.admitted())
+        {
+            attempts.admitted(admission);
+            send(key);
+            return;
+        }
+        LOG.debug("{}: the replicas together have no room on key {}'s budget until {}; choosing again", call.name(), key, admission.roomAt());
+        attempts.refused(admission.roomAt());
+        next();
     }
 
     private void send(ApiKey key)

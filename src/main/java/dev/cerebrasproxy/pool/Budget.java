@@ -68,9 +68,33 @@ final class Budget
     /** Each request of the last window (those not refused), oldest first. */
     private final ArrayDeque<Sent> sent = new ArrayDeque<>();
 
-    /** A request sent with this budget: when, and the tokens the pool believed left just before (for the record of a 429). */
-    private record Sent(Instant at, long tokensLeft)
+    /**
+     * A request sent with this budget: when, and the tokens the pool believed left just
+     * before (for the record of a 429); with replicas, what their shared window held before
+     * it and its name there ({@link Admission}), or -1 and null.
+     */
+    private static final class Sent
     {
+        private final Instant at;
+        private final long tokensLeft;
+        private int sharedBefore = -1;
+        private String ticket;
+
+        Sent(Instant at, long tokensLeft)
+        {
+            this.at = at;
+            this.tokensLeft = tokensLeft;
+        }
+
+        Instant at()
+        {
+            return at;
+        }
+
+        long tokensLeft()
+        {
+            return tokensLeft;
+        }
     }
     private final Duration minute;
     /**
@@ -100,6 +124,11 @@ final class Budget
     private int probeStep;
     /** The last time the learnt limit held a request back: only a limit that binds is worth raising. */
     private Instant heldBackAt;
+    /**
+     * Until when the replicas together found this budget full ({@link Replicas#admit}):
+     * this replica's own view may not know yet what the others sent or hold.
+     */
+    private Instant fullForReplicasUntil;
     /** When the last 429 of the current run was handled: a 429 of an attempt sent before it is the same news, not one more strike. */
     private Instant lastStrikeAt;
 
@@ -113,7 +142,7 @@ final class Budget
     /** Whether a request estimated at {@code estimate} tokens may be sent with this budget now. */
     synchronized boolean fits(Instant now, long estimate)
     {
-        if (restingAt(now) || !requestRoomAt(now) || !reportedRequestRoomAt(now))
+        if (restingAt(now) || !requestRoomAt(now) || !reportedRequestRoomAt(now) || fullForReplicasAt(now))
             return false;
         long left = tokensLeft(now);
         return left < 0 || estimate <= left;
@@ -128,6 +157,8 @@ final class Budget
     synchronized Instant usableFrom(Instant now, long estimate)
     {
         Instant from = restingAt(now) ? restUntil : now;
+        if (fullForReplicasAt(now) && fullForReplicasUntil.isAfter(from))
+            from = fullForReplicasUntil;
         forgetSent(now);
         if (learntRequestLimit > 0 && sent.size() >= learntRequestLimit)
         {
@@ -197,11 +228,18 @@ final class Budget
     }
 
     /** Another replica's rest of this budget (the longer one wins), and its learnt limit if it has one. */
-    synchronized void heardRest(Instant until, String why, int learntLimit)
+    synchronized void heardRest(Instant now, Instant until, String why, int learntLimit)
     {
         restUntil(until, why);
-        if (learntLimit > 0)
-            learntRequestLimit = learntLimit;
+        if (learntLimit <= 0)
+            return;
+        // Another replica met the limit: its 429 answers this replica's try as well, and the
+        // next try is timed from now, as the others' are; tries timed apart were a wasted call each.
+        if (probeStep > 0)
+            windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
+        probeStep = 0;
+        learntRequestLimit = learntLimit;
+        limitSetAt = now;
     }
 
     /** The other replicas are out of reach: this replica goes on from what it knows itself. */
@@ -249,6 +287,43 @@ final class Budget
     synchronized long tokenLimit()
     {
         return tokenLimit;
+    }
+
+    private boolean fullForReplicasAt(Instant now)
+    {
+        return fullForReplicasUntil != null && now.isBefore(fullForReplicasUntil);
+    }
+
+    /** The window the requests-per-minute limit counts over (PROXY_MINUTE_MS). */
+    Duration window()
+    {
+        return minute;
+    }
+
+    /** The replicas admitted the request this replica sent at {@code sentAt}, their window holding {@code sharedBefore} before it. */
+    synchronized void admittedByReplicas(Instant sentAt, int sharedBefore, String ticket)
+    {
+        Sent admitted = sentAsOf(sentAt);
+        if (admitted == null)
+            return;
+        admitted.sharedBefore = sharedBefore;
+        admitted.ticket = ticket;
+    }
+
+    /**
+     * The replicas together refused a request this replica sent at {@code sentAt}: it never
+     * went, so it leaves this replica's window, and the budget takes none until {@code until}
+     * (at least a millisecond on, so a refusal cannot be asked again at once).
+     */
+    synchronized void refusedByReplicas(Instant sentAt, Instant until)
+    {
+        Sent refused = sentAsOf(sentAt);
+        if (refused != null)
+            sent.removeLastOccurrence(refused);
+        Instant least = sentAt.plusMillis(1);
+        Instant next = until == null || until.isBefore(least) ? least : until;
+        if (fullForReplicasUntil == null || next.isAfter(fullForReplicasUntil))
+            fullForReplicasUntil = next;
     }
 
     /** @return what this replica's requests in flight hold of the budget now */
@@ -402,9 +477,15 @@ final class Budget
         rateLimited(now, now, announced, code, policy);
     }
 
-    /** As above, for an attempt sent at {@code sentAt}: upstream counted its window then, however late the 429 is handled. */
-    synchronized void rateLimited(Instant sentAt, Instant now, Duration announced, String code, CooldownPolicy policy)
+    /**
+     * As above, for an attempt sent at {@code sentAt}: upstream counted its window then, however late the 429 is handled.
+     *
+     * @return the refused attempt's name in the replicas' shared window, to take out of it; null if it has none
+     */
+    synchronized String rateLimited(Instant sentAt, Instant now, Duration announced, String code, CooldownPolicy policy)
     {
+        Sent refused = sentAsOf(sentAt);
+        String ticket = refused == null ? null : refused.ticket;
         // Requests per minute are a model's limit at Cerebras: the general state (no model) has
         // none to learn, and learning from its 429s throttled a pool that met random ones.
         if (RateLimitHeaders.REQUEST_QUOTA_EXCEEDED.equals(code) && !Budgets.GENERAL.equals(model))
@@ -420,6 +501,7 @@ final class Budget
         lastStrikeAt = now;
         Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);
         restUntil(now.plus(rest), code);
+        return ticket;
     }
 
     /**
@@ -437,7 +519,16 @@ final class Budget
             sent.removeLastOccurrence(refused);
         Instant windowStart = sentAt.minus(minute);
         int held = (int)sent.stream().filter(each -> each.at().isAfter(windowStart) && !each.at().isAfter(sentAt)).count();
+        // With replicas, their shared window counted every replica's sends atomically: this
+        // replica's own copy hears the others' a round trip late (limits of 21 and 22 learnt
+        // for a true 20).
+        if (refused != null && refused.sharedBefore >= 0)
+            held = refused.sharedBefore;
         int limit = Math.max(1, held);
+        // An attempt already on its way when the limit was learnt met the same full window; what
+        // was sent between it and the first refused one (without a limit yet) is not room.
+        if (learntRequestLimit > 0 && limitSetAt != null && sentAt.isBefore(limitSetAt))
+            limit = Math.min(limit, learntRequestLimit);
         if (probeStep > 0)
             windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
         probeStep = 0;

@@ -66,7 +66,7 @@ final class Budgets
             // A rest the joined budget was in holds for the one count (with the limit it learnt).
             BudgetSnapshot known = budgets.remove(id).snapshot(now);
             if (known.restUntil() != null)
-                of(concluded.organization(), id.model()).heardRest(known.restUntil(), known.lastError(), known.learntRequestLimit());
+                of(concluded.organization(), id.model()).heardRest(now, known.restUntil(), known.lastError(), known.learntRequestLimit());
         }
         return concluded;
     }

@@ -197,8 +197,10 @@ public final class KeyPool
         about(key, PooledKey::countFailure);
         Instant now = now();
         Budget budget = budgets.of(key.organization(), model);
-        budget.rateLimited(sentAt.isAfter(now) ? now : sentAt, now, announced, code, policy);
+        String ticket = budget.rateLimited(sentAt.isAfter(now) ? now : sentAt, now, announced, code, policy);
         tellRest(budget);
+        if (ticket != null)
+            replicas.notCounted(budget.organization, budget.model, ticket);
     }
 
     /** Logs (at debug) what the pool believed of the budget an attempt refused with a quota 429 was sent with. */
@@ -413,7 +415,7 @@ public final class KeyPool
     public void heardRest(String organization, String model, Instant until, String why, int learntRequestLimit)
     {
         if (ours(organization))
-            budgets.of(organization, model).heardRest(until, why, learntRequestLimit);
+            budgets.of(organization, model).heardRest(now(), until, why, learntRequestLimit);
     }
 
     /** Another replica's report of a budget's tokens per minute, from an attempt it sent at {@code sentAt}. */

@@ -1,6 +1,8 @@
 package dev.cerebrasproxy.pool;
 
 import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The other replicas of this proxy, as the pool sees them: it tells them what it learnt
@@ -33,6 +35,28 @@ public interface Replicas
      * {@code sent} is true when the change is a request sent (it counts in the budget's window).
      */
     default void reserved(String organization, String model, long reserved, boolean sent)
+    {
+    }
+
+    /**
+     * Whether an attempt the pool chose may go, checked and counted against what every
+     * replica sent and holds in one atomic step: the budget's requests in the last
+     * {@code window} against {@code requestLimit} (its learnt limit, or -1), and its
+     * reported tokens, refilled since, against every replica's holds, {@code reserved}
+     * being this replica's with the attempt's estimate in it; and whether a replica rests
+     * the budget. Completes with the answer (an admitted attempt counts for the others).
+     * Never fails: a replica that cannot ask admits by its own view ({@link Admission#GO}).
+     */
+    default CompletionStage<Admission> admit(String organization, String model, Instant now, java.time.Duration window, int requestLimit, long reserved)
+    {
+        return ADMITTED;
+    }
+
+    /** {@link #admit}'s answer when nothing else is asked: go. */
+    CompletionStage<Admission> ADMITTED = CompletableFuture.completedFuture(Admission.GO);
+
+    /** Upstream refused an admitted attempt with a request 429: it counts in no replica's window. */
+    default void notCounted(String organization, String model, String ticket)
     {
     }
 

@@ -23,6 +23,9 @@ public final class Rotation
     private Budget reservedOn;
     /** The key {@link #next} gave last, or -1. */
     private int last = -1;
+    /** When {@link #next} gave it, and what this replica's requests in flight held of its budget with it: what {@link #admission} asks. */
+    private Instant lastTakenAt;
+    private long lastReserved;
 
     /** @param pooled the keys of the generation the request started with */
     Rotation(KeyPool pool, PooledKey[] pooled, Budgets budgets, AtomicLong cursor, Demand demand)
@@ -100,7 +103,9 @@ public final class Rotation
                 triedCount++;
                 last = best;
                 reservedOn = budgetOf(best);
-                pool.replicas().reserved(reservedOn.organization, reservedOn.model, reservedOn.reserve(demand.estimate(), now), true);
+                lastTakenAt = now;
+                lastReserved = reservedOn.reserve(demand.estimate(), now);
+                pool.replicas().reserved(reservedOn.organization, reservedOn.model, lastReserved, true);
                 return pooled[best].key;
             }
             if (lost == null)
@@ -130,6 +135,44 @@ public final class Rotation
         reservedOn = budgetOf(last);
         pool.replicas().reserved(reservedOn.organization, reservedOn.model, reservedOn.reserve(demand.estimate(), now()), true);
         return pooled[last].key;
+    }
+
+    /**
+     * Asks the other replicas whether the key {@link #next} just gave may go: one atomic
+     * check-and-count of its budget's window and tokens across replicas ({@link Replicas#admit}).
+     * Alone, it is answered at once.
+     *
+     * @return completes with the answer: {@link #admitted} or {@link #refused} says which it was
+     */
+    public java.util.concurrent.CompletionStage<Admission> admission()
+    {
+        Budget budget = reservedOn;
+        if (budget == null)
+            return Replicas.ADMITTED;
+        return pool.replicas().admit(budget.organization, budget.model, lastTakenAt, budget.window(), budget.learntRequestLimit(), lastReserved);
+    }
+
+    /** The replicas admitted the key {@link #next} gave last: its budget keeps what they counted. */
+    public void admitted(Admission admission)
+    {
+        if (reservedOn != null && admission.ticket() != null)
+            reservedOn.admittedByReplicas(lastTakenAt, admission.sentBefore(), admission.ticket());
+    }
+
+    /**
+     * The replicas together refused the key {@link #next} gave last ({@link #admission}):
+     * nothing went upstream, so the key is this request's to try again, its budget forgets
+     * the request and takes none until {@code until}.
+     */
+    public void refused(Instant until)
+    {
+        if (last < 0 || reservedOn == null)
+            return;
+        Budget budget = reservedOn;
+        release();
+        budget.refusedByReplicas(lastTakenAt, until);
+        tried[last] = false;
+        triedCount--;
     }
 
     /** The attempt under way has its answer (or none will come): its budget no longer holds its estimate. Idempotent. */

@@ -1,15 +1,18 @@
 package dev.cerebrasproxy.shared;
 
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import dev.cerebrasproxy.pool.Admission;
 import dev.cerebrasproxy.pool.ApiKey;
 import dev.cerebrasproxy.pool.KeyPool;
 import dev.cerebrasproxy.pool.Replicas;
@@ -42,7 +45,7 @@ final class RedisReplicas implements Replicas
      * script runs: a request's reserve, release and report (and its neighbours') become one
      * script instead of three, at the cost of news a few milliseconds later.
      */
-    private static final java.time.Duration BATCH = java.time.Duration.ofMillis(1);
+    private static final Duration BATCH = Duration.ofMillis(1);
 
     /** ARGV: channel, replica, organization, model, until (epoch ms), why, learnt limit, ttl. */
     private static final Script REST = new Script("""
@@ -75,6 +78,52 @@ final class RedisReplicas implements Replicas
         redis.call('PEXPIRE', KEYS[1], ARGV[8])
         redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. cjson.encode({t='res', r=ARGV[2], o=ARGV[3], m=ARGV[4], n=ARGV[5], s=ARGV[6]}))
         """);
+    /**
+     * The check-and-count before an attempt goes. KEYS: the budget's window (a sorted set of
+     * the attempts every replica sent, scored by when), its hash. ARGV: now (epoch ms),
+     * window (ms), the attempt's member, learnt request limit (or -1), this replica's holds
+     * with the attempt's estimate, replica, ttl (ms). Returns {1, attempts the window held
+     * before this one} (go: counted in the window, the holds set) or {0, epoch ms when the
+     * budget has room}: a rest another replica set, a full window, or tokens short.
+     */
+    private static final Script ADMIT = new Script("""
+        local now = tonumber(ARGV[1])
+        local window = tonumber(ARGV[2])
+        local rest = tonumber(redis.call('HGET', KEYS[2], 'rest'))
+        if rest and rest > now then return {0, rest} end
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+        local count = redis.call('ZCARD', KEYS[1])
+        local limit = tonumber(ARGV[4])
+        if limit > 0 then
+          if count >= limit then
+            local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+            return {0, math.floor(tonumber(oldest[2]) + window + 1)}
+          end
+        end
+        local mine = tonumber(ARGV[5])
+        local b = redis.call('HMGET', KEYS[2], 'tl', 'tr', 'tat')
+        local tl, tr, tat = tonumber(b[1]), tonumber(b[2]), tonumber(b[3])
+        if tl and tl > 0 and tr and tr >= 0 and tat then
+          local left = math.min(tl, tr + tl * math.max(0, now - tat) / window)
+          local fields = redis.call('HGETALL', KEYS[2])
+          local held = 0
+          for i = 1, #fields, 2 do
+            local name = fields[i]
+            if string.sub(name, 1, 4) == 'res:' and name ~= 'res:' .. ARGV[6] then
+              local at = tonumber(redis.call('HGET', KEYS[2], 'rat:' .. string.sub(name, 5))) or 0
+              if now - at < window then held = held + (tonumber(fields[i + 1]) or 0) end
+            end
+          end
+          if held + mine > left and mine <= tl then
+            return {0, math.floor(now + (held + mine - left) * window / tl + 1)}
+          end
+        end
+        redis.call('ZADD', KEYS[1], now, ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], window * 2)
+        redis.call('HSET', KEYS[2], 'res:' .. ARGV[6], ARGV[5], 'rat:' .. ARGV[6], ARGV[1])
+        redis.call('PEXPIRE', KEYS[2], ARGV[7])
+        return {1, count}
+        """);
     /** ARGV: channel, replica, digest, 'q' (quarantined) or 'ok', next re-check (epoch ms), reason, ttl. */
     private static final Script KEY = new Script("""
         redis.call('HSET', KEYS[1], 's', ARGV[4], 'u', ARGV[5], 'w', ARGV[6])
@@ -90,6 +139,8 @@ final class RedisReplicas implements Replicas
     private final KeyPool pool;
     private final ConcurrentMap<String, Pending> pending = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Turn> turns = new ConcurrentHashMap<>();
+    /** Names this replica's attempts in the windows: each member of a sorted set must differ. */
+    private final java.util.concurrent.atomic.AtomicLong attempts = new java.util.concurrent.atomic.AtomicLong();
 
     /** The latest state of one budget's reservations or token report, waiting for its script. */
     private static final class Pending
@@ -124,6 +175,11 @@ final class RedisReplicas implements Replicas
         return prefix + "budget:{" + RedisClientCounters.escaped(organization) + "}:" + RedisClientCounters.escaped(model);
     }
 
+    String windowKey(String organization, String model)
+    {
+        return prefix + "window:{" + RedisClientCounters.escaped(organization) + "}:" + RedisClientCounters.escaped(model);
+    }
+
     String keyKey(String digest)
     {
         return prefix + "key:" + digest;
@@ -146,6 +202,35 @@ final class RedisReplicas implements Replicas
     public void reserved(String organization, String model, long reserved, boolean sent)
     {
         coalesced("res", RESERVED, organization, model, List.of(channel, me, organization, model, Long.toString(reserved)), sent);
+    }
+
+    /**
+     * On the calls' lane, as a client check is: a request waits for it. Past the link's
+     * timeout, or with Redis away, the attempt goes on this replica's own view (null).
+     */
+    @Override
+    public CompletionStage<Admission> admit(String organization, String model, Instant now, Duration window, int requestLimit, long reserved)
+    {
+        String member = me + ':' + attempts.incrementAndGet();
+        List<String> args = List.of(millis(now), Long.toString(Math.max(1, window.toMillis())), member, Integer.toString(requestLimit), Long.toString(reserved), me, TTL_MILLIS);
+        return link.call(jedis -> ADMIT.run(jedis, List.of(windowKey(organization, model), budgetKey(organization, model)), args),
+            reply -> answer(reply, member), () -> Admission.GO);
+    }
+
+    /** The script's {1, count} is go, counted after {@code count} others; {0, ms} the moment of room. */
+    private static Admission answer(Object reply, String member)
+    {
+        if (reply instanceof List<?> answer && answer.size() == 2 && answer.get(0) instanceof Long go && answer.get(1) instanceof Long number)
+            return go == 0 ? Admission.refusedUntil(Instant.ofEpochMilli(number)) : new Admission(null, (int)(long)number, member);
+        return Admission.GO;
+    }
+
+    /** Behind the request, on the news lane: the window holds one attempt more than upstream counted until then. */
+    @Override
+    public void notCounted(String organization, String model, String ticket)
+    {
+        String window = windowKey(organization, model);
+        link.tell(jedis -> jedis.zrem(window, ticket), reply -> null, () -> null);
     }
 
     @Override

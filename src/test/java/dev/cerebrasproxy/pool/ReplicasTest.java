@@ -134,6 +134,103 @@ class ReplicasTest
         assertNull(pool.snapshot().get(0).until());
     }
 
+    @Test
+    void anAttemptTheReplicasRefuseIsNotSentAndItsBudgetWaitsUntilTheyHaveRoom()
+    {
+        List<String> asked = new ArrayList<>();
+        Instant room = clock.instant().plusSeconds(4);
+        pool.share(new Replicas()
+        {
+            @Override
+            public java.util.concurrent.CompletionStage<Admission> admit(String organization, String model, Instant now, Duration window, int limit, long reserved)
+            {
+                asked.add(organization + "/" + model + " " + reserved + " at " + Duration.between(clock.instant(), now).toMillis() + " per " + window.toSeconds() + "s");
+                return java.util.concurrent.CompletableFuture.completedFuture(organization.equals("o1") ? Admission.refusedUntil(room) : Admission.GO);
+            }
+        });
+        // Only o1 fits its first request's estimate: the pool picks it, the replicas refuse it.
+        pool.tokensReported(key(1), "m", 1000, 0);
+        Rotation rotation = pool.rotation(new Demand("m", 100));
+        assertEquals("k0", rotation.next().name());
+        assertEquals(room, rotation.admission().toCompletableFuture().getNow(null).roomAt());
+        assertEquals(List.of("o1/m 100 at 0 per 60s"), asked, "by names and numbers, with the attempt's estimate held");
+        rotation.refused(room);
+        assertEquals(0, rotation.attempts(), "nothing went upstream");
+        assertEquals(0, budget("o1", "m").inFlight(), "its estimate is held no more");
+        assertNull(rotation.next(), "o1 takes nothing until the replicas have room, and k1's budget is empty");
+        assertEquals(Duration.ofSeconds(4), rotation.untilAnUntriedKeyRecovers(), "the request may wait for o1's room");
+        clock.advance(Duration.ofSeconds(4));
+        assertEquals("k0", rotation.next().name(), "the key is the request's to try again");
+        assertEquals(1, rotation.attempts());
+    }
+
+    @Test
+    void aRequest429ForAnAttemptTheReplicasCountedLearnsTheirCountAndTakesItOutOfTheirWindow()
+    {
+        List<String> uncounted = new ArrayList<>();
+        pool.share(new Replicas()
+        {
+            @Override
+            public java.util.concurrent.CompletionStage<Admission> admit(String organization, String model, Instant now, Duration window, int limit, long reserved)
+            {
+                // The other replicas sent 4 into the window this replica has sent nothing into.
+                return java.util.concurrent.CompletableFuture.completedFuture(new Admission(null, 4, "r1:7"));
+            }
+
+            @Override
+            public void notCounted(String organization, String model, String ticket)
+            {
+                uncounted.add(organization + "/" + model + " " + ticket);
+            }
+        });
+        Rotation rotation = pool.rotation(new Demand("m", 10));
+        ApiKey key = rotation.next();
+        rotation.admitted(rotation.admission().toCompletableFuture().join());
+        rotation.release();
+        pool.rateLimited(key, "m", null, "request_quota_exceeded");
+        assertEquals(4, budget(key.organization(), "m").learntRequestLimit(), "what every replica sent before it, not this replica's 0");
+        assertEquals(List.of(key.organization() + "/m r1:7"), uncounted);
+    }
+
+    @Test
+    void aLimitAnotherReplicaLearntTimesThisReplicasNextTryFromWhenItWasHeard()
+    {
+        KeyPool alone = new KeyPool(List.of(new ApiKey("k0", "s0-SECRET-a", "o1")), CooldownPolicy.DEFAULTS, clock);
+        Demand demand = new Demand("m", 10);
+        for (int i = 0; i < 3; i++)
+        {
+            sendOne(alone, demand);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        Rotation refused = alone.rotation(demand);
+        ApiKey key = refused.next();
+        refused.release();
+        alone.rateLimited(key, "m", null, "request_quota_exceeded");
+        assertEquals(3, alone.budgets().get(0).learntRequestLimit());
+        // Another replica's try at 4 met upstream's limit 55 s later.
+        clock.advance(Duration.ofSeconds(55));
+        alone.heardRest("o1", "m", clock.instant().plusSeconds(5), "request_quota_exceeded", 3);
+        for (int i = 0; i < 60; i++)
+        {
+            sendOne(alone, demand);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertEquals(3, alone.budgets().get(0).learntRequestLimit(), "no try of its own a window after its own 429: the other's answered it");
+        for (int i = 0; i < 60; i++)
+        {
+            sendOne(alone, demand);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertEquals(4, alone.budgets().get(0).learntRequestLimit(), "the next try, two windows after the other's 429");
+    }
+
+    private static void sendOne(KeyPool pool, Demand demand)
+    {
+        Rotation rotation = pool.rotation(demand);
+        rotation.next();
+        rotation.release();
+    }
+
     /** The key a fresh rotation takes first, when k1 is the only other key. */
     private String firstKey()
     {

@@ -184,4 +184,23 @@ class RequestLimitLearningTest
         }
         assertEquals(8, pool.budgets().get(0).learntRequestLimit());
     }
+
+    @Test
+    void a429OfAnAttemptOnItsWayWhenTheLimitWasLearntCanOnlyLowerIt()
+    {
+        sendEverySecond(3);
+        java.time.Instant firstRefusedAt = clock.instant();
+        ApiKey first = send();
+        clock.advance(Duration.ofSeconds(1));
+        // No limit known yet: one more goes out, and then a third, all into the same full window.
+        assertNotNull(send());
+        clock.advance(Duration.ofSeconds(1));
+        java.time.Instant secondRefusedAt = clock.instant();
+        ApiKey second = send();
+        clock.advance(Duration.ofSeconds(1));
+        pool.rateLimited(first, "m", firstRefusedAt, null, "request_quota_exceeded");
+        assertEquals(3, learnt());
+        pool.rateLimited(second, "m", secondRefusedAt, null, "request_quota_exceeded");
+        assertEquals(3, learnt(), "the window before the second held 4 sends, one of them refused upstream too");
+    }
 }

@@ -208,6 +208,6 @@ class SharedPoolTest
         everything.forEach((key, value) ->
             assertFalse(key.contains("SECRET") || value.contains("SECRET") || key.contains("sk-") || value.contains("sk-"), "a secret in Redis: " + key));
         assertTrue(everything.keySet().stream().allMatch(key -> key.startsWith("cerebras-proxy:budget:") || key.startsWith("cerebras-proxy:key:")
-            || key.startsWith("cerebras-proxy:recheck:")), everything.keySet().toString());
+            || key.startsWith("cerebras-proxy:recheck:") || key.startsWith("cerebras-proxy:window:")), everything.keySet().toString());
     }
 }

@@ -104,7 +104,7 @@ class ThreeReplicasTest
         assertEquals(30, upstream.received().size(), "no refused request went upstream");
         Map<String, String> everything = redis.everything();
         assertTrue(everything.containsKey("cerebras-proxy:client:{team}"), everything.toString());
-        assertTrue(everything.keySet().stream().allMatch(key -> key.startsWith("cerebras-proxy:client:") || key.startsWith("cerebras-proxy:budget:")), "client counts and budgets only: " + everything);
+        assertTrue(everything.keySet().stream().allMatch(key -> key.startsWith("cerebras-proxy:client:") || key.startsWith("cerebras-proxy:budget:") || key.startsWith("cerebras-proxy:window:")), "client counts, budgets and their windows only: " + everything);
         assertNoSecretIn(everything);
     }
 
