@@ -171,6 +171,40 @@ public final class CapacityLoad
         List<Tally> tallies = new ArrayList<>();
         for (int c = 0; c < clients.size(); c++)
             tallies.add(new Tally());
+        // What each budget admitted by the end of each simulated minute of the interval, and
+        // every half second (the stats are counted from the simulator's start, and the warm-up
+        // spends no budget): the whole run's totals cannot say in which window, or whether
+        // within the interval, a budget fell short of its limit.
+        List<JsonObject> byWindow = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<JsonObject> timeline = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.ScheduledExecutorService snapshots = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        long windowCount = Math.max(1, Math.round(seconds * 1000 / window));
+        java.util.function.Supplier<JsonObject> budgetsNow = () -> {
+            try
+            {
+                return JsonParser.parseString(admin.send(HttpRequest.newBuilder(URI.create(simulatorUrl + "/_simulator/stats")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body()).getAsJsonObject().getAsJsonObject("budgets");
+            }
+            catch (Exception e)
+            {
+                return new JsonObject();
+            }
+        };
+        for (long k = 1; k <= windowCount; k++)
+        {
+            long at = k == windowCount ? endMillis : (long)Math.floor(origin + (firstWindow + k) * window) - 2;
+            snapshots.schedule(() -> { byWindow.add(budgetsNow.get()); }, at - System.currentTimeMillis(), TimeUnit.MILLISECONDS);
+        }
+        for (long at = startMillis + 500; at <= endMillis + Math.round(drainSeconds * 1000); at += 500)
+        {
+            long offset = at - startMillis;
+            snapshots.schedule(() -> {
+                JsonObject point = new JsonObject();
+                point.addProperty("ms", offset);
+                point.add("budgets", budgetsNow.get());
+                timeline.add(point);
+            }, at - System.currentTimeMillis(), TimeUnit.MILLISECONDS);
+        }
         CountDownLatch outstanding = new CountDownLatch(plan.size());
         List<Request> inFlight = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (Send send : plan)
@@ -246,6 +280,7 @@ public final class CapacityLoad
             outstanding.await(10, TimeUnit.SECONDS);
         }
 
+        snapshots.shutdownNow();
         JsonObject allowed = allowed(admin, simulatorUrl, startMillis, endMillis, shapes);
         JsonObject stats = JsonParser.parseString(admin.send(HttpRequest.newBuilder(URI.create(simulatorUrl + "/_simulator/stats")).build(),
             HttpResponse.BodyHandlers.ofString()).body()).getAsJsonObject();
@@ -266,6 +301,12 @@ public final class CapacityLoad
         result.addProperty("cores", Runtime.getRuntime().availableProcessors());
         result.add("allowed", allowed);
         result.add("simulator", stats);
+        com.google.gson.JsonArray windowsJson = new com.google.gson.JsonArray();
+        byWindow.forEach(windowsJson::add);
+        result.add("simulator_by_window", windowsJson);
+        com.google.gson.JsonArray timelineJson = new com.google.gson.JsonArray();
+        timeline.forEach(timelineJson::add);
+        result.add("simulator_timeline", timelineJson);
         JsonObject shapesJson = new JsonObject();
         for (Shape shape : shapes)
         {

@@ -222,6 +222,38 @@ public final class CapacityReport
             }
         }
         System.out.println("  (admitted, answered, 429s and calls over the whole run, the drain after the interval included)");
+        byWindow(result, allowed);
+    }
+
+    /** Each budget's admitted requests in each simulated minute of the interval: where it fell short of its limit. */
+    private static void byWindow(JsonObject result, JsonObject allowed)
+    {
+        if (!result.has("simulator_by_window"))
+            return;
+        com.google.gson.JsonArray windows = result.getAsJsonArray("simulator_by_window");
+        if (windows.isEmpty())
+            return;
+        JsonObject budgets = result.getAsJsonObject("simulator").getAsJsonObject("budgets");
+        System.out.println(fmt("  %-8s %-14s %8s %9s  %s", "org", "model", "allowed", "in it", "admitted in each minute of the interval"));
+        for (Map.Entry<String, JsonElement> organization : budgets.entrySet())
+        {
+            for (String model : organization.getValue().getAsJsonObject().keySet())
+            {
+                StringBuilder each = new StringBuilder();
+                long before = 0;
+                for (JsonElement window : windows)
+                {
+                    JsonObject ofOrganization = window.getAsJsonObject().getAsJsonObject(organization.getKey());
+                    long admitted = ofOrganization == null || !ofOrganization.has(model) ? before
+                        : ofOrganization.getAsJsonObject(model).get("admitted").getAsLong();
+                    each.append(fmt(" %4d", admitted - before));
+                    before = admitted;
+                }
+                JsonObject ofOrganization = allowed.getAsJsonObject(organization.getKey());
+                String allowedHere = ofOrganization != null && ofOrganization.has(model) ? ofOrganization.get(model).getAsString() : "-";
+                System.out.println(fmt("  %-8s %-14s %8s %9d  %s", organization.getKey(), model, allowedHere, before, each));
+            }
+        }
     }
 
     private static String trim(double value)

@@ -109,6 +109,13 @@ final class Parking implements FairQueue.Waiter
         return true;
     }
 
+    /** Its model: requests for another model go past it when its model's budgets are full. */
+    @Override
+    public Object kind()
+    {
+        return attempts.demand().model();
+    }
+
     @Override
     public void proceed()
     {

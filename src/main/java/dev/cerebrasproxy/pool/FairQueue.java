@@ -9,8 +9,10 @@ import java.util.Map;
 /**
  * The requests that wait for capacity when no budget can take them now, fair across
  * clients: one first-in-first-out line per client, and capacity that frees goes to the
- * clients' heads in turn (round-robin), so a client that sends four times as many
- * requests as the others waits in its own line instead of ahead of theirs. It holds no
+ * clients in turn (round-robin), so a client that sends four times as many requests as
+ * the others waits in its own line instead of ahead of theirs. Within a line, requests of
+ * one {@linkplain Waiter#kind kind} (model) keep their order, but a request whose model's
+ * budgets are all full does not hold back the requests behind it for another model. It holds no
  * thread: a waiter is a parked request that {@link #drain} offers capacity to, whenever
  * something may have freed it (an answer came, a rest ended, a timer fell due).
  *
@@ -33,9 +35,24 @@ public final class FairQueue
 
         /** Sends the request with the key {@link #tryTake} took, outside the queue's lock. */
         void proceed();
+
+        /**
+         * What capacity the waiter waits for (the model whose budgets it draws on): when one
+         * waiter cannot take a key, those behind it in its client's line of the same kind are
+         * not offered in that drain (they keep their order), but those of another kind are.
+         * Offering only a line's head held every request of a client behind one whose model
+         * had no room: in the capacity benchmark two budgets of the other model admitted
+         * nothing for a whole window while their requests queued. Null: one kind.
+         */
+        default Object kind()
+        {
+            return null;
+        }
     }
 
     private final int capacity;
+    /** Marks a line of which no waiter can take in the drain under way. */
+    private static final Object DONE = new Object();
     /** Client name to its line; iteration order is the round-robin order, and a served client moves to the back. */
     private final Map<String, ArrayDeque<Waiter>> lines = new LinkedHashMap<>();
     private int size;
@@ -86,25 +103,49 @@ public final class FairQueue
     }
 
     /**
-     * Offers what capacity there is to the clients in turn, one waiter of each per round,
-     * until a whole round takes nothing; then sends the requests that took a key.
+     * Offers what capacity there is to the clients in turn, one waiter of each per round
+     * (the first in its line whose kind has not failed to take in this drain), until a whole
+     * round takes nothing; then sends the requests that took a key. Nothing frees during a
+     * drain (an answer that does drains again), so a kind that could not take stays out of
+     * the drain, which bounds it to one pass over each line per waiter taken.
      */
     public void drain()
     {
         List<Waiter> started = new ArrayList<>();
         synchronized (this)
         {
+            Map<String, java.util.Set<Object>> blocked = new java.util.HashMap<>();
             boolean tookAny = true;
             while (tookAny && size > 0)
             {
                 tookAny = false;
                 for (String client : new ArrayList<>(lines.keySet()))
                 {
-                    ArrayDeque<Waiter> line = lines.get(client);
-                    // Only a line's head is offered: a client's requests keep their order.
-                    if (!line.peekFirst().tryTake())
+                    java.util.Set<Object> full = blocked.computeIfAbsent(client, c -> new java.util.HashSet<>());
+                    if (full.contains(DONE))
                         continue;
-                    started.add(line.pollFirst());
+                    ArrayDeque<Waiter> line = lines.get(client);
+                    Waiter took = null;
+                    for (Waiter waiter : line)
+                    {
+                        Object kind = waiter.kind();
+                        if (full.contains(kind))
+                            continue;
+                        if (waiter.tryTake())
+                        {
+                            took = waiter;
+                            break;
+                        }
+                        full.add(kind);
+                    }
+                    if (took == null)
+                    {
+                        // Every kind in the line failed: it has nothing to take in this drain.
+                        full.add(DONE);
+                        continue;
+                    }
+                    line.remove(took);
+                    started.add(took);
                     size--;
                     tookAny = true;
                     // It had its turn: to the back of the order, or out if its line is empty.

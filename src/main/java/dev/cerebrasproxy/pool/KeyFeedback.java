@@ -1,5 +1,7 @@
 package dev.cerebrasproxy.pool;
 
+import java.time.Duration;
+
 /**
  * Translates what upstream answered with a key into what the pool learns about that key,
  * and into what becomes of the attempt. The pool decides how long a key rests; this
@@ -60,7 +62,8 @@ public final class KeyFeedback
         RateLimitHeaders.Window day = read.window("requests-day");
         if (status >= 200 && status < 300 && day != null && day.remaining() >= 0)
             pool.requestsLeftToday(key, model, day.remaining());
-        RateLimitHeaders.Window spent = read.exhaustedWindow();
+        // A tokens-minute window at 0 that reports its limit needs no rest: the budget's count holds requests until they fit.
+        RateLimitHeaders.Window spent = read.exhaustedUncountedWindow();
         if (spent != null)
             pool.exhausted(key, model, spent.reset(), spent.name());
     }
@@ -96,7 +99,8 @@ public final class KeyFeedback
             RateLimitHeaders.Window day = read.window("requests-day");
             if (day != null && day.isExhausted())
                 code = "requests-day exhausted";
-            pool.rateLimited(key, model, sentAt, read.recoveryAfter429(error.code()), code);
+            Duration recovery = RateLimitHeaders.TOKEN_QUOTA_EXCEEDED.equals(code) ? read.recoveryAfterTokens429() : read.recoveryAfter429(error.code());
+            pool.rateLimited(key, model, sentAt, recovery, code);
         }
         else if (status == 403 && model != null)
         {

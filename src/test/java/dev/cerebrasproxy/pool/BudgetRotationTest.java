@@ -245,4 +245,66 @@ class BudgetRotationTest
         clock.advance(Duration.ofSeconds(1));
         assertEquals(100, pool.budgets().get(0).tokensLeft());
     }
+
+    private static UpstreamHeaders headers(String... namesAndValues)
+    {
+        return each -> {
+            for (int i = 0; i < namesAndValues.length; i += 2)
+                each.accept(namesAndValues[i], namesAndValues[i + 1]);
+        };
+    }
+
+    private static final UpstreamError TOKENS_REFUSED = new UpstreamError("token_quota_exceeded", "Tokens per minute limit exceeded - too many tokens processed.");
+
+    /**
+     * A token 429 that reports the bucket (limit 6000 a minute, 100 left) rests the budget
+     * only until the request's estimate has refilled (200 more tokens: 2 s), not until the
+     * bucket is full (the reset, 59 s): a continuously refilling bucket has room long before.
+     */
+    @Test
+    void aToken429ThatReportsTheBucketHoldsRequestsOnlyUntilTheirEstimateHasRefilled()
+    {
+        KeyPool single = new KeyPool(List.of(new ApiKey("k0", "s0")), CooldownPolicy.DEFAULTS, clock);
+        ApiKey key = single.keys().get(0);
+        Rotation first = single.rotation(of("m", 300));
+        assertEquals("k0", first.next().name());
+        first.release();
+        KeyFeedback.failed(single, key, "m", clock.instant(), 429, headers(
+            "x-ratelimit-limit-tokens-minute", "6000", "x-ratelimit-remaining-tokens-minute", "100", "x-ratelimit-reset-tokens-minute", "59"),
+            TOKENS_REFUSED);
+        Rotation next = single.rotation(of("m", 300));
+        assertNull(next.next(), "100 tokens left, the request needs 300");
+        assertEquals(Duration.ofSeconds(2), next.untilAnUntriedKeyRecovers());
+        clock.advance(Duration.ofMillis(1_999));
+        assertNull(single.rotation(of("m", 300)).next());
+        clock.advance(Duration.ofMillis(1));
+        Rotation refilled = single.rotation(of("m", 300));
+        assertEquals("k0", refilled.next().name(), "refilled: sent 57 s before the bucket is full");
+        assertNull(single.rotation(of("m", 100)).next(), "and it holds what refilled while on its way");
+    }
+
+    /** Without the bucket's limit the pool cannot count its refill: the reset decides, as before. */
+    @Test
+    void aToken429WithoutTheLimitRestsUntilTheReset()
+    {
+        KeyPool single = new KeyPool(List.of(new ApiKey("k0", "s0")), CooldownPolicy.DEFAULTS, clock);
+        KeyFeedback.failed(single, single.keys().get(0), "m", clock.instant(), 429, headers(
+            "x-ratelimit-remaining-tokens-minute", "100", "x-ratelimit-reset-tokens-minute", "59"), TOKENS_REFUSED);
+        clock.advance(Duration.ofSeconds(58));
+        assertNull(single.rotation(of("m", 300)).next());
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals("k0", single.rotation(of("m", 300)).next().name());
+    }
+
+    /** A served answer that leaves the bucket at 0 holds requests until their estimate refilled, not until it is full. */
+    @Test
+    void aServedAnswerThatEmptiesTheBucketHoldsRequestsOnlyUntilTheirEstimateHasRefilled()
+    {
+        KeyPool single = new KeyPool(List.of(new ApiKey("k0", "s0")), CooldownPolicy.DEFAULTS, clock);
+        KeyFeedback.passing(single, single.keys().get(0), "m", clock.instant(), 200, headers(
+            "x-ratelimit-limit-tokens-minute", "6000", "x-ratelimit-remaining-tokens-minute", "0", "x-ratelimit-reset-tokens-minute", "60"));
+        assertNull(single.rotation(of("m", 300)).next());
+        clock.advance(Duration.ofSeconds(3));
+        assertEquals("k0", single.rotation(of("m", 300)).next().name());
+    }
 }

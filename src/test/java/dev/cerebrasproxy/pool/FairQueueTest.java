@@ -72,6 +72,78 @@ class FairQueueTest
         assertEquals(List.of("h0", "l0", "h1"), sent);
     }
 
+    /** Capacity per kind (model) for {@link #waiterOf}. */
+    private final Map<String, AtomicInteger> freeByKind = new java.util.HashMap<>();
+    private final AtomicInteger offers = new AtomicInteger();
+
+    private FairQueue.Waiter waiterOf(String kind, String name)
+    {
+        return new FairQueue.Waiter()
+        {
+            @Override
+            public boolean tryTake()
+            {
+                offers.incrementAndGet();
+                AtomicInteger left = freeByKind.computeIfAbsent(kind, k -> new AtomicInteger());
+                if (left.get() <= 0)
+                    return false;
+                left.decrementAndGet();
+                return true;
+            }
+
+            @Override
+            public void proceed()
+            {
+                sent.add(name);
+            }
+
+            @Override
+            public Object kind()
+            {
+                return kind;
+            }
+        };
+    }
+
+    /**
+     * A client's head waits for a model with no room: the requests behind it for another
+     * model are served meanwhile, in their order, and those of the full model keep theirs.
+     */
+    @Test
+    void aRequestForAFullModelDoesNotHoldBackTheClientsRequestsForAnother()
+    {
+        FairQueue queue = new FairQueue(100);
+        queue.offer("heavy", waiterOf("llama", "h-llama0"));
+        queue.offer("heavy", waiterOf("qwen", "h-qwen0"));
+        queue.offer("heavy", waiterOf("llama", "h-llama1"));
+        queue.offer("heavy", waiterOf("qwen", "h-qwen1"));
+        queue.offer("light", waiterOf("llama", "l-llama0"));
+        queue.offer("light", waiterOf("qwen", "l-qwen0"));
+        freeByKind.put("qwen", new AtomicInteger(3));
+        queue.drain();
+        assertEquals(List.of("h-qwen0", "l-qwen0", "h-qwen1"), sent);
+        assertEquals(Map.of("heavy", 2, "light", 1), queue.sizes());
+
+        freeByKind.put("llama", new AtomicInteger(2));
+        queue.drain();
+        assertEquals(List.of("h-qwen0", "l-qwen0", "h-qwen1", "l-llama0", "h-llama0"), sent,
+            "the light client was served last round, the heavy client's llama requests keep their order");
+    }
+
+    /** A kind that could not take is not offered again in the same drain: a long line of it costs one offer, not one per waiter. */
+    @Test
+    void aLongLineOfAFullKindCostsOneOfferPerDrain()
+    {
+        FairQueue queue = new FairQueue(1000);
+        for (int i = 0; i < 500; i++)
+            queue.offer("heavy", waiterOf("llama", "h-llama" + i));
+        queue.offer("heavy", waiterOf("qwen", "h-qwen"));
+        freeByKind.put("qwen", new AtomicInteger(1));
+        queue.drain();
+        assertEquals(List.of("h-qwen"), sent);
+        assertEquals(2, offers.get(), "one llama offer, then the qwen one; the other 499 llama waiters skipped");
+    }
+
     @Test
     void nothingIsTakenWithoutCapacityAndTheQueueIsBounded()
     {
