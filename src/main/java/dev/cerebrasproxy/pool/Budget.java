@@ -525,10 +525,13 @@ final class Budget
         if (refused != null && refused.sharedBefore >= 0)
             held = refused.sharedBefore;
         int limit = Math.max(1, held);
-        // An attempt already on its way when the limit was learnt met the same full window; what
-        // was sent between it and the first refused one (without a limit yet) is not room.
-        if (learntRequestLimit > 0 && limitSetAt != null && sentAt.isBefore(limitSetAt))
-            limit = Math.min(limit, learntRequestLimit);
+        // A 429 never raises a learnt limit; only a try that met none does. A sliding count
+        // against upstream's windows counts sends of the window before, and a burst's attempts
+        // counted each other: limits of 21 to 23 were learnt for a true 20. So a refused try goes
+        // back to what held before it, and an attempt already on its way when the limit was
+        // learnt (it met the same full window) cannot lift it.
+        if (learntRequestLimit > 0)
+            limit = Math.max(1, Math.min(limit, learntRequestLimit - probeStep));
         if (probeStep > 0)
             windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
         probeStep = 0;

@@ -203,4 +203,23 @@ class RequestLimitLearningTest
         pool.rateLimited(second, "m", secondRefusedAt, null, "request_quota_exceeded");
         assertEquals(3, learnt(), "the window before the second held 4 sends, one of them refused upstream too");
     }
+
+    /**
+     * A sliding count against upstream's windows (and other replicas' sends heard late)
+     * can hold more than upstream counted when it refused: a 429 then must not teach a
+     * limit above the one that held.
+     */
+    @Test
+    void a429NeverRaisesALearntLimitAndARefusedTryGoesBackToWhatHeldBeforeIt()
+    {
+        sendEverySecond(3);
+        pool.rateLimited(send(), "m", null, "request_quota_exceeded");
+        assertEquals(3, learnt());
+        sendForSeconds(61);
+        assertEquals(4, learnt(), "tried one higher");
+        // Other replicas' sends, heard just now, fill this replica's count past 4; the try meets a 429.
+        pool.heardReserved(pool.keys().get(0).organization(), "m", "other", 0, 6);
+        pool.rateLimited(pool.keys().get(0), "m", null, "request_quota_exceeded");
+        assertEquals(3, learnt(), "the try of 4 met a 429: back to the 3 that held, not the 8 or so counted");
+    }
 }

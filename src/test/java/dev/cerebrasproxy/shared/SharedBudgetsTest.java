@@ -42,7 +42,12 @@ class SharedBudgetsTest
     private static final String MODEL = "llama3.1-8b";
     /** Six times real time: a Cerebras minute lasts 10 s, and so does the proxy's. */
     private static final double SCALE = 6;
-    private static final Duration LOAD = Duration.ofSeconds(15);
+    /**
+     * Three windows: the first, in which every budget learns its limit by meeting it, wastes
+     * 6 to 11 calls alone or shared as the clients' attempts happen to fall, more than the 2 %
+     * this test allows over 15 s (one run in twelve failed on it); over 30 s it is diluted.
+     */
+    private static final Duration LOAD = Duration.ofSeconds(30);
     private static final int CLIENTS = 6;
     /** One key each, 20 requests a (10 s) minute each: four budgets for each replica to learn. */
     private static final int ORGANIZATIONS = 4;
