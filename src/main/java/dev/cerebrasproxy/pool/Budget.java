@@ -300,6 +300,21 @@ final class Budget
         return minute;
     }
 
+    /**
+     * Whether an attempt just reserved leaves this budget, as this replica sees it, in the
+     * last quarter of its learnt request limit or of its token limit: only there can the
+     * other replicas' attempts of the last round trip, not heard yet, fill it. Elsewhere an
+     * attempt goes without waiting for the replicas' check (and is counted behind it).
+     */
+    synchronized boolean nearItsLimit(Instant now)
+    {
+        forgetSent(now);
+        if (learntRequestLimit > 0 && 4L * sent.size() > 3L * learntRequestLimit)
+            return true;
+        long left = tokensLeft(now);
+        return left >= 0 && tokenLimit > 0 && 4 * left < tokenLimit;
+    }
+
     /** The replicas admitted the request this replica sent at {@code sentAt}, their window holding {@code sharedBefore} before it. */
     synchronized void admittedByReplicas(Instant sentAt, int sharedBefore, String ticket)
     {

@@ -52,6 +52,14 @@ public interface Replicas
         return ADMITTED;
     }
 
+    /**
+     * An attempt that goes without {@link #admit}'s check (its budget is far from its
+     * limits): it counts in the others' window and holds all the same, behind the request.
+     */
+    default void sent(String organization, String model, Instant now, java.time.Duration window, long reserved)
+    {
+    }
+
     /** {@link #admit}'s answer when nothing else is asked: go. */
     CompletionStage<Admission> ADMITTED = CompletableFuture.completedFuture(Admission.GO);
 

@@ -139,8 +139,9 @@ public final class Rotation
 
     /**
      * Asks the other replicas whether the key {@link #next} just gave may go: one atomic
-     * check-and-count of its budget's window and tokens across replicas ({@link Replicas#admit}).
-     * Alone, it is answered at once.
+     * check-and-count of its budget's window and tokens across replicas ({@link Replicas#admit})
+     * when the budget is near its limits as this replica sees it; elsewhere it goes at once
+     * and is counted behind it ({@link Replicas#sent}). Alone, it is answered at once.
      *
      * @return completes with the answer: {@link #admitted} or {@link #refused} says which it was
      */
@@ -149,6 +150,13 @@ public final class Rotation
         Budget budget = reservedOn;
         if (budget == null)
             return Replicas.ADMITTED;
+        if (!budget.nearItsLimit(lastTakenAt))
+        {
+            // Far from its limits a round trip's worth of the others' attempts cannot fill it:
+            // the attempt goes now (a Redis round trip per request cost about 0.2 ms), counted behind it.
+            pool.replicas().sent(budget.organization, budget.model, lastTakenAt, budget.window(), lastReserved);
+            return Replicas.ADMITTED;
+        }
         return pool.replicas().admit(budget.organization, budget.model, lastTakenAt, budget.window(), budget.learntRequestLimit(), lastReserved);
     }
 

@@ -148,8 +148,9 @@ class ReplicasTest
                 return java.util.concurrent.CompletableFuture.completedFuture(organization.equals("o1") ? Admission.refusedUntil(room) : Admission.GO);
             }
         });
-        // Only o1 fits its first request's estimate: the pool picks it, the replicas refuse it.
+        // Only o1 fits the request's estimate, near its limit (300 of 1000 left): the pool picks it and asks, the replicas refuse it.
         pool.tokensReported(key(1), "m", 1000, 0);
+        pool.tokensReported(key(0), "m", 1000, 300);
         Rotation rotation = pool.rotation(new Demand("m", 100));
         assertEquals("k0", rotation.next().name());
         assertEquals(room, rotation.admission().toCompletableFuture().getNow(null).roomAt());
@@ -162,6 +163,36 @@ class ReplicasTest
         clock.advance(Duration.ofSeconds(4));
         assertEquals("k0", rotation.next().name(), "the key is the request's to try again");
         assertEquals(1, rotation.attempts());
+    }
+
+    @Test
+    void anAttemptFarFromItsBudgetsLimitsGoesAtOnceAndIsCountedBehindItNearThemItWaitsForTheCheck()
+    {
+        List<String> calls = new ArrayList<>();
+        pool.share(new Replicas()
+        {
+            @Override
+            public java.util.concurrent.CompletionStage<Admission> admit(String organization, String model, Instant now, Duration window, int limit, long reserved)
+            {
+                calls.add("admit " + reserved);
+                return new java.util.concurrent.CompletableFuture<>();
+            }
+
+            @Override
+            public void sent(String organization, String model, Instant now, Duration window, long reserved)
+            {
+                calls.add("sent " + reserved);
+            }
+        });
+        pool.tokensReported(key(0), "m", 1000, 1000);
+        pool.tokensReported(key(1), "m", 1000, 1000);
+        Rotation far = pool.rotation(new Demand("m", 100));
+        far.next();
+        assertTrue(far.admission().toCompletableFuture().isDone(), "900 of 1000 left after it: no wait");
+        Rotation near = pool.rotation(new Demand("m", 800));
+        near.next();
+        assertFalse(near.admission().toCompletableFuture().isDone(), "200 left after it (the last quarter): it waits for the check");
+        assertEquals(List.of("sent 100", "admit 800"), calls);
     }
 
     @Test
@@ -183,6 +214,9 @@ class ReplicasTest
                 uncounted.add(organization + "/" + model + " " + ticket);
             }
         });
+        // Both budgets near their limits: the attempt waits for the replicas' check.
+        pool.tokensReported(key(0), "m", 1000, 100);
+        pool.tokensReported(key(1), "m", 1000, 100);
         Rotation rotation = pool.rotation(new Demand("m", 10));
         ApiKey key = rotation.next();
         rotation.admitted(rotation.admission().toCompletableFuture().join());

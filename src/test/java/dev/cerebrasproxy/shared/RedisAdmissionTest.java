@@ -110,6 +110,19 @@ class RedisAdmissionTest
     }
 
     @Test
+    void anAttemptThatWentWithoutTheCheckIsCountedForTheOthers()
+    {
+        Instant start = clock.instant();
+        one.sent("org", "m", start, WINDOW, 100);
+        one.sent("org", "m", start, WINDOW, 200);
+        try (RedisClient client = redis.client())
+        {
+            Poll.untilTrue(Duration.ofSeconds(10), "both counted", () -> client.zcard("t:window:{org}:m") == 2);
+        }
+        assertEquals(start.plus(WINDOW).plusMillis(1), admit(two, start.plusSeconds(1), 2, 10), "the other replica's check counts them");
+    }
+
+    @Test
     void aRestAnotherReplicaSetRefusesBeforeItsNewsArrives()
     {
         Instant start = clock.instant();
