@@ -243,7 +243,7 @@ final class RedisReplicas implements Replicas
     @Override
     public void sent(String organization, String model, Instant now, Duration window, long reserved)
     {
-        Pending slot = pending.computeIfAbsent("res\n" + organization + '\n' + model, k -> new Pending());
+        Pending slot = slot("res", organization, model);
         slot.window = window;
         slot.unchecked.incrementAndGet();
         coalesced("res", RESERVED, organization, model, List.of(channel, me, organization, model, Long.toString(reserved)), false);
@@ -302,9 +302,14 @@ final class RedisReplicas implements Replicas
      * requests sent meanwhile are added up. Arguments after the first five: sends, now, ttl
      * for reservations; none more for reports (they hold their own).
      */
+    private Pending slot(String kind, String organization, String model)
+    {
+        return pending.computeIfAbsent(kind + '\n' + organization + '\n' + model, k -> new Pending());
+    }
+
     private void coalesced(String kind, Script script, String organization, String model, List<String> args, boolean sent)
     {
-        Pending slot = pending.computeIfAbsent(kind + '\n' + organization + '\n' + model, k -> new Pending());
+        Pending slot = slot(kind, organization, model);
         slot.latest.set(args);
         if (sent)
             slot.sends.incrementAndGet();
