@@ -71,7 +71,9 @@ final class RedisReplicas implements Replicas
      * ARGV: channel, replica, organization, model, tokens held, requests sent since last said,
      * now (epoch ms), ttl, and of those sent the ones that went without the admission check
      * (they join the budget's window here, KEYS[2]: no script of their own), the first of
-     * their numbers, the window (ms).
+     * their numbers, the window (ms). The window sheds what is older than a window here too:
+     * a budget far from its limits is never checked, and its set would grow for as long as
+     * its traffic lasts.
      */
     private static final Script RESERVED = new Script("""
         if tonumber(ARGV[5]) > 0 then
@@ -85,6 +87,7 @@ final class RedisReplicas implements Replicas
         if unchecked > 0 then
           local first = tonumber(ARGV[10])
           for i = 0, unchecked - 1 do redis.call('ZADD', KEYS[2], ARGV[7], ARGV[2] .. ':' .. (first + i)) end
+          redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[7]) - tonumber(ARGV[11]))
           redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[11]) * 2)
         end
         redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. cjson.encode({t='res', r=ARGV[2], o=ARGV[3], m=ARGV[4], n=ARGV[5], s=ARGV[6]}))

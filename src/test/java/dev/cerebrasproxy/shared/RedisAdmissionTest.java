@@ -122,6 +122,23 @@ class RedisAdmissionTest
         assertEquals(start.plus(WINDOW).plusMillis(1), admit(two, start.plusSeconds(1), 2, 10), "the other replica's check counts them");
     }
 
+    /** A budget far from its limits is never checked, so its window must shed old attempts as it grows, or it grows for as long as traffic lasts. */
+    @Test
+    void aWindowOfAttemptsThatWentWithoutTheCheckKeepsOnlyTheLastWindow()
+    {
+        Instant start = clock.instant();
+        one.sent("org", "m", start, WINDOW, 100);
+        one.sent("org", "m", start, WINDOW, 200);
+        try (RedisClient client = redis.client())
+        {
+            Poll.untilTrue(Duration.ofSeconds(10), "both counted", () -> client.zcard("t:window:{org}:m") == 2);
+            clock.advance(WINDOW.plusSeconds(1));
+            one.sent("org", "m", clock.instant(), WINDOW, 100);
+            Poll.untilTrue(Duration.ofSeconds(10), "the third counted", () -> client.zcard("t:window:{org}:m") != 2);
+            assertEquals(1, client.zcard("t:window:{org}:m"), "the two of the window before are gone");
+        }
+    }
+
     @Test
     void aRestAnotherReplicaSetRefusesBeforeItsNewsArrives()
     {
