@@ -33,6 +33,10 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
 {
     private static final String BINARY = "/usr/bin/redis-server";
     private static final Duration START_BOUND = Duration.ofSeconds(20);
+    /** The README's {@code ACL SETUSER} line for an ACL user, made on each start (not over TLS). */
+    private static final String ACL_LINE = "ACL SETUSER cerebras-proxy ";
+    private static final String USER = "cerebras-proxy";
+    private static final String PASSWORD = "redis-pw-SECRET-7777";
 
     private int port;
     private Process process;
@@ -86,6 +90,8 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
         if (process != null && process.isAlive())
             throw new IllegalStateException("redis-server runs already");
         List<String> command = new java.util.ArrayList<>(List.of(BINARY, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"));
+        if (!tls)
+            command.addAll(theReadmesUser());
         if (tls)
             command.addAll(List.of("--port", "0", "--tls-port", Integer.toString(port), "--tls-cert-file", certificates.resolve("cert.pem").toString(),
                 "--tls-key-file", certificates.resolve("key.pem").toString(), "--tls-ca-cert-file", certificates.resolve("cert.pem").toString(), "--tls-auth-clients", "no"));
@@ -105,6 +111,78 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback
                 return false;
             }
         });
+    }
+
+    /**
+     * The user the README tells operators to make, from its very line, so that a command the
+     * proxy starts to send without the README saying so shows in {@link #denied()}. On the
+     * command line ({@code --user}), so that it exists before a replica reconnects.
+     */
+    private static List<String> theReadmesUser() throws IOException
+    {
+        String readme = Files.readString(Path.of("README.md"));
+        String line = readme.lines().filter(l -> l.startsWith(ACL_LINE)).findFirst()
+            .orElseThrow(() -> new AssertionError("README.md has no line starting '" + ACL_LINE + "'"));
+        List<String> words = List.of(line.replace("PASSWORD", PASSWORD).split(" +"));
+        java.util.Set<String> granted = new TreeSet<>();
+        words.stream().filter(w -> w.startsWith("+")).forEach(w -> granted.add(w.substring(1).toUpperCase(java.util.Locale.ROOT)));
+        String paragraph = readme.substring(readme.indexOf("With an ACL user"), readme.indexOf(ACL_LINE));
+        java.util.Set<String> listed = new TreeSet<>();
+        java.util.regex.Matcher command = java.util.regex.Pattern.compile("`([A-Z|]+)`").matcher(paragraph);
+        while (command.find())
+            listed.add(command.group(1));
+        if (!listed.equals(granted))
+            throw new AssertionError("README.md's ACL paragraph lists " + listed + " but its ACL SETUSER line grants " + granted);
+        List<String> user = new java.util.ArrayList<>(List.of("--user"));
+        user.addAll(words.subList(2, words.size()));
+        return user;
+    }
+
+    /** PROXY_REDIS_URL for the README's ACL user: what the replicas of {@link Replicas} connect as. */
+    public String restrictedUrl()
+    {
+        if (tls)
+            throw new IllegalStateException("the README's user is made on plain servers only");
+        return "redis://" + USER + ":" + PASSWORD + "@127.0.0.1:" + port;
+    }
+
+    /** Drops every key and the ACL LOG: a Redis as the next test should find it. */
+    public void empty()
+    {
+        try (RedisClient client = client())
+        {
+            client.flushAll();
+            client.sendCommand(redis.clients.jedis.Protocol.Command.ACL, "LOG", "RESET");
+        }
+    }
+
+    /** What Redis refused since it started, from its ACL LOG: reason, object and user of each entry. */
+    public List<String> denied()
+    {
+        try (RedisClient client = client())
+        {
+            List<String> entries = new java.util.ArrayList<>();
+            for (Object entry : (List<?>)client.sendCommand(redis.clients.jedis.Protocol.Command.ACL, "LOG"))
+            {
+                // RESP2 pairs in a flat list, or (as this Jedis gives them) a list of entries.
+                Map<String, String> fields = new LinkedHashMap<>();
+                List<?> items = (List<?>)entry;
+                for (int i = 0; i < items.size(); i++)
+                {
+                    if (items.get(i) instanceof Map.Entry<?, ?> field)
+                        fields.put(text(field.getKey()), text(field.getValue()));
+                    else if (i + 1 < items.size())
+                        fields.put(text(items.get(i)), text(items.get(++i)));
+                }
+                entries.add(fields.get("reason") + " " + fields.get("object") + " by " + fields.get("username") + " in " + fields.get("context"));
+            }
+            return entries;
+        }
+    }
+
+    private static String text(Object value)
+    {
+        return value instanceof byte[] bytes ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8) : String.valueOf(value);
     }
 
     private boolean accepts()

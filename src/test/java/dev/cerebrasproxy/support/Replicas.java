@@ -12,8 +12,9 @@ import redis.clients.jedis.RedisClient;
 
 /**
  * Replicas of the proxy, each on its own manual clock, in front of one fake Cerebras and
- * sharing one {@link RedisServer}: before each test Redis is emptied and a fresh fake
- * started; after it every replica the test started, and the fake, are closed.
+ * sharing one {@link RedisServer} as the README's ACL user: before each test Redis is
+ * emptied and a fresh fake started; after it every replica the test started, and the
+ * fake, are closed, and the test fails if Redis refused that user anything.
  *
  * <pre>
  * &#64;RegisterExtension
@@ -36,10 +37,7 @@ public final class Replicas implements BeforeEachCallback, AfterEachCallback
     @Override
     public void beforeEach(ExtensionContext context) throws Exception
     {
-        try (RedisClient client = redis.client())
-        {
-            client.flushAll();
-        }
+        redis.empty();
         upstream = new FakeCerebras();
     }
 
@@ -50,6 +48,9 @@ public final class Replicas implements BeforeEachCallback, AfterEachCallback
             replica.close();
         started.clear();
         upstream.close();
+        List<String> denied = redis.denied();
+        if (!denied.isEmpty() && context.getExecutionException().isEmpty())
+            throw new AssertionError("Redis refused the README's ACL user: " + denied);
     }
 
     /** The fake Cerebras every replica forwards to. */
@@ -61,7 +62,7 @@ public final class Replicas implements BeforeEachCallback, AfterEachCallback
     /** Starts one more replica with Redis's URL and these settings (name, value, ...). */
     public ProxyUnderTest start(String... settings) throws Exception
     {
-        List<String> all = new ArrayList<>(List.of(RedisSettings.URL, redis.url()));
+        List<String> all = new ArrayList<>(List.of(RedisSettings.URL, redis.restrictedUrl()));
         all.addAll(List.of(settings));
         ProxyUnderTest replica = ProxyUnderTest.startOnManualClock(upstream, all.toArray(String[]::new));
         started.add(replica);
