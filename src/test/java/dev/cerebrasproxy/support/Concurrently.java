@@ -25,6 +25,13 @@ public final class Concurrently
     /** Fails with the first thread's failure, or when they have not all finished within a minute. */
     public static void run(int threads, Task task) throws Exception
     {
+        run(threads, java.time.Duration.ofMinutes(1), task);
+    }
+
+    /** Fails with the first thread's failure, or when they have not all finished within {@code bound}. */
+    public static void run(int threads, java.time.Duration bound, Task task) throws Exception
+    {
+        long deadline = System.nanoTime() + bound.toNanos();
         ExecutorService executor = Executors.newFixedThreadPool(threads);
         try
         {
@@ -42,7 +49,7 @@ public final class Concurrently
             }
             start.countDown();
             for (Future<?> future : futures)
-                future.get(60, TimeUnit.SECONDS);
+                future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
         finally
         {
