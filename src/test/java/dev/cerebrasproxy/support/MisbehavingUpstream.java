@@ -44,7 +44,12 @@ public final class MisbehavingUpstream implements AutoCloseable
 
     public MisbehavingUpstream() throws IOException
     {
-        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        server = new ServerSocket();
+        // A fixed receive buffer (inherited by accepted sockets): Linux otherwise grows it up
+        // to tcp_rmem's maximum, 32 MiB here, so a 16 MiB body that CLOSE_UNREAD never reads
+        // could go out whole into the kernel, and the proxy rightly take it as delivered.
+        server.setReceiveBufferSize(64 * 1024);
+        server.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
         threads.execute(this::acceptLoop);
     }
 
