@@ -48,7 +48,8 @@ final class RedisReplicas implements Replicas
      * farther away, another replica's attempts of those 10 ms reach this one's view late,
      * as those of one round trip did at 1 ms.
      * At 1 ms a request cost about 1.4 scripts; at 10 ms about 0.85, which took the median
-     * latency Redis adds from 0.56 to 0.26 ms on the 2-core loopback benchmark.
+     * latency Redis adds from 0.44-0.45 to 0.30 ms on the 2-core loopback benchmark (the
+     * two alternated in one session; bench/README.md).
      */
     private static final Duration BATCH = Duration.ofMillis(10);
 

@@ -45,10 +45,7 @@ class RedisAdmissionTest
     @BeforeEach
     void connect()
     {
-        try (RedisClient client = redis.client())
-        {
-            client.flushAll();
-        }
+        redis.empty();
         one = replica();
         two = replica();
     }

@@ -31,10 +31,7 @@ class RedisClientCountersTest
     @BeforeEach
     void connect()
     {
-        try (RedisClient client = redis.client())
-        {
-            client.flushAll();
-        }
+        redis.empty();
         link = new RedisLink(new RedisSettings("127.0.0.1", redis.port(), null, null, 0, false, "t:", Duration.ofSeconds(2), null));
         shared = new RedisClientCounters(link, "t:");
     }

@@ -19,7 +19,6 @@ import dev.cerebrasproxy.support.ProxyUnderTest;
 import dev.cerebrasproxy.support.RedisServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import redis.clients.jedis.RedisClient;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -83,10 +82,7 @@ class SharedBudgetsTest
 
     private Run run(int count) throws Exception
     {
-        try (RedisClient client = redis.client())
-        {
-            client.flushAll();
-        }
+        redis.empty();
         List<ProxyUnderTest> replicas = new ArrayList<>();
         CerebrasSimulator.Builder budgets = CerebrasSimulator.builder()
             .model(Model.of(MODEL, Limits.of(20, 6000, 14_400)).withCompletionTokens(40))
