@@ -72,7 +72,9 @@ final class Delivery
         public Content.Chunk read()
         {
             Content.Chunk chunk = body.read();
-            if (chunk != null && chunk.isLast())
+            // A failed content answers every read with its failure, marked last: the body
+            // stopped there, its last slice never went out.
+            if (chunk != null && chunk.isLast() && !Content.Chunk.isFailure(chunk))
                 lastChunkTaken = true;
             return chunk;
         }
