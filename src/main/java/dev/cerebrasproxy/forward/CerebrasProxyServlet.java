@@ -51,6 +51,8 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
     private ClientDepartures departures;
     private ProxyHooks hooks;
     private RequestLog requestLog;
+    /** Made once the HTTP client exists. */
+    private RawTargetRequest.Upstream upstream;
 
     @Override
     public void init() throws ServletException
@@ -114,6 +116,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
             }
         };
         super.init();
+        upstream = new RawTargetRequest.Upstream(getHttpClient(), route.originUri());
         departures = new ClientDepartures(getHttpClient().getScheduler());
         // On the HTTP client's timer thread, not the pool's clock: a test's manual clock must not hold lines back.
         requestLog = new RequestLog(LoggerFactory.getLogger(ProxyCall.class), getHttpClient().getScheduler());
@@ -129,7 +132,7 @@ public class CerebrasProxyServlet extends AsyncProxyServlet
         String origin = route.origin();
         if (!rewrittenTarget.startsWith(origin))
             throw new IllegalArgumentException("not a target of this upstream");
-        return new RawTargetRequest(getHttpClient(), route.originUri(), rewrittenTarget.substring(origin.length()))
+        return upstream.newRequest(rewrittenTarget.substring(origin.length()))
             .method(request.getMethod())
             .attribute(CLIENT_REQUEST_ATTRIBUTE, request);
     }
