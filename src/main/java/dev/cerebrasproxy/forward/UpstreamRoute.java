@@ -1,7 +1,6 @@
 package dev.cerebrasproxy.forward;
 
 import java.net.URI;
-import java.util.Locale;
 
 /**
  * Maps a client's request target onto the upstream base. {@code /x} and {@code /v1/x}
@@ -58,16 +57,32 @@ final class UpstreamRoute
         return target.toString();
     }
 
-    private static boolean isTraversal(String rawPath)
+    /** In one pass over the path, without copies: this runs on every request. */
+    static boolean isTraversal(String rawPath)
     {
-        String lower = rawPath.toLowerCase(Locale.ROOT);
-        if (lower.contains("%2e") || lower.contains("%2f") || lower.contains("%5c") || lower.indexOf('\\') >= 0)
-            return true;
-        for (String segment : rawPath.split("/", -1))
+        int segmentStart = 0;
+        for (int i = 0, n = rawPath.length(); i <= n; i++)
         {
-            if (segment.equals(".") || segment.equals(".."))
+            char c = i < n ? rawPath.charAt(i) : '/';
+            if (c == '\\')
                 return true;
+            if (c == '%' && i + 2 < n && isEncodedDotOrSlash(rawPath.charAt(i + 1), rawPath.charAt(i + 2)))
+                return true;
+            if (c == '/')
+            {
+                int length = i - segmentStart;
+                if ((length == 1 || length == 2) && rawPath.charAt(segmentStart) == '.' && rawPath.charAt(i - 1) == '.')
+                    return true;
+                segmentStart = i + 1;
+            }
         }
         return false;
+    }
+
+    /** %2e, %2f, %5c in either case: a dot, a slash, a backslash. */
+    private static boolean isEncodedDotOrSlash(char high, char low)
+    {
+        char lower = Character.toLowerCase(low);
+        return high == '2' && (lower == 'e' || lower == 'f') || high == '5' && lower == 'c';
     }
 }

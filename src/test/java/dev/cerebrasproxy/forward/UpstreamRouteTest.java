@@ -1,6 +1,10 @@
 package dev.cerebrasproxy.forward;
 
 import java.net.URI;
+import java.util.Locale;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -38,5 +42,34 @@ class UpstreamRouteTest
     void refusesWhatCouldLeaveTheBase(String path)
     {
         assertNull(route.targetOf(path, null));
+    }
+
+    /** The one-pass check answers as the plain one (lower-cased copy, split) it replaced, on paths made of what matters. */
+    @Test
+    void theOnePassCheckAgreesWithThePlainOne()
+    {
+        char[] alphabet = {'/', '.', '%', '2', '5', 'e', 'E', 'f', 'F', 'c', 'C', '\\', 'a'};
+        Random random = new Random(15);
+        for (int i = 0; i < 200_000; i++)
+        {
+            StringBuilder path = new StringBuilder();
+            for (int n = random.nextInt(9); n > 0; n--)
+                path.append(alphabet[random.nextInt(alphabet.length)]);
+            String candidate = path.toString();
+            assertEquals(plainIsTraversal(candidate), UpstreamRoute.isTraversal(candidate), candidate);
+        }
+    }
+
+    private static boolean plainIsTraversal(String rawPath)
+    {
+        String lower = rawPath.toLowerCase(Locale.ROOT);
+        if (lower.contains("%2e") || lower.contains("%2f") || lower.contains("%5c") || lower.indexOf('\\') >= 0)
+            return true;
+        for (String segment : rawPath.split("/", -1))
+        {
+            if (segment.equals(".") || segment.equals(".."))
+                return true;
+        }
+        return false;
     }
 }
