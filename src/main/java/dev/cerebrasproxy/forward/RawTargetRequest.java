@@ -72,13 +72,14 @@ final class RawTargetRequest extends HttpRequest
     @Override
     public void send(Response.CompleteListener listener)
     {
-        Destination destination = upstream.destination();
-        if (destination == null)
+        Destination destination;
+        try
         {
-            // Not resolved yet, or its client stopped: Jetty's own way, which also tells the
-            // listener of a failure to resolve.
-            super.send(listener);
-            upstream.remember(this);
+            destination = upstream.destinationOf(this);
+        }
+        catch (RuntimeException unresolvable)
+        {
+            super.send(listener); // Jetty's own way, which tells the listener why
             return;
         }
         destination.send(this, listener);
@@ -135,7 +136,8 @@ final class RawTargetRequest extends HttpRequest
 
         /**
          * Every request has the same origin (no tag, transport or version of its own), so the
-         * same destination: the one resolved first, while it runs (it stops with the client).
+         * same destination: the one resolved first, while it runs (it stops with the client);
+         * null before the first request and once it has stopped.
          */
         Destination destination()
         {
@@ -143,18 +145,13 @@ final class RawTargetRequest extends HttpRequest
             return known instanceof LifeCycle running && running.isRunning() ? known : null;
         }
 
-        /** After Jetty resolved a request's destination itself: the one every request takes from now on. */
-        void remember(RawTargetRequest sent)
+        /** The destination every request takes: the one known while it runs, else resolved now. */
+        Destination destinationOf(RawTargetRequest request)
         {
-            try
-            {
-                if (destination() == null)
-                    destination = client.resolveDestination(sent);
-            }
-            catch (RuntimeException unresolvable)
-            {
-                // Jetty's send has told the request's listener already; the next request tries again.
-            }
+            Destination known = destination();
+            if (known == null)
+                destination = known = client.resolveDestination(request);
+            return known;
         }
     }
 }
