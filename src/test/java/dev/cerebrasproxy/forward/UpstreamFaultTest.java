@@ -296,7 +296,11 @@ class UpstreamFaultTest
             });
             try (Socket socket = new Socket())
             {
-                socket.setReceiveBufferSize(16 * 1024);
+                // Fixed, so the kernel cannot soak up the stream by growing it; but no smaller
+                // than loopback's 64 KiB segment. Below that the window never fits a segment,
+                // Linux sends one per persist probe, ~200 ms apart, and reading 40 MB then took
+                // minutes (seen as 160-360 s runs; ss showed timer:(persist) and 3.7 MB queued).
+                socket.setReceiveBufferSize(256 * 1024);
                 socket.connect(new java.net.InetSocketAddress("127.0.0.1", proxy.port()));
                 RawHttp.writeRequest(socket, "POST", "/v1/chat/completions", CHAT);
                 // Wait until upstream's writes stall: the amount written stops growing.
