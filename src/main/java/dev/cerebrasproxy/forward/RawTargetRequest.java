@@ -2,10 +2,9 @@ package dev.cerebrasproxy.forward;
 
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
+import dev.cerebrasproxy.BoundedMemo;
 import org.eclipse.jetty.client.Destination;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Response;
@@ -88,13 +87,13 @@ final class RawTargetRequest extends HttpRequest
     /** The one upstream all the proxy's requests go to, with what is the same for all of them. */
     static final class Upstream
     {
-        /** Distinct targets remembered; clients that make up paths get theirs parsed each time. */
+        /** Distinct targets remembered: a client's requests go to a few. */
         static final int MAX_TARGETS = 256;
 
         private final HttpClient client;
         private final URI origin;
         private final String originText;
-        private final Map<String, Optional<URI>> uris = new ConcurrentHashMap<>();
+        private final BoundedMemo<String, Optional<URI>> uris = new BoundedMemo<>(MAX_TARGETS, this::parse);
         private volatile Destination destination;
 
         /** @param origin upstream's scheme, host and port */
@@ -112,25 +111,18 @@ final class RawTargetRequest extends HttpRequest
 
         URI uriOf(String pathAndQuery)
         {
-            Optional<URI> known = uris.get(pathAndQuery);
-            if (known == null)
-            {
-                known = Optional.ofNullable(parse(originText + pathAndQuery));
-                if (uris.size() < MAX_TARGETS)
-                    uris.putIfAbsent(pathAndQuery, known);
-            }
-            return known.orElse(null);
+            return uris.get(pathAndQuery).orElse(null);
         }
 
-        private static URI parse(String target)
+        private Optional<URI> parse(String pathAndQuery)
         {
             try
             {
-                return new URI(target);
+                return Optional.of(new URI(originText + pathAndQuery));
             }
             catch (URISyntaxException refused)
             {
-                return null;
+                return Optional.empty();
             }
         }
 
