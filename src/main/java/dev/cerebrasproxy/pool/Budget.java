@@ -2,7 +2,6 @@ package dev.cerebrasproxy.pool;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,7 +11,8 @@ import org.slf4j.LoggerFactory;
  * the organization draws on: whether it rests after a 429 or a spent window, what its
  * answers last reported of its tokens per minute, and what the requests in flight have
  * reserved of it. Cerebras refills tokens per minute continuously, so what is left now is
- * estimated from the last report plus the refill since, minus the reservations.
+ * estimated from the last report plus the refill since, minus the reservations. Its
+ * requests per minute, which no header reports, are its {@link RequestWindow}'s.
  *
  * <p>One lock per budget: a budget is touched by the requests of one organization and
  * model only, and each touch is a few arithmetic steps.
@@ -21,10 +21,12 @@ final class Budget
 {
     private static final Logger LOG = LoggerFactory.getLogger(Budget.class);
 
-
     final String organization;
     /** The model, or {@link Budgets#GENERAL} for requests that name none. */
     final String model;
+    private final Duration minute;
+    /** Its requests per minute: what it sent lately, and the limit learnt from 429s. */
+    private final RequestWindow requests;
 
     private Instant restUntil;
     private String lastError;
@@ -59,72 +61,6 @@ final class Budget
     }
 
     /**
-     * Requests per window, learnt: Cerebras sends no header for requests per minute, so when
-     * a 429 request_quota_exceeded comes, the requests this budget sent in the window before
-     * it are its limit, and the pool sends no more than that in any window from then on
-     * instead of meeting the limit again each window. -1 until a 429 taught it.
-     */
-    private int learntRequestLimit = -1;
-    /** Each request of the last window (those not refused), oldest first. */
-    private final ArrayDeque<Sent> sent = new ArrayDeque<>();
-
-    /**
-     * A request sent with this budget: when, and the tokens the pool believed left just
-     * before (for the record of a 429); with replicas, what their shared window held before
-     * it and its name there ({@link Admission}), or -1 and null.
-     */
-    private static final class Sent
-    {
-        private final Instant at;
-        private final long tokensLeft;
-        private int sharedBefore = -1;
-        private String ticket;
-
-        Sent(Instant at, long tokensLeft)
-        {
-            this.at = at;
-            this.tokensLeft = tokensLeft;
-        }
-
-        Instant at()
-        {
-            return at;
-        }
-
-        long tokensLeft()
-        {
-            return tokensLeft;
-        }
-    }
-    private final Duration minute;
-    /**
-     * When upstream said (retry-after) the window that refused a request has room again:
-     * then the requests sent before it have left upstream's window, whatever the pool's own
-     * sliding count says. Null when none was announced.
-     */
-    private Instant windowFreesAt;
-    /**
-     * A learnt limit is only what one window held, and upstream may raise the limit (or the
-     * window counted other users' requests), so the pool tries one request more after
-     * {@link #windowsBeforeProbe} windows in which the limit held requests back without a
-     * 429. A try that meets no 429 in its window is followed by one twice as large in the
-     * next, so a limit learnt far too low climbs back in a few windows; a try that meets a
-     * 429 (one wasted call per step of it) doubles the wait before the next, so a limit
-     * learnt right costs a wasted call ever more rarely. One request at a time: raising the
-     * limit by many at once sent them all into a window that was full (15 429s in one
-     * capacity run). The first try comes after one window, not four: limits were learnt one
-     * or two short (an admitted request reordered past the refused one) and four windows
-     * were the capacity run's whole interval, so a budget stayed short for all of it.
-     */
-    private int windowsBeforeProbe = FIRST_PROBE_WINDOWS;
-    static final int FIRST_PROBE_WINDOWS = 1;
-    static final int LONGEST_PROBE_WINDOWS = 64;
-    /** When the limit was last learnt or raised; the last raise, 0 when none is unconfirmed. */
-    private Instant limitSetAt;
-    private int probeStep;
-    /** The last time the learnt limit held a request back: only a limit that binds is worth raising. */
-    private Instant heldBackAt;
-    /**
      * Until when the replicas together found this budget full ({@link Replicas#admit}):
      * this replica's own view may not know yet what the others sent or hold.
      */
@@ -137,12 +73,13 @@ final class Budget
         this.organization = organization;
         this.model = model;
         this.minute = minute;
+        this.requests = new RequestWindow(organization, model, minute);
     }
 
     /** Whether a request estimated at {@code estimate} tokens may be sent with this budget now. */
     synchronized boolean fits(Instant now, long estimate)
     {
-        if (restingAt(now) || !requestRoomAt(now) || !reportedRequestRoomAt(now) || fullForReplicasAt(now))
+        if (restingAt(now) || !requests.hasRoomAt(now) || !reportedRequestRoomAt(now) || fullForReplicasAt(now))
             return false;
         long left = tokensLeft(now);
         return left < 0 || estimate <= left;
@@ -159,17 +96,7 @@ final class Budget
         Instant from = restingAt(now) ? restUntil : now;
         if (fullForReplicasAt(now) && fullForReplicasUntil.isAfter(from))
             from = fullForReplicasUntil;
-        forgetSent(now);
-        if (learntRequestLimit > 0 && sent.size() >= learntRequestLimit)
-        {
-            // The oldest of the window's requests leaves it first; the one after it makes room,
-            // unless upstream announced its window frees sooner.
-            Instant room = sent.stream().skip(sent.size() - learntRequestLimit).findFirst().map(Sent::at).orElse(now).plus(minute);
-            if (windowFreesAt != null && windowFreesAt.isBefore(room))
-                room = windowFreesAt;
-            if (room.isAfter(from))
-                from = room;
-        }
+        from = requests.roomFrom(now, from);
         long left = tokensLeft(from);
         if (left >= 0 && estimate > left && tokenLimit > 0 && estimate <= tokenLimit)
         {
@@ -222,9 +149,7 @@ final class Budget
             othersReserved.put(replica, new Held(tokens, now));
         else
             othersReserved.remove(replica);
-        forgetSentBefore(now.minus(minute));
-        for (int i = 0; i < sends; i++)
-            sent.addLast(new Sent(now, -1));
+        requests.addOthers(now, sends);
     }
 
     /** Another replica's rest of this budget (the longer one wins), and its learnt limit if it has one. */
@@ -233,13 +158,7 @@ final class Budget
         restUntil(until, why);
         if (learntLimit <= 0)
             return;
-        // Another replica met the limit: its 429 answers this replica's try as well, and the
-        // next try is timed from now, as the others' are; tries timed apart were a wasted call each.
-        if (probeStep > 0)
-            windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
-        probeStep = 0;
-        learntRequestLimit = learntLimit;
-        limitSetAt = now;
+        requests.heardLimit(now, learntLimit);
     }
 
     /** The other replicas are out of reach: this replica goes on from what it knows itself. */
@@ -308,8 +227,7 @@ final class Budget
      */
     synchronized boolean nearItsLimit(Instant now)
     {
-        forgetSent(now);
-        if (learntRequestLimit > 0 && 4L * sent.size() > 3L * learntRequestLimit)
+        if (requests.nearItsLimit(now))
             return true;
         long left = tokensLeft(now);
         return left >= 0 && tokenLimit > 0 && 4 * left < tokenLimit;
@@ -318,11 +236,7 @@ final class Budget
     /** The replicas admitted the request this replica sent at {@code sentAt}, their window holding {@code sharedBefore} before it. */
     synchronized void admittedByReplicas(Instant sentAt, int sharedBefore, String ticket)
     {
-        Sent admitted = sentAsOf(sentAt);
-        if (admitted == null)
-            return;
-        admitted.sharedBefore = sharedBefore;
-        admitted.ticket = ticket;
+        requests.admittedByReplicas(sentAt, sharedBefore, ticket);
     }
 
     /**
@@ -332,9 +246,7 @@ final class Budget
      */
     synchronized void refusedByReplicas(Instant sentAt, Instant until)
     {
-        Sent refused = sentAsOf(sentAt);
-        if (refused != null)
-            sent.removeLastOccurrence(refused);
+        requests.remove(sentAt);
         Instant least = sentAt.plusMillis(1);
         Instant next = until == null || until.isBefore(least) ? least : until;
         if (fullForReplicasUntil == null || next.isAfter(fullForReplicasUntil))
@@ -347,67 +259,21 @@ final class Budget
         long left = tokensLeft(now);
         reserved += estimate;
         inFlight++;
-        forgetSent(now);
-        sent.addLast(new Sent(now, left));
+        requests.add(now, left);
         return reserved;
-    }
-
-    private boolean requestRoomAt(Instant now)
-    {
-        forgetSent(now);
-        if (learntRequestLimit <= 0)
-            return true;
-        probeIfDue(now);
-        if (sent.size() < learntRequestLimit)
-            return true;
-        heldBackAt = now;
-        return false;
-    }
-
-    /**
-     * Forgets the requests that have left the window as of {@code now}: those older than a
-     * minute, and once upstream's announced recovery has come, all sent before it.
-     */
-    private void forgetSent(Instant now)
-    {
-        forgetSentBefore(now.minus(minute));
-        if (windowFreesAt != null && !now.isBefore(windowFreesAt))
-        {
-            while (!sent.isEmpty() && sent.peekFirst().at().isBefore(windowFreesAt))
-                sent.pollFirst();
-            windowFreesAt = null;
-        }
-    }
-
-    private void forgetSentBefore(Instant start)
-    {
-        while (!sent.isEmpty() && !sent.peekFirst().at().isAfter(start))
-            sent.pollFirst();
-    }
-
-    /** When the learnt limit has held requests back for long enough without a 429, tries more. */
-    private void probeIfDue(Instant now)
-    {
-        if (heldBackAt == null || limitSetAt == null || heldBackAt.isBefore(limitSetAt))
-            return;
-        int windows = probeStep > 0 ? 1 : windowsBeforeProbe;
-        if (now.isBefore(limitSetAt.plus(minute.multipliedBy(windows))))
-            return;
-        probeStep = probeStep > 0 ? probeStep * 2 : 1;
-        LOG.info("budget {}/{}: no 429 in {} at {} requests per {}; trying {}", organization, model,
-            CooldownPolicy.readable(minute.multipliedBy(windows)), learntRequestLimit, CooldownPolicy.readable(minute), learntRequestLimit + probeStep);
-        learntRequestLimit += probeStep;
-        limitSetAt = now;
     }
 
     /** The learnt requests per window, or -1. */
     synchronized int learntRequestLimit()
     {
-        return learntRequestLimit;
+        return requests.learntLimit();
     }
 
-    /** The request's answer has come (or it failed): upstream's own count covers it from here. */
-    /** @return what this replica's requests in flight still hold of the budget */
+    /**
+     * The request's answer has come (or it failed): upstream's own count covers it from here.
+     *
+     * @return what this replica's requests in flight still hold of the budget
+     */
     synchronized long release(long estimate)
     {
         reserved = Math.max(0, reserved - estimate);
@@ -457,24 +323,11 @@ final class Budget
     {
         if (!LOG.isDebugEnabled())
             return;
-        Sent attempt = sentAsOf(sentAt);
+        RequestWindow.Sent attempt = requests.sentAsOf(sentAt);
         LOG.debug("budget {}/{}: 429 {} for an attempt sent {} ms ago; upstream had {} tokens left, the pool believed {} before it reserved;"
                 + " now {} reserved by {} in flight, {} sent in the last minute, learnt limit {}",
             organization, model, code, Duration.between(sentAt, now).toMillis(), upstreamRemaining, attempt == null ? "?" : attempt.tokensLeft(),
-            reserved, inFlight, sent.size(), learntRequestLimit);
-    }
-
-    /** The request sent latest no later than an attempt's send: the attempt's own (its reservation comes just before). */
-    private Sent sentAsOf(Instant sentAt)
-    {
-        Sent found = null;
-        for (Sent each : sent)
-        {
-            if (each.at().isAfter(sentAt))
-                break;
-            found = each;
-        }
-        return found;
+            reserved, inFlight, requests.counted(), requests.learntLimit());
     }
 
     /** A request with this budget was served: guessed rests start short again. */
@@ -499,16 +352,12 @@ final class Budget
      */
     synchronized String rateLimited(Instant sentAt, Instant now, Duration announced, String code, CooldownPolicy policy)
     {
-        Sent refused = sentAsOf(sentAt);
-        String ticket = refused == null ? null : refused.ticket;
+        RequestWindow.Sent refused = requests.sentAsOf(sentAt);
+        String ticket = refused == null ? null : refused.ticket();
         // Requests per minute are a model's limit at Cerebras: the general state (no model) has
         // none to learn, and learning from its 429s throttled a pool that met random ones.
         if (RateLimitHeaders.REQUEST_QUOTA_EXCEEDED.equals(code) && !Budgets.GENERAL.equals(model))
-        {
-            learnRequestLimit(sentAt, now);
-            if (announced != null)
-                windowFreesAt = now.plus(CooldownPolicy.trusted(announced));
-        }
+            requests.refused(sentAt, now, announced);
         // The other attempts on their way when a 429 came meet it too: one strike for them all,
         // else a burst of them doubled the guessed rest to its longest (60 s) in one go.
         if (lastStrikeAt == null || !sentAt.isBefore(lastStrikeAt))
@@ -517,44 +366,6 @@ final class Budget
         Duration rest = announced != null ? CooldownPolicy.trusted(announced) : policy.backoff(policy.rateLimited(), strikes);
         restUntil(now.plus(rest), code);
         return ticket;
-    }
-
-    /**
-     * A refused request counts against nothing at Cerebras: it leaves the window's count, and
-     * what is left is what the window held. Learnt from the newest 429, so a limit that was
-     * raised or lowered is followed.
-     */
-    private void learnRequestLimit(Instant sentAt, Instant now)
-    {
-        // Only what left the window before the attempt was sent: the 429 may be handled late.
-        forgetSentBefore(sentAt.minus(minute));
-        // The refused request itself: the latest sent no later than its attempt.
-        Sent refused = sentAsOf(sentAt);
-        if (refused != null)
-            sent.removeLastOccurrence(refused);
-        Instant windowStart = sentAt.minus(minute);
-        int held = (int)sent.stream().filter(each -> each.at().isAfter(windowStart) && !each.at().isAfter(sentAt)).count();
-        // With replicas, their shared window counted every replica's sends atomically: this
-        // replica's own copy hears the others' a round trip late (limits of 21 and 22 learnt
-        // for a true 20).
-        if (refused != null && refused.sharedBefore >= 0)
-            held = refused.sharedBefore;
-        int limit = Math.max(1, held);
-        // A 429 never raises a learnt limit; only a try that met none does. A sliding count
-        // against upstream's windows counts sends of the window before, and a burst's attempts
-        // counted each other: limits of 21 to 23 were learnt for a true 20. So a refused try goes
-        // back to what held before it, and an attempt already on its way when the limit was
-        // learnt (it met the same full window) cannot lift it.
-        if (learntRequestLimit > 0)
-            limit = Math.max(1, Math.min(limit, learntRequestLimit - probeStep));
-        if (probeStep > 0)
-            windowsBeforeProbe = Math.min(LONGEST_PROBE_WINDOWS, windowsBeforeProbe * 2);
-        probeStep = 0;
-        if (limit != learntRequestLimit)
-            LOG.info("budget {}/{}: learnt a limit of {} requests per {} from a 429 request_quota_exceeded; the pool sends no more than that in any such window",
-                organization, model, limit, CooldownPolicy.readable(minute));
-        learntRequestLimit = limit;
-        limitSetAt = now;
     }
 
     /** A served answer said a window has nothing left: rest until it resets, before any 429. */
@@ -573,7 +384,7 @@ final class Budget
     synchronized BudgetSnapshot snapshot(Instant now)
     {
         return new BudgetSnapshot(organization, model, restingAt(now) ? restUntil : null, lastError,
-            tokenLimit, tokensLeft(now), inFlight, learntRequestLimit);
+            tokenLimit, tokensLeft(now), inFlight, requests.learntLimit());
     }
 
     /** For a key's own snapshot: when this budget rests until, or null if it does not. */
