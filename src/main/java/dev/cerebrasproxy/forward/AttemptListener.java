@@ -212,7 +212,7 @@ final class AttemptListener implements Response.Listener
             // No answer byte. Refused, or cut before upstream had the request whole: it cannot
             // have processed it, so another key may try. Otherwise it may have (and charged
             // for it), and a replay could run a POST twice.
-            if (delivery.notSent())
+            if (delivery.notSent() || Delivery.refusedUnprocessed(result.getFailure()))
                 dispatch.notSent(key, result.getFailure());
             else if (delivery.replayable())
                 dispatch.unanswered(key, result.getFailure());

@@ -1,6 +1,11 @@
 package dev.cerebrasproxy.forward;
 
+import java.io.IOException;
+import java.util.Locale;
+
 import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.RetryableRequestException;
+import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.io.Content;
 
 /**
@@ -51,6 +56,22 @@ final class Delivery
     {
         return !begun;
     }
+
+    /**
+     * Whether upstream said, over h2, that it did not process the attempt's stream: a reset
+     * with REFUSED_STREAM, or a GOAWAY whose last stream is below it (RFC 9113, 8.7). Such
+     * a request may go again whatever its method, and with the same key, which was asked
+     * nothing. Jetty's client tells these apart only by the failure it reports: its
+     * message for the reset ({@code HttpReceiverOverHTTP2.onReset}), its type for the
+     * GOAWAY; {@code UpstreamRefusalTest} holds both to it.
+     */
+    static boolean refusedUnprocessed(Throwable failure)
+    {
+        return failure instanceof RetryableRequestException
+            || failure instanceof IOException && REFUSED_STREAM.equals(failure.getMessage());
+    }
+
+    private static final String REFUSED_STREAM = ErrorCode.REFUSED_STREAM_ERROR.name().toLowerCase(Locale.ROOT);
 
     /** Whether an attempt that got no answer byte may be sent again with another key. */
     boolean replayable()

@@ -258,10 +258,12 @@ final class Dispatch
     }
 
     /**
-     * The attempt's connection failed before the request went out on it. Over h2 one failed
+     * The attempt's connection failed before the request went out on it, or upstream refused
+     * its stream unprocessed ({@link Delivery#refusedUnprocessed}). Over h2 one failed
      * connect fails every request waiting for that connection, up to a connection's worth of
-     * streams: none reached upstream, so each goes again with the same key on another
-     * connection ({@link Attempts#RECONNECTS} times at most), and only then to the next key.
+     * streams, and one GOAWAY every stream past its last: none was processed upstream, so
+     * each goes again with the same key ({@link Attempts#RECONNECTS} times at most), and
+     * only then to the next key.
      */
     void notSent(ApiKey key, Throwable failure)
     {
@@ -273,7 +275,7 @@ final class Dispatch
             unanswered(key, failure);
             return;
         }
-        LOG.info("{}: the connection to upstream failed before the request went out on it ({}); sending it again with key {}", call.name(), LogText.brief(failure), key);
+        LOG.info("{}: upstream did not take the request (its connection failed before the request went out, or it refused the stream unprocessed: {}); sending it again with key {}", call.name(), LogText.brief(failure), key);
         context.pool().upstreamFailed(key, "unreachable");
         context.metrics().retried(key, "not_sent", null);
         send(same);
