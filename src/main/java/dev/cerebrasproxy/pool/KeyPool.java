@@ -54,6 +54,7 @@ public final class KeyPool
     static final int OUTAGE_FAILURES = 3;
     private volatile Generation generation;
     private volatile Replicas replicas = Replicas.ALONE;
+    private final ReplicaNews news = new ReplicaNews(this);
 
     public KeyPool(List<ApiKey> keys)
     {
@@ -83,7 +84,7 @@ public final class KeyPool
 
     /**
      * From now on, tells these replicas what the pool learns, and takes turns with them for
-     * re-checks; what they learnt comes in through the {@code heard*} methods.
+     * re-checks; what they learnt comes in through {@link #news()}.
      */
     public void share(Replicas with)
     {
@@ -411,67 +412,22 @@ public final class KeyPool
         });
     }
 
-    /** Another replica's news of a budget: a rest, and a learnt requests-per-minute limit (or -1). */
-    public void heardRest(String organization, String model, Instant until, String why, int learntRequestLimit)
+    /** Where what the other replicas say comes in. */
+    public ReplicaNews news()
     {
-        if (ours(organization))
-            budgets.of(organization, model).heardRest(now(), until, why, learntRequestLimit);
+        return news;
     }
 
-    /** Another replica's report of a budget's tokens per minute, from an attempt it sent at {@code sentAt}. */
-    public void heardTokens(String organization, String model, Instant sentAt, long limit, long remaining)
+    /** The keys now, as the pool knows them. */
+    PooledKey[] pooled()
     {
-        if (ours(organization))
-        {
-            // Refilled from when this replica heard it: upstream counted it before then.
-            Instant now = now();
-            budgets.of(organization, model).reportTokens(sentAt.isAfter(now) ? now : sentAt, now, limit, remaining);
-        }
+        return generation.pooled();
     }
 
-    /** What another replica's requests in flight hold of a budget now, and how many it sent since it last said. */
-    public void heardReserved(String organization, String model, String replica, long tokens, int sends)
+    /** The (organization, model) budgets met so far. */
+    Budgets budgetStates()
     {
-        if (ours(organization))
-            budgets.of(organization, model).heardReserved(replica, tokens, sends, now());
-    }
-
-    /** Another replica quarantined the key with this digest until its next re-check. */
-    public void heardQuarantine(String digest, Instant recheck, String reason)
-    {
-        for (PooledKey pooled : generation.pooled())
-        {
-            if (pooled.key.digest().equals(digest))
-                pooled.heardQuarantine(recheck, reason);
-        }
-    }
-
-    /** Another replica's re-check of the key with this digest passed. */
-    public void heardRecovered(String digest)
-    {
-        for (PooledKey pooled : generation.pooled())
-        {
-            if (pooled.key.digest().equals(digest))
-                pooled.heardRecovered();
-        }
-    }
-
-    /** The other replicas are out of reach: what their requests in flight held is forgotten. */
-    public void forgetOthers()
-    {
-        for (Budget budget : budgets.all())
-            budget.forgetOthers();
-    }
-
-    /** News of an organization none of this replica's keys belongs to would only add budgets no request uses. */
-    private boolean ours(String organization)
-    {
-        for (ApiKey key : generation.keys())
-        {
-            if (key.organization().equals(organization))
-                return true;
-        }
-        return false;
+        return budgets;
     }
 
     /**

@@ -7,8 +7,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * The other replicas of this proxy, as the pool sees them: it tells them what it learnt
  * (each call returns at once; the news travels behind the request), and asks them whose
- * turn a quarantined key's re-check is. What they learnt comes back through the pool's
- * {@code heard*} methods. A pool alone ({@link #ALONE}) tells no one and always has the
+ * turn a quarantined key's re-check is. What they learnt comes back through
+ * {@link ReplicaNews}. A pool alone ({@link #ALONE}) tells no one and always has the
  * turn, as before there were replicas.
  *
  * <p>Organizations and models go by their configured names, keys by {@link ApiKey#digest()}:

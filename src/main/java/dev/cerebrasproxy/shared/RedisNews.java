@@ -86,7 +86,7 @@ final class RedisNews implements AutoCloseable
             catch (RuntimeException e)
             {
                 // The link says it (one WARN, degraded); here the others' holds stop counting.
-                pool.forgetOthers();
+                pool.news().forgetOthers();
                 if (!told && closed.getCount() > 0)
                     LOG.info("cannot listen to the other replicas' news ({}): this replica's pool goes on from what it learns itself, and listens again once Redis answers", e.getClass().getSimpleName());
                 told = true;
@@ -127,7 +127,7 @@ final class RedisNews implements AutoCloseable
             {
                 Map<String, String> fields = jedis.hgetAll(key);
                 if ("q".equals(fields.get("s")))
-                    pool.heardQuarantine(key.substring((prefix + "key:").length()), Instant.ofEpochMilli(Long.parseLong(fields.get("u"))), fields.getOrDefault("w", ""));
+                    pool.news().heardQuarantine(key.substring((prefix + "key:").length()), Instant.ofEpochMilli(Long.parseLong(fields.get("u"))), fields.getOrDefault("w", ""));
             }
             cursor = page.getCursor();
         }
@@ -141,9 +141,9 @@ final class RedisNews implements AutoCloseable
         if (organization == null || model == null)
             return;
         if (fields.containsKey("rest"))
-            pool.heardRest(organization, model, Instant.ofEpochMilli(Long.parseLong(fields.get("rest"))), fields.getOrDefault("why", ""), (int)number(fields.get("rl"), -1));
+            pool.news().heardRest(organization, model, Instant.ofEpochMilli(Long.parseLong(fields.get("rest"))), fields.getOrDefault("why", ""), (int)number(fields.get("rl"), -1));
         if (fields.containsKey("tat"))
-            pool.heardTokens(organization, model, Instant.ofEpochMilli(Long.parseLong(fields.get("tat"))), number(fields.get("tl"), -1), number(fields.get("tr"), -1));
+            pool.news().heardTokens(organization, model, Instant.ofEpochMilli(Long.parseLong(fields.get("tat"))), number(fields.get("tl"), -1), number(fields.get("tr"), -1));
         long now = pool.now().toEpochMilli();
         for (Map.Entry<String, String> field : fields.entrySet())
         {
@@ -153,7 +153,7 @@ final class RedisNews implements AutoCloseable
             long at = number(fields.get("rat:" + replica), 0);
             // Holds older than a window are covered by upstream's own count by now (or their replica is gone).
             if (!replica.equals(replicas.me) && now - at < Duration.ofMinutes(1).toMillis())
-                pool.heardReserved(organization, model, replica, number(field.getValue(), 0), 0);
+                pool.news().heardReserved(organization, model, replica, number(field.getValue(), 0), 0);
         }
     }
 
@@ -168,15 +168,15 @@ final class RedisNews implements AutoCloseable
             JsonObject news = JsonParser.parseString(message.substring(space + 1)).getAsJsonObject();
             switch (news.get("t").getAsString())
             {
-                case "rest" -> pool.heardRest(text(news, "o"), text(news, "m"), Instant.ofEpochMilli(number(text(news, "u"), 0)), text(news, "w"), (int)number(text(news, "rl"), -1));
-                case "tok" -> pool.heardTokens(text(news, "o"), text(news, "m"), Instant.ofEpochMilli(number(text(news, "a"), 0)), number(text(news, "l"), -1), number(text(news, "n"), -1));
-                case "res" -> pool.heardReserved(text(news, "o"), text(news, "m"), text(news, "r"), number(text(news, "n"), 0), (int)number(text(news, "s"), 0));
+                case "rest" -> pool.news().heardRest(text(news, "o"), text(news, "m"), Instant.ofEpochMilli(number(text(news, "u"), 0)), text(news, "w"), (int)number(text(news, "rl"), -1));
+                case "tok" -> pool.news().heardTokens(text(news, "o"), text(news, "m"), Instant.ofEpochMilli(number(text(news, "a"), 0)), number(text(news, "l"), -1), number(text(news, "n"), -1));
+                case "res" -> pool.news().heardReserved(text(news, "o"), text(news, "m"), text(news, "r"), number(text(news, "n"), 0), (int)number(text(news, "s"), 0));
                 case "key" ->
                 {
                     if ("q".equals(text(news, "s")))
-                        pool.heardQuarantine(text(news, "d"), Instant.ofEpochMilli(number(text(news, "u"), 0)), text(news, "w"));
+                        pool.news().heardQuarantine(text(news, "d"), Instant.ofEpochMilli(number(text(news, "u"), 0)), text(news, "w"));
                     else
-                        pool.heardRecovered(text(news, "d"));
+                        pool.news().heardRecovered(text(news, "d"));
                 }
                 default ->
                 {

@@ -82,7 +82,7 @@ class ReplicasTest
     void anotherReplicasReservationsCountUntilItHasSaidNothingForAWindow()
     {
         pool.tokensReported(key(0), "m", 1000, 1000);
-        pool.heardReserved("o1", "m", "other", 600, 1);
+        pool.news().heardReserved("o1", "m", "other", 600, 1);
         assertEquals(400, budget("o1", "m").tokensLeft());
         Rotation rotation = pool.rotation(new Demand("m", 500));
         assertEquals("k1", rotation.next().name(), "o1 cannot take 500 while the other replica holds 600 of its 1000");
@@ -96,12 +96,12 @@ class ReplicasTest
     @Test
     void aHeardRestRestsTheBudgetAndItsLearntLimitPacesThisReplica()
     {
-        pool.heardRest("o1", "m", clock.instant().plusSeconds(30), "request_quota_exceeded", 2);
+        pool.news().heardRest("o1", "m", clock.instant().plusSeconds(30), "request_quota_exceeded", 2);
         assertEquals(clock.instant().plusSeconds(30), budget("o1", "m").restUntil());
         assertEquals(2, budget("o1", "m").learntRequestLimit());
-        pool.heardRest("o1", "m", clock.instant().plusSeconds(5), "shorter", -1);
+        pool.news().heardRest("o1", "m", clock.instant().plusSeconds(5), "shorter", -1);
         assertEquals(clock.instant().plusSeconds(30), budget("o1", "m").restUntil(), "the longer rest wins");
-        pool.heardRest("nobody-here", "m", clock.instant().plusSeconds(30), "x", -1);
+        pool.news().heardRest("nobody-here", "m", clock.instant().plusSeconds(30), "x", -1);
         assertTrue(pool.budgets().stream().noneMatch(b -> b.organization().equals("nobody-here")), "news of an organization this pool has no key of adds nothing");
     }
 
@@ -109,7 +109,7 @@ class ReplicasTest
     void aHeardQuarantineAndRecoveryMoveTheKeyAndARecheckWaitsForItsTurn()
     {
         Instant due = clock.instant().plusSeconds(60);
-        pool.heardQuarantine(key(0).digest(), due, "401 wrong_api_key");
+        pool.news().heardQuarantine(key(0).digest(), due, "401 wrong_api_key");
         assertEquals(KeyState.QUARANTINED, pool.snapshot().get(0).state());
         List<Boolean> answers = new ArrayList<>();
         Boolean[] turn = {null};
@@ -129,7 +129,7 @@ class ReplicasTest
         int asked = answers.size();
         assertEquals("k1", firstKey(), "and this replica waits as for a re-check of its own");
         assertEquals(asked, answers.size(), "without asking again");
-        pool.heardRecovered(key(0).digest());
+        pool.news().heardRecovered(key(0).digest());
         assertEquals(KeyState.AVAILABLE, pool.snapshot().get(0).state());
         assertNull(pool.snapshot().get(0).until());
     }
@@ -243,7 +243,7 @@ class ReplicasTest
         assertEquals(3, alone.budgets().get(0).learntRequestLimit());
         // Another replica's try at 4 met upstream's limit 55 s later.
         clock.advance(Duration.ofSeconds(55));
-        alone.heardRest("o1", "m", clock.instant().plusSeconds(5), "request_quota_exceeded", 3);
+        alone.news().heardRest("o1", "m", clock.instant().plusSeconds(5), "request_quota_exceeded", 3);
         for (int i = 0; i < 60; i++)
         {
             sendOne(alone, demand);

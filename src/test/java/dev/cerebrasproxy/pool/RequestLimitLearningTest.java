@@ -218,7 +218,7 @@ class RequestLimitLearningTest
         sendForSeconds(61);
         assertEquals(4, learnt(), "tried one higher");
         // Other replicas' sends, heard just now, fill this replica's count past 4; the try meets a 429.
-        pool.heardReserved(pool.keys().get(0).organization(), "m", "other", 0, 6);
+        pool.news().heardReserved(pool.keys().get(0).organization(), "m", "other", 0, 6);
         pool.rateLimited(pool.keys().get(0), "m", null, "request_quota_exceeded");
         assertEquals(3, learnt(), "the try of 4 met a 429: back to the 3 that held, not the 8 or so counted");
     }
