@@ -1,6 +1,11 @@
 package dev.cerebrasproxy.forward;
 
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import dev.cerebrasproxy.config.ProxySettings;
 import dev.cerebrasproxy.pool.KeyState;
@@ -49,6 +54,33 @@ class UpstreamRefusalTest
             assertEquals(1, upstream.received().size());
             assertEquals(2, front.accepted(), "the refusing connection, then one that carried the request");
             assertEquals(KeyState.AVAILABLE, proxy.pool().snapshot().get(0).state(), "the key was asked nothing: it stays in rotation");
+        }
+    }
+
+    /**
+     * A burst on one connection: the refused stream and every stream past the GOAWAY's last
+     * go again, each with the same key, and each reaches upstream once.
+     */
+    @ParameterizedTest
+    @EnumSource(value = FlakyFront.Fault.class, names = {"REFUSE_STREAM", "GO_AWAY"})
+    void aBurstUpstreamDidNotProcessIsAnsweredWhole(FlakyFront.Fault fault) throws Exception
+    {
+        int requests = 20;
+        try (FakeCerebras upstream = FakeCerebras.over(UpstreamTransport.H2C);
+             FlakyFront front = new FlakyFront(upstream, 1, fault);
+             ProxyUnderTest proxy = ProxyUnderTest.startVia(front.baseUrl(), upstream, ProxySettings.API_KEYS, ONE_KEY))
+        {
+            List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int i = 0; i < requests; i++)
+                answers.add(Http.CLIENT.sendAsync(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(), HttpResponse.BodyHandlers.ofString()));
+            for (CompletableFuture<HttpResponse<String>> answer : answers)
+            {
+                HttpResponse<String> response = answer.get(30, TimeUnit.SECONDS);
+                assertEquals(200, response.statusCode(), response.body());
+                assertEquals(COMPLETION, response.body());
+            }
+            assertEquals(requests, upstream.received().size());
         }
     }
 
