@@ -219,6 +219,10 @@ final class AttemptListener implements Response.Listener
             else
                 call.dropped(key, result.getFailure());
         }
+        else if (result.isFailed() && mode == Mode.PASS && result.getResponseFailure() == null)
+            call.finished(key, response.getStatus()); // answered whole before upstream read the body: the answer stands
+        else if (result.isFailed() && mode == Mode.PASS && result.getRequestFailure() != null && response.getStatus() >= 400)
+            call.answeredEarly(key, response.getStatus(), result.getFailure());
         else if (result.isFailed())
             call.failed(key, result.getFailure());
         else if (mode == Mode.DECODE)

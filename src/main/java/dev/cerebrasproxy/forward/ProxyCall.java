@@ -257,6 +257,26 @@ final class ProxyCall implements ClientDepartures.Watched
         answer(UpstreamFailures.brokeOff(failure, context.settings().idleTimeout()), key);
     }
 
+    /**
+     * Upstream refused the request before it had read its body (a 4xx or 5xx while the body
+     * was going out) and cut the upload. Jetty's client fails the whole exchange with the
+     * upload, so the answer's body is lost unread; the client gets upstream's status, and
+     * the proxy's word for it, rather than a 502 its SDK would retry with the whole body.
+     * Not replayed: upstream refused the request as it was sent.
+     */
+    void answeredEarly(ApiKey key, int status, Throwable failure)
+    {
+        if (ended.get())
+            return;
+        if (reply.committed())
+        {
+            failed(key, failure);
+            return;
+        }
+        LOG.info("{}: key {}: upstream answered {} before it read the request's body and cut the upload ({}); its body was lost with it", name(), key, status, LogText.brief(failure));
+        answer(UpstreamFailures.answeredEarly(status), key);
+    }
+
     /** Upstream had the request whole and closed without answering: it may have processed it, so no other key gets it. */
     void dropped(ApiKey key, Throwable failure)
     {

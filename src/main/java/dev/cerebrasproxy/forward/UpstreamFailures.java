@@ -22,6 +22,15 @@ final class UpstreamFailures
         return ProxyError.server(502, "upstream_failed", "Upstream's answer broke off before any of it reached the client (" + failure.getClass().getSimpleName() + ").");
     }
 
+    /** Upstream answered {@code status} before it read the request's body, and the connection took its message with it. */
+    static ProxyError answeredEarly(int status)
+    {
+        String message = "Upstream answered " + status + " before it had read the whole request body, and closed the upload; its own message was lost with the connection. The proxy did not replay the request, which upstream refused as sent.";
+        return status < 500
+            ? ProxyError.invalidRequest(status, "upstream_answered_early", message)
+            : ProxyError.server(status, "upstream_answered_early", message);
+    }
+
     /** Upstream had the request whole and closed without an answer: see {@link Delivery} for why it is not replayed. */
     static ProxyError dropped()
     {

@@ -61,6 +61,66 @@ class UpstreamFaultTest
     /** 16 MB: more than the socket buffers between the proxy and upstream hold, so a reset stops it half sent. */
     private static final String LARGE_CHAT = "{\"model\":\"llama3.1-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(16 << 20) + "\"}]}";
 
+    private static final String TOO_LARGE = "{\"message\":\"Request body too large\",\"type\":\"invalid_request_error\",\"param\":\"\",\"code\":\"too_large\"}";
+
+    /** Upstream may answer before it has read the request's body (RFC 9110, 9.3.3), as a front refusing a body too large does: the client gets that answer whole, once. */
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void anAnswerBeforeTheBodyWasReadReachesTheClientWhole(UpstreamTransport transport) throws Exception
+    {
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            upstream.answerUnread(FakeCerebras.json(413, TOO_LARGE), true);
+            HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
+            assertEquals(413, response.statusCode(), response.body());
+            assertEquals(TOO_LARGE, response.body());
+            assertEquals(1, upstream.received().size());
+        }
+    }
+
+    /**
+     * Upstream answers before it read the body and then cuts the upload (the container
+     * closes, or resets the h2 stream). Jetty's client fails the whole exchange with the
+     * upload, and which it sees first, the answer or the cut, is a race:
+     * <ul>
+     * <li>the answer whole first: it stands, with upstream's own message;</li>
+     * <li>its status first, its body lost: the client gets the status with the proxy's
+     * word for it, not a 502 (upstream_failed) that its SDK would retry with the whole
+     * body again;</li>
+     * <li>nothing of it first: the request could not have been processed, so it goes to
+     * the next key (a 502 only if every key meets the same).</li>
+     * </ul>
+     * Ten requests on each transport: every one ends as one of those, and at least one
+     * keeps its status.
+     */
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void anAnswerThatCutTheUploadKeepsItsStatus(UpstreamTransport transport) throws Exception
+    {
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            upstream.answerUnread(FakeCerebras.json(413, TOO_LARGE), false);
+            int kept = 0;
+            for (int i = 0; i < 10; i++)
+            {
+                HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
+                String code = response.body().equals(TOO_LARGE) ? "too_large" : Http.error(response).get("code").getAsString();
+                if (response.statusCode() == 413)
+                {
+                    assertTrue(code.equals("too_large") || code.equals("upstream_answered_early"), response.body());
+                    kept++;
+                }
+                else
+                    assertEquals("502 upstream_unreachable", response.statusCode() + " " + code, response.body());
+            }
+            assertTrue(kept > 0, "no request kept upstream's status");
+            upstream.answerUnread(null, false);
+            assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode(), "no key rests for it");
+        }
+    }
+
     /** The connection failed before upstream had the request whole: it cannot have processed it, so the next key gets it. */
     @Test
     void anUpstreamThatDropsTheRequestHalfSentIsTriedWithTheNextKey() throws Exception

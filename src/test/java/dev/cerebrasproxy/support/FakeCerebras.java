@@ -104,6 +104,10 @@ public final class FakeCerebras implements AutoCloseable
     private final Map<String, Reply> byKey = new ConcurrentHashMap<>();
     private volatile Reply otherwise = ok();
     private volatile Function<Received, Reply> router;
+    /** When set, every request is answered with it before its body is read (recorded without one). */
+    private volatile Reply unread;
+    /** Whether the body is read after such an answer; else the upload is cut. */
+    private volatile boolean readAfter;
     /** The sockets of the proxy's connections: one per socket, however many protocol layers (TLS, ALPN, an h2c upgrade) it carried. */
     private final Set<EndPoint> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tlsHandshakes = new AtomicInteger();
@@ -209,6 +213,19 @@ active.incrementAndGet();
                     overH2.incrementAndGet();
                 try
                 {
+                    Reply early = unread;
+                    if (early != null)
+                    {
+                        Received r = new Received(request.getMethod(), targetOf(request), headersOf(request), new byte[0]);
+                        received.add(r);
+                        early.write(r, response);
+                        response.flushBuffer();
+                        // Only then the body, so that the connection stays whole for the upload;
+                        // else the container cuts the upload (closes, or resets the h2 stream).
+                        if (readAfter)
+                            request.getInputStream().transferTo(OutputStream.nullOutputStream());
+                        return;
+                    }
                     Received r = record(request);
                     received.add(r);
                     if (new String(r.body(), StandardCharsets.UTF_8).replace(" ", "").contains(MOCK_FAIL_CLOSE))
@@ -252,16 +269,25 @@ active.incrementAndGet();
 
     private static Received record(HttpServletRequest request) throws IOException
     {
-        Map<String, List<String>> headers = new LinkedHashMap<>();
-        for (String name : Collections.list(request.getHeaderNames()))
-            headers.put(name.toLowerCase(Locale.ROOT), Collections.list(request.getHeaders(name)));
-        String target = request.getRequestURI() + (request.getQueryString() == null ? "" : "?" + request.getQueryString());
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         try (InputStream input = request.getInputStream())
         {
             input.transferTo(body);
         }
-        return new Received(request.getMethod(), target, headers, body.toByteArray());
+        return new Received(request.getMethod(), targetOf(request), headersOf(request), body.toByteArray());
+    }
+
+    private static Map<String, List<String>> headersOf(HttpServletRequest request)
+    {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String name : Collections.list(request.getHeaderNames()))
+            headers.put(name.toLowerCase(Locale.ROOT), Collections.list(request.getHeaders(name)));
+        return headers;
+    }
+
+    private static String targetOf(HttpServletRequest request)
+    {
+        return request.getRequestURI() + (request.getQueryString() == null ? "" : "?" + request.getQueryString());
     }
 
     /** The base URL the proxy should be configured with, like https://api.cerebras.ai/v1. */
@@ -332,6 +358,18 @@ active.incrementAndGet();
         return this;
     }
 
+    /**
+     * Every request gets this reply before its body is read, as a front refusing a body
+     * too large answers (null: read bodies first again), recorded with an empty body. Then
+     * its body is read ({@code readAfter}), or the upload is cut.
+     */
+    public FakeCerebras answerUnread(Reply reply, boolean readAfter)
+    {
+        this.readAfter = readAfter;
+        unread = reply;
+        return this;
+    }
+
     /** Decides per request before the per-key replies; return null to fall through to them. */
     public FakeCerebras route(Function<Received, Reply> router)
     {
@@ -376,6 +414,7 @@ active.incrementAndGet();
         byKey.clear();
         otherwise = ok();
         router = null;
+        unread = null;
     }
 
     public static void writeAndFlush(OutputStream output, String text) throws IOException
