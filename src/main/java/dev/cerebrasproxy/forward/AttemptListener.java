@@ -15,6 +15,7 @@ import dev.cerebrasproxy.pool.UpstreamHeaders;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.Callback;
 
@@ -188,6 +189,25 @@ final class AttemptListener implements Response.Listener
         return room == buffer.remaining();
     }
 
+    /**
+     * Upstream's answer is whole. Its request may still be going out: upstream answered
+     * before it read the body and reads no more of it. Jetty's client completes an exchange
+     * only once its request is done too, so a stalled upload would hold the answer back
+     * from the client until the idle timeout: the rest of it is not wanted, and goes no
+     * further. For an exchange whose request is done already (nearly all), this does nothing.
+     */
+    @Override
+    public void onSuccess(Response response)
+    {
+        if (!HttpStatus.isInterim(response.getStatus()))
+            response.getRequest().abort(UPLOAD_NOT_WANTED);
+    }
+
+    /** Shared by every exchange: no stack, and suppression off, so nothing can be added to it. */
+    private static final Exception UPLOAD_NOT_WANTED = new Exception("upstream answered before it had the whole request; the rest of it was not sent", null, false, false)
+    {
+    };
+
     @Override
     public void onComplete(Result result)
     {
@@ -219,12 +239,13 @@ final class AttemptListener implements Response.Listener
             else
                 call.dropped(key, result.getFailure());
         }
-        else if (result.isFailed() && mode == Mode.PASS && result.getResponseFailure() == null)
-            call.finished(key, response.getStatus()); // answered whole before upstream read the body: the answer stands
-        else if (result.isFailed() && mode == Mode.PASS && result.getRequestFailure() != null && response.getStatus() >= 400)
+        // Its status came, its body was lost with an upload upstream cut short (it answered
+        // before it read the body): the status still goes to the client.
+        else if (result.getResponseFailure() != null && mode == Mode.PASS && result.getRequestFailure() != null && response.getStatus() >= 400)
             call.answeredEarly(key, response.getStatus(), result.getFailure());
-        else if (result.isFailed())
+        else if (result.getResponseFailure() != null)
             call.failed(key, result.getFailure());
+        // The answer came whole; it stands even when upstream then cut the upload.
         else if (mode == Mode.DECODE)
             sendDecoded(response);
         else

@@ -71,11 +71,35 @@ class UpstreamFaultTest
         try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
         {
-            upstream.answerUnread(FakeCerebras.json(413, TOO_LARGE), true);
+            upstream.answerUnread(FakeCerebras.json(413, TOO_LARGE), FakeCerebras.AfterAnswer.READ_BODY);
             HttpResponse<String> response = Http.post(proxy.uri("/v1/chat/completions"), LARGE_CHAT);
             assertEquals(413, response.statusCode(), response.body());
             assertEquals(TOO_LARGE, response.body());
             assertEquals(1, upstream.received().size());
+        }
+    }
+
+    /**
+     * Upstream answers whole before it read the body, then reads no more and keeps the
+     * stream open. The client gets the answer at once, not when the stalled upload meets
+     * the idle timeout: Jetty's client completes an exchange only once its request is done,
+     * so the proxy ends the upload when the answer is whole.
+     */
+    @ParameterizedTest
+    @EnumSource(UpstreamTransport.class)
+    void anAnswerBeforeTheBodyWasReadIsNotHeldByTheStalledUpload(UpstreamTransport transport) throws Exception
+    {
+        try (FakeCerebras upstream = FakeCerebras.over(transport);
+             ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
+        {
+            upstream.answerUnread(FakeCerebras.json(413, TOO_LARGE), FakeCerebras.AfterAnswer.STALL);
+            // Well within the proxy's idle timeout (120 s), the time a stalled upload would take to fail.
+            HttpResponse<String> response = Http.CLIENT.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(20)).POST(java.net.http.HttpRequest.BodyPublishers.ofString(LARGE_CHAT)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(413, response.statusCode(), response.body());
+            assertEquals(TOO_LARGE, response.body());
+            upstream.answerUnread(null, FakeCerebras.AfterAnswer.READ_BODY);
+            assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode(), "the proxy serves on");
         }
     }
 
@@ -101,7 +125,7 @@ class UpstreamFaultTest
         try (FakeCerebras upstream = FakeCerebras.over(transport);
              ProxyUnderTest proxy = ProxyUnderTest.start(upstream))
         {
-            upstream.answerUnread(FakeCerebras.json(413, TOO_LARGE), false);
+            upstream.answerUnread(FakeCerebras.json(413, TOO_LARGE), FakeCerebras.AfterAnswer.CUT_UPLOAD);
             int kept = 0;
             for (int i = 0; i < 10; i++)
             {
@@ -116,7 +140,7 @@ class UpstreamFaultTest
                     assertEquals("502 upstream_unreachable", response.statusCode() + " " + code, response.body());
             }
             assertTrue(kept > 0, "no request kept upstream's status");
-            upstream.answerUnread(null, false);
+            upstream.answerUnread(null, FakeCerebras.AfterAnswer.READ_BODY);
             assertEquals(200, Http.post(proxy.uri("/v1/chat/completions"), CHAT).statusCode(), "no key rests for it");
         }
     }

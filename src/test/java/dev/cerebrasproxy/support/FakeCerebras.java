@@ -106,8 +106,21 @@ public final class FakeCerebras implements AutoCloseable
     private volatile Function<Received, Reply> router;
     /** When set, every request is answered with it before its body is read (recorded without one). */
     private volatile Reply unread;
-    /** Whether the body is read after such an answer; else the upload is cut. */
-    private volatile boolean readAfter;
+    /** What becomes of the body after such an answer. */
+    private volatile AfterAnswer afterAnswer = AfterAnswer.READ_BODY;
+    /** Stalled handlers wait on it until the fake closes. */
+    private final java.util.concurrent.CountDownLatch closing = new java.util.concurrent.CountDownLatch(1);
+
+    /** What a fake that answered before it read the body does with the body then. */
+    public enum AfterAnswer
+    {
+        /** Reads it: the upload completes. */
+        READ_BODY,
+        /** Returns without it: the container cuts the upload (closes, or resets the h2 stream). */
+        CUT_UPLOAD,
+        /** Neither reads it nor returns, until the fake closes: the upload stalls. */
+        STALL
+    }
     /** The sockets of the proxy's connections: one per socket, however many protocol layers (TLS, ALPN, an h2c upgrade) it carried. */
     private final Set<EndPoint> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tlsHandshakes = new AtomicInteger();
@@ -220,10 +233,12 @@ active.incrementAndGet();
                         received.add(r);
                         early.write(r, response);
                         response.flushBuffer();
-                        // Only then the body, so that the connection stays whole for the upload;
-                        // else the container cuts the upload (closes, or resets the h2 stream).
-                        if (readAfter)
-                            request.getInputStream().transferTo(OutputStream.nullOutputStream());
+                        switch (afterAnswer)
+                        {
+                            case READ_BODY -> request.getInputStream().transferTo(OutputStream.nullOutputStream());
+                            case CUT_UPLOAD -> { }
+                            case STALL -> closing.await();
+                        }
                         return;
                     }
                     Received r = record(request);
@@ -360,12 +375,12 @@ active.incrementAndGet();
 
     /**
      * Every request gets this reply before its body is read, as a front refusing a body
-     * too large answers (null: read bodies first again), recorded with an empty body. Then
-     * its body is read ({@code readAfter}), or the upload is cut.
+     * too large answers (null: read bodies first again), recorded with an empty body; then
+     * the body is read, the upload cut, or left to stall.
      */
-    public FakeCerebras answerUnread(Reply reply, boolean readAfter)
+    public FakeCerebras answerUnread(Reply reply, AfterAnswer then)
     {
-        this.readAfter = readAfter;
+        afterAnswer = then;
         unread = reply;
         return this;
     }
@@ -426,6 +441,7 @@ active.incrementAndGet();
     @Override
     public void close() throws Exception
     {
+        closing.countDown();
         server.stop();
     }
 }
