@@ -14,7 +14,9 @@ import java.util.concurrent.RejectedExecutionException;
  * {@code ClientStallProbe} shows it with Jetty's client alone against the soak's fake:
  * every demand inline, about 1.5 responses in 100,000 stalled; the answers' demands on the
  * executor but the error bodies' inline (this class's predecessor), 2 in 400,000; every
- * demand on the executor, none (see the probe's class comment for the runs).
+ * demand on the executor, none (see the probe's class comment for the runs). The proxy's own
+ * path had one more way to lose an answer, two threads parsing one connection; see
+ * {@link SerializedHttp11}.
  */
 final class ChunkDemand
 {

@@ -11,7 +11,6 @@ import org.eclipse.jetty.client.Destination;
 import org.eclipse.jetty.client.HttpClientTransport;
 import org.eclipse.jetty.client.MultiplexConnectionPool;
 import org.eclipse.jetty.client.Origin;
-import org.eclipse.jetty.client.transport.HttpClientConnectionFactory;
 import org.eclipse.jetty.client.transport.HttpClientTransportDynamic;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.client.transport.ClientConnectionFactoryOverHTTP2;
@@ -40,16 +39,17 @@ final class UpstreamConnections
     /** The client transport for this protocol setting and an upstream with (secure) or without TLS. */
     static HttpClientTransport transport(ClientConnector connector, UpstreamProtocol protocol, boolean secure)
     {
+        ClientConnectionFactory.Info http11 = new SerializedHttp11();
         ClientConnectionFactory.Info[] infos = switch (protocol)
         {
-            case HTTP_1_1 -> new ClientConnectionFactory.Info[]{HttpClientConnectionFactory.HTTP11};
+            case HTTP_1_1 -> new ClientConnectionFactory.Info[]{http11};
             // h2 over TLS by ALPN, else h2c with prior knowledge.
             case H2 -> new ClientConnectionFactory.Info[]{h2(connector)};
             // Clear text has no ALPN to negotiate with, and prior knowledge would fail on an
             // HTTP/1.1-only server: auto means HTTP/1.1 there.
             case AUTO -> secure
-                ? new ClientConnectionFactory.Info[]{h2(connector), HttpClientConnectionFactory.HTTP11}
-                : new ClientConnectionFactory.Info[]{HttpClientConnectionFactory.HTTP11};
+                ? new ClientConnectionFactory.Info[]{h2(connector), http11}
+                : new ClientConnectionFactory.Info[]{http11};
         };
         HttpClientTransportDynamic transport = new Http11WithoutAlpn(connector, infos);
         // Until the first connection says what it is, guess from the setting: whoever speaks h2 is told

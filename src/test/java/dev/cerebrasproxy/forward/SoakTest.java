@@ -94,7 +94,7 @@ class SoakTest
             assertEquals(Map.of(), problems);
             // Issue 12 asks for no degraded answer: none closed before any answer byte (those
             // were the test client's; see leave), none stalled until the idle timeout without a
-            // silent upstream (those were Jetty's client; see ChunkDemand).
+            // silent upstream (those were Jetty's client; see ChunkDemand and SerializedHttp11).
             int degraded = outcomes.entrySet().stream().filter(e -> e.getKey().contains(DEGRADED)).mapToInt(Map.Entry::getValue).sum();
             assertEquals(0, degraded, degraded + " answers were degraded: " + outcomes);
             assertTrue(after.serverThreads <= baseline.serverThreads + 8, "server threads " + baseline.serverThreads + " -> " + after.serverThreads);
@@ -337,7 +337,8 @@ class SoakTest
      * terminal chunk, and a 400's body unread), which makes java.net.http close a connection
      * its pool may be handing to the next request. Read to the end, with leavers on their own
      * sockets, the runs since had none (a 200,000-request run included). The other degraded
-     * kind, an answer stalled until the proxy's idle timeout, was Jetty's client: see ChunkDemand.
+     * kind, an answer stalled until the proxy's idle timeout, was Jetty's client: see
+     * ChunkDemand and SerializedHttp11.
      */
     private static String leave(ProxyUnderTest proxy, String body)
     {
