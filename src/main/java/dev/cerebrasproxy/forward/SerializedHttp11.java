@@ -23,11 +23,15 @@ import org.eclipse.jetty.io.EndPoint;
  * runs the receiver's serialized tasks, among them the previous response's
  * {@code receiveNext}, which finds nothing to read, releases the network buffer and arms
  * fill interest while the outer parse goes on (the application's listener reads the new
- * response's first chunk). The I/O thread then parses the same connection at the same
- * time, and now and then an answer loses bytes it had read off the socket: it stalls until
- * the idle timeout, or a stream skips events. Traced in the soak on 2026-12-03 with a check
- * in a copy of the receiver: 9 to 20 overlapping parses a run, and about one run in five
- * lost an answer; with this lock, no overlap in 14 runs.
+ * response's first chunk). The I/O thread then parses the same connection, with the same
+ * parser and buffer, at the same time. A check in a copy of the receiver found 9 to 20 such
+ * overlaps in each soak run (2026-12-03); with this lock, none.
+ * <p>
+ * It was the first suspect for the soak's lost answers (about one run in five: a stream
+ * stalled with its parser waiting mid-chunk and nothing left in the socket, or skipping
+ * events), but those went on with the lock (3 stalls in 18 runs on a doubly loaded
+ * machine): that cause is still open. The lock stays because two threads in one parser
+ * is a race whatever it costs, and the lock costs two uncontended acquisitions a chunk.
  * <p>
  * The lock is reentrant (a parse re-enters itself through the application's callbacks),
  * uncontended but for those moments, and never held across a wait for another lock of
